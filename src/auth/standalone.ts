@@ -1,0 +1,60 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { join } from "node:path";
+import { AppError, Msg } from "../errors/index.ts";
+import type { Logger } from "../log/logger.ts";
+import { readOrCreateSecretFile } from "./keyfile.ts";
+
+export const TOKEN_FILE = "standalone.token";
+export const ID_FILE = "standalone.id";
+
+/** Who is calling, for one request and one domain (the path segment). */
+export interface Session {
+  userId: string;
+  domainId: string;
+  superAdmin: boolean;
+  tokenType: "access token";
+}
+
+export interface Authenticator {
+  readonly userId: string;
+  /** Resolves an Authorization header value for a domain; throws 401 AppErrors. */
+  authenticate(authorization: string | null, domainId: string): Session;
+}
+
+/**
+ * DESIGN decision 1: one bearer token is a platform super-admin in every domain. It comes from
+ * MG_CLIENTS_STANDALONE_TOKEN/_ID or, when unset, from files in the data directory that the first
+ * start generates. Only a digest of the token is kept in memory.
+ */
+export function createStandaloneAuth(opts: {
+  dataDir: string;
+  id?: string;
+  token?: string;
+  logger: Logger;
+}): Authenticator {
+  let userId = opts.id;
+  if (!userId) {
+    const r = readOrCreateSecretFile(join(opts.dataDir, ID_FILE), () => randomUUID());
+    userId = r.value;
+  }
+  let token = opts.token;
+  if (!token) {
+    const path = join(opts.dataDir, TOKEN_FILE);
+    const r = readOrCreateSecretFile(path, () => randomBytes(32).toString("base64url"));
+    token = r.value;
+    opts.logger.info(r.created ? "generated the standalone admin token" : "using the standalone admin token", { token_file: path });
+  }
+  const expected = createHash("sha256").update(token).digest();
+  const sessionUser = userId;
+
+  return {
+    userId: sessionUser,
+    authenticate(authorization, domainId) {
+      if (authorization === null || !authorization.startsWith("Bearer ") || authorization.length === 7)
+        throw new AppError("UNAUTHENTICATED", Msg.missingToken);
+      const presented = createHash("sha256").update(authorization.slice(7)).digest();
+      if (!timingSafeEqual(presented, expected)) throw new AppError("UNAUTHENTICATED", Msg.authnFailed);
+      return { userId: sessionUser, domainId, superAdmin: true, tokenType: "access token" };
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { formatTime } from "../shared/time.ts";
+import type { RequestContext, TxHandle } from "../shared/tx.ts";
+import { type Client, statusName } from "./types.ts";
+
+/**
+ * Client event payloads, contract events.md §2. Every payload carries the session keys (§1.2);
+ * no payload ever carries a secret or its hash.
+ */
+
+export const sessionKeys = (ctx: RequestContext) => ({
+  domain: ctx.domainId,
+  user_id: ctx.userId,
+  token_type: ctx.tokenType,
+  super_admin: false,
+  request_id: ctx.requestId,
+});
+
+export function emitEvent(tx: TxHandle, ctx: RequestContext, operation: string, entityId: string, fields: Record<string, unknown>): void {
+  tx.emit({ stream: `magistrala.${operation}`, entityId, payload: { operation, ...fields, ...sessionKeys(ctx) } });
+}
+
+const optional = (c: Client) => ({
+  ...(c.name ? { name: c.name } : {}),
+  ...(c.tags.length > 0 ? { tags: c.tags } : {}),
+  ...(c.identity ? { identity: c.identity } : {}),
+});
+
+export function createdFields(c: Client, rolesProvisioned: unknown[]): Record<string, unknown> {
+  return {
+    id: c.id,
+    status: statusName(c.status),
+    created_at: formatTime(c.createdAt),
+    roles_provisioned: rolesProvisioned,
+    ...optional(c),
+    metadata: c.metadata,
+    private_metadata: c.privateMetadata,
+  };
+}
+
+/** client.update, client.update_tags and client.update_secret share this key set. */
+export function updatedFields(c: Client): Record<string, unknown> {
+  return {
+    updated_at: formatTime(c.updatedAt),
+    updated_by: c.updatedBy ?? "",
+    id: c.id,
+    status: statusName(c.status),
+    ...optional(c),
+    metadata: c.metadata,
+    private_metadata: c.privateMetadata,
+    created_at: formatTime(c.createdAt),
+  };
+}
+
+export const statusFields = (c: Client) => ({
+  id: c.id,
+  status: statusName(c.status),
+  updated_at: formatTime(c.updatedAt),
+  updated_by: c.updatedBy ?? "",
+});

@@ -1,0 +1,219 @@
+import { Elysia, t } from "elysia";
+import { Msg, invalid } from "../errors/index.ts";
+import { readJsonBody } from "../http/body.ts";
+import { MAX_NAME, listQuerySchema, pageJson, readListFilter } from "../http/list.ts";
+import { QueryReader } from "../http/query.ts";
+import { ELYSIA_OPTIONS, JsonObjectField, NullableString, Obj, StringList } from "../http/schema.ts";
+import { reply, replyEmpty, requestContext } from "../http/server.ts";
+import { isCanonicalUuid } from "../shared/ids.ts";
+import { DISABLED, ENABLED, type EntityStatus } from "../shared/status.ts";
+import { formatTime } from "../shared/time.ts";
+import type { ClientsService } from "./service.ts";
+import { type Client, type JsonObject, type NewClient, statusName } from "./types.ts";
+
+// Body schemas check JSON types only (a wrong type is the contract's "not a valid JSON" 400);
+// the checks with their own messages (name size, id format, status) run after, in the handlers,
+// in the reference's order.
+const Str = NullableString();
+
+const ClientCreate = Obj(
+  {
+    id: t.Optional(NullableString("Optional; a lowercase canonical UUID.")),
+    name: t.Optional(NullableString("At most 1024 characters.")),
+    tags: t.Optional(StringList()),
+    credentials: t.Optional(
+      t.Union([
+        Obj({
+          identity: t.Optional(NullableString("Free text, at most 254 characters.")),
+          secret: t.Optional(NullableString("Unique per domain; generated (UUIDv4) when absent.")),
+        }),
+        t.Null(),
+      ]),
+    ),
+    metadata: t.Optional(JsonObjectField()),
+    private_metadata: t.Optional(JsonObjectField()),
+    status: t.Optional(t.Unknown({ description: '"enabled" (default) or "disabled".' })),
+    parent_group_id: t.Optional(Str),
+  },
+  { description: "A client (device) to create." },
+);
+type ClientCreateBody = typeof ClientCreate.static;
+
+const params = t.Object({ domainID: t.String(), clientID: t.String() });
+const domainParams = t.Object({ domainID: t.String() });
+
+// The function does the parsing; "application/json" after it only tells the OpenAPI generator.
+const json = { parse: [({ request }: { request: Request }) => readJsonBody(request), "application/json" as const] };
+const noBody = { parse: "none" as const };
+const doc = (summary: string, description?: string) => ({ detail: { summary, description, tags: ["clients"] } });
+
+/** Response JSON of a client (contract §1.1); the secret only when one is given (create). */
+export function clientJson(c: Client, opts: { secret?: string; privateMetadata?: boolean; list?: boolean } = {}): JsonObject {
+  const credentials: JsonObject = {};
+  if (c.identity) credentials.identity = c.identity;
+  if (opts.secret) credentials.secret = opts.secret;
+  const body: JsonObject = { id: c.id };
+  if (c.name) body.name = c.name;
+  if (c.tags.length > 0) body.tags = c.tags;
+  body.domain_id = c.domainId;
+  if (c.parentGroupId) body.parent_group_id = c.parentGroupId;
+  body.credentials = credentials;
+  if (Object.keys(c.metadata).length > 0) body.metadata = c.metadata;
+  if (opts.privateMetadata !== false && Object.keys(c.privateMetadata).length > 0) body.private_metadata = c.privateMetadata;
+  body.created_at = formatTime(c.createdAt);
+  body.updated_at = formatTime(c.updatedAt);
+  if (c.updatedBy) body.updated_by = c.updatedBy;
+  body.status = statusName(c.status);
+  // Groups are external (DESIGN decision 7): the path we know is the parent itself.
+  if (opts.list && c.parentGroupId) body.parent_group_path = c.parentGroupId;
+  return body;
+}
+
+/** A JSON `status` inside a body: "enabled"/"" or "disabled"; anything else is 400 `invalid status`. */
+export function readStatusField(v: unknown): EntityStatus {
+  if (v === undefined || v === null || v === "" || v === "enabled") return ENABLED;
+  if (v === "disabled") return DISABLED;
+  throw invalid(Msg.invalidStatus);
+}
+
+function toNewClient(b: ClientCreateBody): NewClient {
+  return {
+    id: b.id ?? undefined,
+    name: b.name ?? undefined,
+    tags: b.tags ?? undefined,
+    identity: b.credentials?.identity ?? undefined,
+    secret: b.credentials?.secret ?? undefined,
+    metadata: b.metadata ?? undefined,
+    privateMetadata: b.private_metadata ?? undefined,
+    status: readStatusField(b.status),
+    parentGroupId: b.parent_group_id ?? undefined,
+  };
+}
+
+function validateNewClient(c: NewClient): void {
+  if ((c.name ?? "").length > MAX_NAME) throw invalid(Msg.nameSize);
+  if (c.id && !isCanonicalUuid(c.id)) throw invalid(Msg.invalidId);
+}
+
+function validateName(name: string | null | undefined): void {
+  if ((name ?? "").length > MAX_NAME) throw invalid(Msg.nameSize);
+}
+
+export function clientsRoutes(svc: ClientsService) {
+  return new Elysia({ ...ELYSIA_OPTIONS, name: "clients-routes" })
+    .post(
+      "/:domainID/clients",
+      async (ctx) => {
+        const input = toNewClient(ctx.body ?? {});
+        validateNewClient(input);
+        const [created] = await svc.create(requestContext(ctx), [input]);
+        ctx.set.headers.location = `/clients/${created!.client.id}`;
+        return reply(ctx.set, 201, clientJson(created!.client, { secret: created!.secret }));
+      },
+      {
+        ...json,
+        params: domainParams,
+        body: t.Union([ClientCreate, t.Null()]),
+        ...doc("Create a client", "201 with `Location: /clients/{id}`; the only response (with bulk) that shows `credentials.secret`."),
+      },
+    )
+    .post(
+      "/:domainID/clients/bulk",
+      async (ctx) => {
+        const items = ctx.body ?? [];
+        if (items.length === 0) throw invalid(Msg.emptyList);
+        const inputs = items.map(toNewClient);
+        inputs.forEach(validateNewClient);
+        const created = await svc.create(requestContext(ctx), inputs);
+        return reply(ctx.set, 200, { total: created.length, clients: created.map((c) => clientJson(c.client, { secret: c.secret })) });
+      },
+      { ...json, params: domainParams, body: t.Union([t.Array(ClientCreate), t.Null()]), ...doc("Create clients in bulk", "All or nothing, one transaction.") },
+    )
+    .get(
+      "/:domainID/clients",
+      async (ctx) => {
+        const filter = readListFilter(new QueryReader(ctx.request.url), { emptyStatus: "enabled" });
+        const page = await svc.list(requestContext(ctx), filter);
+        // As super-admin: no secret (never shown after create anyway) and no private metadata.
+        return reply(ctx.set, 200, pageJson("clients", page, (c) => clientJson(c, { privateMetadata: false, list: true })));
+      },
+      { params: domainParams, query: Obj(listQuerySchema), ...doc("List clients", "Contract §2 filters; disabled clients are hidden unless status=disabled|all.") },
+    )
+    .get(
+      "/:domainID/clients/:clientID",
+      async (ctx) => {
+        new QueryReader(ctx.request.url).bool("roles", false);
+        return reply(ctx.set, 200, clientJson(await svc.view(requestContext(ctx), ctx.params.clientID)));
+      },
+      { params, query: Obj({ roles: t.Optional(t.String({ description: "true: include the caller's roles." })) }), ...doc("View a client") },
+    )
+    .patch(
+      "/:domainID/clients/:clientID",
+      async (ctx) => {
+        const b = ctx.body;
+        validateName(b.name);
+        const updated = await svc.update(requestContext(ctx), ctx.params.clientID, {
+          name: b.name ?? undefined,
+          metadata: b.metadata ?? undefined,
+          privateMetadata: b.private_metadata ?? undefined,
+        });
+        return reply(ctx.set, 200, clientJson(updated));
+      },
+      {
+        ...json,
+        params,
+        body: Obj({ name: t.Optional(Str), metadata: t.Optional(JsonObjectField()), private_metadata: t.Optional(JsonObjectField()) }),
+        ...doc("Update name and metadata", "Enabled clients only (a disabled one is 404). `{}` clears a metadata object; absent or null leaves it."),
+      },
+    )
+    .patch(
+      "/:domainID/clients/:clientID/tags",
+      async (ctx) => reply(ctx.set, 200, clientJson(await svc.updateTags(requestContext(ctx), ctx.params.clientID, ctx.body.tags ?? []))),
+      { ...json, params, body: Obj({ tags: t.Optional(StringList()) }), ...doc("Replace tags", "Absent or null clears them.") },
+    )
+    .patch(
+      "/:domainID/clients/:clientID/secret",
+      async (ctx) => {
+        const secret = ctx.body.secret ?? "";
+        if (secret === "") throw invalid(Msg.missingSecret);
+        return reply(ctx.set, 200, clientJson(await svc.updateSecret(requestContext(ctx), ctx.params.clientID, secret)));
+      },
+      { ...json, params, body: Obj({ secret: t.Optional(Str) }), ...doc("Change the secret", "Unique per domain; the response does not show it.") },
+    )
+    .post(
+      "/:domainID/clients/:clientID/enable",
+      async (ctx) => reply(ctx.set, 200, clientJson(await svc.setStatus(requestContext(ctx), ctx.params.clientID, ENABLED))),
+      { ...noBody, params, ...doc("Enable a client") },
+    )
+    .post(
+      "/:domainID/clients/:clientID/disable",
+      async (ctx) => reply(ctx.set, 200, clientJson(await svc.setStatus(requestContext(ctx), ctx.params.clientID, DISABLED))),
+      { ...noBody, params, ...doc("Disable a client", "It can no longer authenticate; its connections stay.") },
+    )
+    .post(
+      "/:domainID/clients/:clientID/parent",
+      async (ctx) => {
+        const parent = ctx.body.parent_group_id ?? "";
+        if (parent === "") throw invalid(Msg.missingParent);
+        await svc.setParent(requestContext(ctx), ctx.params.clientID, parent);
+        return replyEmpty(ctx.set, 200);
+      },
+      { ...json, params, body: Obj({ parent_group_id: t.Optional(Str) }), ...doc("Set the parent group", "200 with an empty body.") },
+    )
+    .delete(
+      "/:domainID/clients/:clientID/parent",
+      async (ctx) => {
+        await svc.removeParent(requestContext(ctx), ctx.params.clientID);
+        return replyEmpty(ctx.set, 204);
+      },
+      { ...noBody, params, ...doc("Remove the parent group", "204; a no-op when there is none.") },
+    )
+    .delete(
+      "/:domainID/clients/:clientID",
+      async (ctx) => {
+        await svc.remove(requestContext(ctx), ctx.params.clientID);
+        return replyEmpty(ctx.set, 204);
+      },
+      { ...noBody, params, ...doc("Delete a client", "Hard delete; its connections and roles go with it.") },
+    );
+}

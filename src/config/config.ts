@@ -1,0 +1,185 @@
+import { existsSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { parseDuration } from "./duration.ts";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type DbDriver = "sqlite" | "postgres";
+export type PgSslMode = "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full";
+
+export interface TlsFiles {
+  cert: string;
+  key: string;
+}
+
+export interface Config {
+  logLevel: LogLevel;
+  http: { host: string; port: number; tls?: TlsFiles };
+  grpc: { host: string; port: number; tls?: TlsFiles & { caCerts?: string } };
+  db: {
+    driver: DbDriver;
+    /** SQLite file; its folder is the data directory (installation key, standalone token). */
+    path: string;
+    dataDir: string;
+    pg: {
+      host: string;
+      port: number;
+      user: string;
+      pass: string;
+      name: string;
+      sslMode: PgSslMode;
+      sslCert: string;
+      sslKey: string;
+      sslRootCert: string;
+    };
+  };
+  cache: { ttlMs: number; maxEntries: number };
+  events: { url: string; topicPrefix: string; outboxMaxRows: number };
+  standalone: { id?: string; token?: string };
+  instanceId?: string;
+}
+
+/** Raised with every problem found, one line each, so an operator fixes them all at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+const DRIVERS: readonly DbDriver[] = ["sqlite", "postgres"];
+const SSL_MODES: readonly PgSslMode[] = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+const ES_SCHEMES = ["mqtt:", "mqtts:", "tcp:", "tls:", "ssl:", "ws:", "wss:"];
+
+type Env = Record<string, string | undefined>;
+
+/** Parses and validates the whole configuration once; throws ConfigError listing every problem. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const str = (name: string, def: string): string => env[name] ?? def;
+
+  const oneOf = <T extends string>(name: string, def: T, allowed: readonly T[]): T => {
+    const v = str(name, def);
+    if (!allowed.includes(v as T)) {
+      problems.push(`${name}: "${v}" is not one of ${allowed.join(", ")}`);
+      return def;
+    }
+    return v as T;
+  };
+
+  const port = (name: string, def: number): number => {
+    const v = env[name];
+    if (v === undefined || v === "") return def;
+    if (!/^\d+$/.test(v) || Number(v) > 65535) {
+      problems.push(`${name}: "${v}" is not a port number (0-65535)`);
+      return def;
+    }
+    return Number(v);
+  };
+
+  const positiveInt = (name: string, def: number): number => {
+    const v = env[name];
+    if (v === undefined || v === "") return def;
+    if (!/^\d+$/.test(v) || Number(v) < 1) {
+      problems.push(`${name}: "${v}" is not a positive integer`);
+      return def;
+    }
+    return Number(v);
+  };
+
+  const existingFile = (name: string): string => {
+    const v = str(name, "");
+    if (v === "") return "";
+    if (!existsSync(v) || !statSync(v).isFile()) problems.push(`${name}: file "${v}" does not exist`);
+    return v;
+  };
+
+  const certPair = (certVar: string, keyVar: string): TlsFiles | undefined => {
+    const cert = existingFile(certVar);
+    const key = existingFile(keyVar);
+    if ((cert === "") !== (key === "")) {
+      problems.push(`${cert ? keyVar : certVar}: must be set together with ${cert ? certVar : keyVar}`);
+      return undefined;
+    }
+    return cert ? { cert, key } : undefined;
+  };
+
+  const logLevel = oneOf("MG_CLIENTS_LOG_LEVEL", "info", LOG_LEVELS);
+
+  const httpTls = certPair("MG_CLIENTS_SERVER_CERT", "MG_CLIENTS_SERVER_KEY");
+  const http = { host: str("MG_CLIENTS_HTTP_HOST", "localhost"), port: port("MG_CLIENTS_HTTP_PORT", 9000), tls: httpTls };
+
+  const grpcPair = certPair("MG_CLIENTS_GRPC_SERVER_CERT", "MG_CLIENTS_GRPC_SERVER_KEY");
+  const caCerts = existingFile("MG_CLIENTS_GRPC_CA_CERTS");
+  if (caCerts && !grpcPair) problems.push("MG_CLIENTS_GRPC_CA_CERTS: requires MG_CLIENTS_GRPC_SERVER_CERT and MG_CLIENTS_GRPC_SERVER_KEY");
+  const grpc = {
+    host: str("MG_CLIENTS_GRPC_HOST", "localhost"),
+    port: port("MG_CLIENTS_GRPC_PORT", 7000),
+    tls: grpcPair ? { ...grpcPair, caCerts: caCerts || undefined } : undefined,
+  };
+
+  const driver = oneOf("MG_CLIENTS_DB_DRIVER", "sqlite", DRIVERS);
+  const dbPath = str("MG_CLIENTS_DB_PATH", "./data/clients.db");
+  if (dbPath.trim() === "") problems.push("MG_CLIENTS_DB_PATH: must not be empty");
+  const db = {
+    driver,
+    path: resolve(dbPath),
+    dataDir: dirname(resolve(dbPath)),
+    pg: {
+      host: str("MG_CLIENTS_DB_HOST", "localhost"),
+      port: port("MG_CLIENTS_DB_PORT", 5432),
+      user: str("MG_CLIENTS_DB_USER", "magistrala"),
+      pass: str("MG_CLIENTS_DB_PASS", "magistrala"),
+      name: str("MG_CLIENTS_DB_NAME", "clients"),
+      sslMode: oneOf("MG_CLIENTS_DB_SSL_MODE", "disable", SSL_MODES),
+      sslCert: existingFile("MG_CLIENTS_DB_SSL_CERT"),
+      sslKey: existingFile("MG_CLIENTS_DB_SSL_KEY"),
+      sslRootCert: existingFile("MG_CLIENTS_DB_SSL_ROOT_CERT"),
+    },
+  };
+
+  const ttlText = str("MG_CLIENTS_CACHE_KEY_DURATION", "1h");
+  let ttlMs = parseDuration(ttlText);
+  if (ttlMs === undefined) {
+    problems.push(`MG_CLIENTS_CACHE_KEY_DURATION: "${ttlText}" is not a duration (use e.g. 90s, 1h, 1h30m or plain seconds)`);
+    ttlMs = 3_600_000;
+  }
+  const cache = { ttlMs, maxEntries: positiveInt("MG_CLIENTS_CACHE_MAX_ENTRIES", 100_000) };
+
+  const esUrl = str("MG_CLIENTS_ES_URL", "mqtt://localhost:1883");
+  if (esUrl !== "") {
+    let scheme = "";
+    try {
+      scheme = new URL(esUrl).protocol;
+    } catch {
+      scheme = "";
+    }
+    if (!ES_SCHEMES.includes(scheme)) problems.push(`MG_CLIENTS_ES_URL: "${redactUrl(esUrl)}" is not an MQTT URL (mqtt://host:port) or empty`);
+  }
+  const topicPrefix = str("MG_CLIENTS_ES_TOPIC_PREFIX", "events");
+  if (/[#+]/.test(topicPrefix)) problems.push(`MG_CLIENTS_ES_TOPIC_PREFIX: "${topicPrefix}" must not contain MQTT wildcards (# or +)`);
+  const events = { url: esUrl, topicPrefix, outboxMaxRows: positiveInt("MG_CLIENTS_ES_OUTBOX_MAX_ROWS", 1_000_000) };
+
+  const standalone = {
+    id: env.MG_CLIENTS_STANDALONE_ID || undefined,
+    token: env.MG_CLIENTS_STANDALONE_TOKEN || undefined,
+  };
+  if (standalone.token !== undefined && /\s/.test(standalone.token))
+    problems.push("MG_CLIENTS_STANDALONE_TOKEN: must not contain whitespace");
+
+  // MG_SEND_TELEMETRY and MG_JAEGER_URL are accepted for compatibility and ignored: the appliance calls no one home.
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { logLevel, http, grpc, db, cache, events, standalone, instanceId: env.MG_CLIENTS_INSTANCE_ID || undefined };
+}
+
+/** Hides the password of a URL so it can be logged. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
+  }
+}

@@ -1,0 +1,71 @@
+import type { TxHandle } from "../shared/tx.ts";
+import type { BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import type { sqliteSchema } from "./schema.sqlite.ts";
+
+/**
+ * What repositories are written against. The SQLite flavour is the static type; the Postgres
+ * database (issue #8) is the same query-builder API over the twin tables, so repositories stay one
+ * implementation and branch on `dialect` only where SQL itself differs (JSON containment, …).
+ */
+export type Executor = BunSQLiteDatabase<typeof sqliteSchema>;
+export type Tables = typeof sqliteSchema;
+export type Dialect = "sqlite" | "postgres";
+
+/** An event row destined for the outbox, written in the same transaction as the change. */
+export interface PendingEvent {
+  stream: string;
+  entityId: string;
+  payload: Record<string, unknown>;
+}
+
+/** The scope of one write transaction. */
+export interface Tx extends TxHandle {
+  readonly db: Executor;
+  /** Queue an event; it is written to the outbox inside this transaction, just before commit. */
+  emit(event: PendingEvent): void;
+  /** Run after a successful commit (cache invalidation, waking the publisher); never on rollback. */
+  afterCommit(fn: () => void): void;
+}
+
+export interface Database {
+  readonly dialect: Dialect;
+  readonly tables: Tables;
+  /** Reads outside a transaction: see only committed data. */
+  readonly read: Executor;
+  /**
+   * Every write goes through here: one transaction, events appended before commit, bounded
+   * retry when the database is busy (another process holding the write lock). `fn` may run
+   * more than once, so it must not have effects outside `tx`.
+   */
+  transact<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Writes a transaction's pending events; installed by the events module. */
+export type OutboxWriter = (db: Executor, tables: Tables, events: PendingEvent[]) => Promise<void>;
+
+export class TxScope implements Tx {
+  readonly events: PendingEvent[] = [];
+  readonly commitHooks: (() => void)[] = [];
+  constructor(readonly db: Executor) {}
+  emit(event: PendingEvent): void {
+    this.events.push(event);
+  }
+  afterCommit(fn: () => void): void {
+    this.commitHooks.push(fn);
+  }
+  runCommitHooks(onError: (err: unknown) => void): void {
+    for (const fn of this.commitHooks) {
+      try {
+        fn();
+      } catch (err) {
+        onError(err);
+      }
+    }
+  }
+}
+
+/** The executor behind a service's opaque transaction handle (only repositories call this). */
+export function executorOf(tx: TxHandle): Executor {
+  return (tx as Tx).db;
+}

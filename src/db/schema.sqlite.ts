@@ -1,0 +1,52 @@
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/**
+ * SQLite schema. Its twin for Postgres is schema.pg.ts: same tables, same column names, same
+ * meaning (test/schema.test.ts keeps them from drifting). Times are integer Unix microseconds;
+ * JSON documents are stored as text.
+ */
+
+export const clients = sqliteTable(
+  "clients",
+  {
+    id: text("id").primaryKey(),
+    domainId: text("domain_id").notNull(),
+    name: text("name").notNull().default(""),
+    tags: text("tags", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    identity: text("identity").notNull().default(""),
+    /** HMAC-SHA256 of the secret keyed with the installation key (never the secret itself). */
+    secretHash: text("secret_hash").notNull(),
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    privateMetadata: text("private_metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    parentGroupId: text("parent_group_id"),
+    /** 0 enabled, 1 disabled. */
+    status: integer("status").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at"),
+    updatedBy: text("updated_by"),
+  },
+  (t) => [
+    uniqueIndex("clients_domain_secret_uq").on(t.domainId, t.secretHash),
+    index("clients_domain_status_updated_idx").on(t.domainId, t.status, sql`(CASE WHEN ${t.updatedAt} IS NULL THEN ${t.createdAt} ELSE ${t.updatedAt} END)`, t.id),
+    index("clients_domain_created_idx").on(t.domainId, t.createdAt),
+    index("clients_domain_name_idx").on(t.domainId, t.name),
+    index("clients_parent_idx").on(t.domainId, t.parentGroupId),
+  ],
+);
+
+/** Events written in the same transaction as the change they describe; drained by the publisher. */
+export const outbox = sqliteTable(
+  "outbox",
+  {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    stream: text("stream").notNull(),
+    /** The event's JSON payload, occurred_at included. */
+    payload: text("payload").notNull(),
+    /** The entity the event is about, so that several publishers can keep per-entity order. */
+    entityId: text("entity_id").notNull().default(""),
+    createdAt: integer("created_at").notNull(),
+  },
+);
+
+export const sqliteSchema = { clients, outbox };

@@ -1,0 +1,78 @@
+import { type AnyColumn, type SQL, and, sql } from "drizzle-orm";
+import type { Dialect } from "./database.ts";
+
+/**
+ * The few SQL fragments whose spelling differs between SQLite and Postgres. Repositories build
+ * every other condition with Drizzle's dialect-neutral operators.
+ */
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** `column` (a JSON document) contains `query`, with Postgres `@>` semantics on both dialects. */
+export function jsonContains(dialect: Dialect, column: AnyColumn, query: Record<string, unknown>): SQL {
+  if (dialect === "postgres") return sql`${column} @> ${JSON.stringify(query)}::jsonb`;
+  let alias = 0;
+  // SQLite: walk the query; objects match key by key, arrays element by element (each query
+  // element must be contained in some element of the stored array), scalars by type and value.
+  const scalar = (type: SQL, value: SQL, q: unknown): SQL => {
+    if (q === null) return sql`${type} = 'null'`;
+    if (q === true) return sql`${type} = 'true'`;
+    if (q === false) return sql`${type} = 'false'`;
+    if (typeof q === "number") return sql`(${type} IN ('integer', 'real') AND ${value} = ${q})`;
+    return sql`(${type} = 'text' AND ${value} = ${String(q)})`;
+  };
+  const within = (doc: SQL, q: unknown): SQL => {
+    if (isPlainObject(q)) {
+      const parts: SQL[] = [sql`json_type(${doc}) = 'object'`];
+      for (const [key, value] of Object.entries(q)) {
+        const a = sql.raw(`je${alias++}`);
+        parts.push(sql`EXISTS (SELECT 1 FROM json_each(${doc}) AS ${a} WHERE ${a}.key = ${key} AND ${element(a, value)})`);
+      }
+      return and(...parts)!;
+    }
+    if (Array.isArray(q)) {
+      const parts: SQL[] = [sql`json_type(${doc}) = 'array'`];
+      for (const value of q) {
+        const a = sql.raw(`je${alias++}`);
+        parts.push(sql`EXISTS (SELECT 1 FROM json_each(${doc}) AS ${a} WHERE ${element(a, value)})`);
+      }
+      return and(...parts)!;
+    }
+    return scalar(sql`json_type(${doc})`, sql`json_extract(${doc}, '$')`, q);
+  };
+  const element = (a: SQL, q: unknown): SQL =>
+    isPlainObject(q) || Array.isArray(q) ? sql`(${a}.type IN ('object', 'array') AND ${within(sql`${a}.value`, q)})` : scalar(sql`${a}.type`, sql`${a}.atom`, q);
+  return within(sql`${column}`, query);
+}
+
+/** `column` (a JSON array of strings) holds at least one of / all of `values`. */
+export function jsonArrayHas(dialect: Dialect, column: AnyColumn, op: "any" | "all", values: string[]): SQL {
+  if (dialect === "postgres") {
+    const arr = sql`ARRAY[${sql.join(values.map((v) => sql`${v}`), sql`, `)}]::text[]`;
+    return op === "any" ? sql`jsonb_exists_any(${column}, ${arr})` : sql`jsonb_exists_all(${column}, ${arr})`;
+  }
+  if (op === "any") {
+    return sql`EXISTS (SELECT 1 FROM json_each(${column}) WHERE value IN (${sql.join(values.map((v) => sql`${v}`), sql`, `)}))`;
+  }
+  return and(...values.map((v) => sql`EXISTS (SELECT 1 FROM json_each(${column}) WHERE value = ${v})`))!;
+}
+
+/** Case-insensitive substring match (ASCII case folding on SQLite). */
+export function containsText(column: AnyColumn, needle: string): SQL {
+  const escaped = needle.toLowerCase().replace(/[\\%_]/g, (c) => "\\" + c);
+  return sql`lower(${column}) LIKE ${"%" + escaped + "%"} ESCAPE '\\'`;
+}
+
+/** The unique index a failed insert/update ran into, if that is why it failed. */
+export function uniqueViolation(err: unknown): string | undefined {
+  const e = err as { code?: string; message?: string; constraint_name?: string; cause?: unknown } | null;
+  if (!e) return undefined;
+  if (e.code === "23505") return e.constraint_name; // Postgres
+  if (typeof e.code === "string" && e.code.startsWith("SQLITE_CONSTRAINT") && typeof e.message === "string") {
+    const m = /UNIQUE constraint failed: (.*)$/.exec(e.message);
+    if (m) return m[1];
+    if (e.code === "SQLITE_CONSTRAINT_PRIMARYKEY") return e.message;
+  }
+  if (e.cause) return uniqueViolation(e.cause);
+  return undefined;
+}

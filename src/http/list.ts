@@ -1,0 +1,115 @@
+import { t } from "elysia";
+import type { JsonObject, ListFilter, ListOrder, StatusFilter } from "../shared/list.ts";
+import { Msg, invalid } from "../errors/index.ts";
+import { parseTime } from "../shared/time.ts";
+import { QueryReader } from "./query.ts";
+
+export const MAX_NAME = 1024;
+const ORDERS: readonly string[] = ["name", "created_at", "updated_at"];
+const STATUSES: readonly string[] = ["enabled", "disabled", "deleted", "all"];
+
+const isPlainObject = (v: unknown): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Contract §2 list parameters shared by clients and channels, in the reference's decode-then-validate order. */
+export function readListFilter(q: QueryReader, opts: { emptyStatus: "enabled" | "invalid" }): ListFilter {
+  // Decoding: malformed values are `invalid query parameters` (or `invalid status`).
+  const name = q.str("name");
+  const tagsText = q.str("tags");
+  const statusText = q.str("status");
+  let status: StatusFilter = "enabled";
+  if (statusText !== undefined) {
+    if (statusText === "" && opts.emptyStatus === "enabled") status = "enabled";
+    else if (STATUSES.includes(statusText)) status = statusText as StatusFilter;
+    else throw invalid(Msg.invalidStatus);
+  }
+  const metadataText = q.str("metadata");
+  let metadata: JsonObject | undefined;
+  if (metadataText !== undefined && metadataText !== "") {
+    try {
+      metadata = JSON.parse(metadataText) as JsonObject;
+    } catch {
+      throw invalid(Msg.queryParams);
+    }
+    if (!isPlainObject(metadata)) throw invalid(Msg.queryParams);
+  }
+  const offset = q.uint("offset", 0);
+  const limit = q.uint("limit", 10);
+  const order = q.str("order") || "updated_at";
+  const dir = q.str("dir") || "desc";
+  const id = q.str("id");
+  const onlyTotal = q.bool("only_total", false);
+  const createdFrom = readTime(q, "created_from");
+  const createdTo = readTime(q, "created_to");
+  const groupText = q.str("group");
+  // Filters on the caller's own access row: a super-admin lists everything, so they only need decoding.
+  for (const key of ["role_id", "role_name", "actions", "access_type"]) q.str(key);
+
+  // Validation.
+  if (limit < 1 || limit > 100) throw invalid(Msg.limitSize);
+  if (!ORDERS.includes(order)) throw invalid(Msg.order);
+  if (dir !== "asc" && dir !== "desc") throw invalid(Msg.dir);
+  if (name !== undefined && name.length > MAX_NAME) throw invalid(Msg.nameSize);
+
+  let tags: ListFilter["tags"];
+  if (tagsText) {
+    const op = tagsText.includes("+") ? "all" : "any";
+    const values = tagsText.split(op === "all" ? "+" : ",").filter((s) => s !== "");
+    if (values.length > 0) tags = { op, values };
+  }
+  return {
+    limit,
+    offset,
+    order: order as ListOrder,
+    dir,
+    status,
+    name: name || undefined,
+    tags,
+    metadata,
+    id: id || undefined,
+    onlyTotal,
+    createdFrom,
+    createdTo,
+    group: groupText === undefined ? undefined : groupText === "" ? null : groupText,
+  };
+}
+
+function readTime(q: QueryReader, key: string): number | undefined {
+  const v = q.str(key);
+  if (v === undefined || v === "") return undefined;
+  const us = parseTime(v);
+  if (us === undefined) throw invalid(Msg.queryParams);
+  return us;
+}
+
+/** The page envelope: limit/offset omitted when 0, items key omitted when there are none. */
+export function pageJson<T>(key: string, page: { total: number; limit: number; offset: number; items: T[] }, item: (x: T) => unknown) {
+  const body: Record<string, unknown> = {};
+  if (page.limit) body.limit = page.limit;
+  if (page.offset) body.offset = page.offset;
+  body.total = page.total;
+  if (page.items.length > 0) body[key] = page.items.map(item);
+  return body;
+}
+
+const q = (description: string) => t.Optional(t.String({ description }));
+
+/** The documented list parameters (validated by readListFilter, which gives the contract's messages). */
+export const listQuerySchema = {
+  limit: q("Page size, 1..100 (default 10)."),
+  offset: q("Items to skip (default 0)."),
+  order: q("name, created_at or updated_at (default; falls back to created_at)."),
+  dir: q("asc or desc (default)."),
+  status: q("enabled (default), disabled, deleted or all."),
+  name: q("Case-insensitive substring of the name (≤1024 chars)."),
+  tags: q("a,b: has any of the tags; a+b (send %2B): has all of them."),
+  metadata: q("URL-encoded JSON object; entities whose metadata contains it."),
+  id: q("Exact id."),
+  only_total: q("true: return only the total."),
+  created_from: q("RFC 3339, inclusive lower bound of created_at."),
+  created_to: q("RFC 3339, inclusive upper bound of created_at."),
+  group: q("Parent group id; present but empty: entities without a parent."),
+  role_id: q("Accepted; filters a non-admin caller's access rows (the standalone admin sees everything)."),
+  role_name: q("As role_id."),
+  actions: q("As role_id."),
+  access_type: q("As role_id."),
+};

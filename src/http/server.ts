@@ -1,0 +1,225 @@
+import { openapi } from "@elysiajs/openapi";
+import { Elysia, type ValidationError } from "elysia";
+import type { Authenticator, Session } from "../auth/standalone.ts";
+import { AppError, type ErrorCode, Msg } from "../errors/index.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Metrics } from "../metrics/metrics.ts";
+import { ELYSIA_OPTIONS } from "./schema.ts";
+import type { RequestContext } from "../shared/tx.ts";
+
+/** The one mapping of error codes to HTTP status. */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  UNAUTHENTICATED: 401,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  MALFORMED: 400,
+  INVALID: 400,
+  CONFLICT: 400,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  UNPROCESSABLE: 422,
+  INTERNAL: 500,
+};
+
+const JSON_TYPE = "application/json";
+const STATE = Symbol("request-state");
+
+interface RequestState {
+  t0: number;
+  requestId: string;
+  path: string;
+  session?: Session;
+}
+
+interface StatefulContext {
+  [STATE]?: RequestState;
+}
+
+type Set = { status?: number | string; headers: Record<string, string | number> };
+
+/** Serialises a JSON response body the way every route answers: JSON plus a trailing newline. */
+export function reply(set: Set, status: number, body: unknown): string {
+  set.status = status;
+  return JSON.stringify(body) + "\n";
+}
+
+/** An empty-bodied answer (201 connect, 200 set-parent, 204 deletes); Content-Type stays JSON. */
+export function replyEmpty(set: Set, status: number): string {
+  set.status = status;
+  return "";
+}
+
+/** The authenticated caller and request id of a route under /{domainID}/clients|channels. */
+export function requestContext(ctx: object): RequestContext {
+  const state = (ctx as StatefulContext)[STATE];
+  if (!state?.session) throw new AppError("UNAUTHENTICATED", Msg.missingToken);
+  const s = state.session;
+  return { userId: s.userId, domainId: s.domainId, superAdmin: s.superAdmin, tokenType: s.tokenType, requestId: state.requestId };
+}
+
+/** Paths under which authentication runs before routing (so an unknown path there is 401 first). */
+const AUTHENTICATED = /^\/([^/?]+)\/(?:clients|channels)(?:[/?]|$)/;
+
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const q = url.indexOf("?", start);
+  return q < 0 ? url.slice(start) : url.slice(start, q);
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+export interface HttpAppDeps {
+  auth: Authenticator;
+  logger: Logger;
+  metrics: Metrics;
+  /** The /health body (status, version, …), computed per call. */
+  health: () => Record<string, unknown>;
+  version: string;
+}
+
+interface RouteMatcher {
+  method: string;
+  pattern: RegExp;
+  path: string;
+}
+
+function compileRoutes(routes: { method: string; path: string }[]): RouteMatcher[] {
+  return routes.map((r) => ({
+    method: r.method,
+    path: r.path,
+    pattern: new RegExp(
+      "^" +
+        r.path
+          .replace(/\/$/, "")
+          .split("/")
+          .map((seg) => (seg.startsWith(":") ? "[^/]+" : seg === "*" ? ".*" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+          .join("/") +
+        "/?$",
+    ),
+  }));
+}
+
+/**
+ * The Elysia application with the cross-cutting behaviour every route shares: request ids,
+ * authentication before anything else (contract §0.2), error mapping, one log line and metrics
+ * per request. Capabilities add their routes as Elysia plugins.
+ */
+export function createHttpApp(deps: HttpAppDeps, plugins: Elysia<any, any, any, any, any, any, any>[]) {
+  const { auth, logger, metrics } = deps;
+  let table: RouteMatcher[] = [];
+
+  const routeOf = (path: string) => table.find((r) => r.pattern.test(path))?.path;
+  const pathKnown = (path: string) => table.some((r) => r.pattern.test(path));
+
+  const app = new Elysia({ ...ELYSIA_OPTIONS, name: "magistrala-clients" })
+    .use(
+      openapi({
+        path: "/openapi",
+        documentation: {
+          info: {
+            title: "magistrala-clients",
+            version: deps.version,
+            description:
+              "Device registry and access control for IoT gateways: the HTTP contract of Magistrala's Clients and Channels services. " +
+              "Every route under /{domainID}/ needs `Authorization: Bearer <token>` (the standalone token). Errors are `{\"message\": …}`.",
+          },
+          components: {
+            securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+          },
+          security: [{ bearer: [] }],
+        },
+      }),
+    )
+    .onRequest((ctx) => {
+      const { request, set } = ctx;
+      const path = pathOf(request.url);
+      const state: RequestState = { t0: performance.now(), requestId: crypto.randomUUID(), path };
+      (ctx as StatefulContext)[STATE] = state;
+      set.headers["x-request-id"] = state.requestId;
+      set.headers["content-type"] = JSON_TYPE;
+      if (request.method === "HEAD") {
+        // Only GET is routed; Bun would otherwise answer HEAD for every GET route.
+        if (pathKnown(path)) return replyEmpty(set, 405);
+        set.status = 404;
+        set.headers["content-type"] = "text/plain; charset=utf-8";
+        return "404 page not found\n";
+      }
+      const scoped = AUTHENTICATED.exec(path);
+      if (scoped) {
+        try {
+          state.session = auth.authenticate(request.headers.get("authorization"), decodeSegment(scoped[1]!));
+        } catch (err) {
+          if (err instanceof AppError) return reply(set, HTTP_STATUS[err.code], { message: err.message });
+          throw err;
+        }
+      }
+    })
+    .onError(({ code, error, set, request }) => {
+      set.headers["content-type"] = JSON_TYPE;
+      // Checked first: Elysia takes an error's `code` property as its own, and ours says NOT_FOUND too.
+      if (error instanceof AppError) return reply(set, HTTP_STATUS[error.code], { message: error.message });
+      if (code === "NOT_FOUND") {
+        const path = pathOf(request.url);
+        if (pathKnown(path)) return replyEmpty(set, 405);
+        set.status = 404;
+        set.headers["content-type"] = "text/plain; charset=utf-8";
+        return "404 page not found\n";
+      }
+      let err: unknown = error;
+      if (code === "PARSE") err = (error as Error).cause ?? error;
+      if (err instanceof AppError) return reply(set, HTTP_STATUS[err.code], { message: err.message });
+      if (code === "PARSE") return reply(set, 400, { message: Msg.malformedBody });
+      if (code === "VALIDATION") {
+        const on = (error as ValidationError).type;
+        return reply(set, 400, { message: on === "query" || on === "params" ? Msg.queryParams : Msg.malformedBody });
+      }
+      const requestId = (set.headers["x-request-id"] as string | undefined) ?? "";
+      logger.error("unhandled error", { request_id: requestId, error: err });
+      return reply(set, 500, { message: Msg.internal });
+    })
+    .onAfterResponse((ctx) => {
+      const state = (ctx as StatefulContext)[STATE];
+      if (!state) return;
+      const seconds = (performance.now() - state.t0) / 1000;
+      const route = (ctx as { route?: string }).route || routeOf(state.path) || "unmatched";
+      const status = String(ctx.set.status ?? 200);
+      const labels = { method: ctx.request.method, route, status };
+      metrics.httpRequests.inc(labels);
+      metrics.httpDuration.observe(labels, seconds);
+      if (logger.enabled("info"))
+        logger.info("http request", {
+          method: ctx.request.method,
+          route,
+          path: state.path,
+          status: Number(status),
+          duration_ms: Math.round(seconds * 1e6) / 1000,
+          request_id: state.requestId,
+        });
+    })
+    .get(
+      "/health",
+      ({ set }) => {
+        set.headers["content-type"] = "application/health+json";
+        return reply(set, 200, deps.health());
+      },
+      { detail: { summary: "Service health", tags: ["operations"], security: [] } },
+    )
+    .get(
+      "/metrics",
+      async ({ set }) => {
+        set.headers["content-type"] = metrics.contentType;
+        return metrics.render();
+      },
+      { detail: { summary: "Prometheus metrics", tags: ["operations"], security: [] } },
+    );
+
+  for (const plugin of plugins) app.use(plugin);
+  table = compileRoutes(app.routes.filter((r) => r.method !== "HEAD"));
+  return app;
+}

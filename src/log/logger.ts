@@ -1,0 +1,47 @@
+import type { LogLevel } from "../config/config.ts";
+
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  enabled(level: LogLevel): boolean;
+}
+
+export type LogSink = (line: string) => void;
+
+const stdoutSink: LogSink = (line) => {
+  process.stdout.write(line);
+};
+
+/**
+ * One JSON object per line. Callers pass ids, routes and counts — never request bodies, secrets
+ * or tokens; there is deliberately no "log the request" helper that could leak them.
+ */
+export function createLogger(level: LogLevel, sink: LogSink = stdoutSink): Logger {
+  const min = RANK[level];
+  const write = (lvl: LogLevel, msg: string, fields?: LogFields) => {
+    if (RANK[lvl] < min) return;
+    sink(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields, ...errorFields(fields) }) + "\n");
+  };
+  return {
+    debug: (m, f) => write("debug", m, f),
+    info: (m, f) => write("info", m, f),
+    warn: (m, f) => write("warn", m, f),
+    error: (m, f) => write("error", m, f),
+    enabled: (lvl) => RANK[lvl] >= min,
+  };
+}
+
+/** Error objects do not survive JSON.stringify; keep their message and stack. */
+function errorFields(fields?: LogFields): LogFields | undefined {
+  const err = fields?.error;
+  if (!(err instanceof Error)) return undefined;
+  return { error: err.message, stack: err.stack };
+}
+
+export const silentLogger: Logger = createLogger("error", () => {});

@@ -1,0 +1,24 @@
+import type { Micros } from "./time.ts";
+
+export type JsonObject = Record<string, unknown>;
+
+export type StatusFilter = "enabled" | "disabled" | "deleted" | "all";
+export type ListOrder = "name" | "created_at" | "updated_at";
+
+/** The list filters of contract §2 as the repository applies them. */
+export interface ListFilter {
+  limit: number;
+  offset: number;
+  order: ListOrder;
+  dir: "asc" | "desc";
+  status: StatusFilter;
+  name?: string;
+  tags?: { op: "any" | "all"; values: string[] };
+  metadata?: JsonObject;
+  id?: string;
+  onlyTotal: boolean;
+  createdFrom?: Micros;
+  createdTo?: Micros;
+  /** undefined: no filter; null: only entities without a parent; string: that parent. */
+  group?: string | null;
+}

@@ -1,0 +1,30 @@
+/** Times are integer Unix microseconds everywhere inside the service. */
+export type Micros = number;
+
+export const nowMicros = (): Micros => Date.now() * 1000;
+
+export const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+/** RFC 3339 in UTC with trailing zeros of the fraction trimmed, as Go's time.RFC3339Nano prints. */
+export function formatTime(us: Micros | null | undefined): string {
+  if (us === null || us === undefined) return ZERO_TIME;
+  const ms = Math.floor(us / 1000);
+  const iso = new Date(ms).toISOString(); // 2024-05-01T10:00:00.123Z
+  const frac = (String(ms % 1000).padStart(3, "0") + String(us % 1000).padStart(3, "0")).replace(/0+$/, "");
+  return iso.slice(0, 19) + (frac ? "." + frac : "") + "Z";
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Parses RFC 3339 (Go's time.RFC3339 layout, fraction optional) to microseconds; undefined if malformed. */
+export function parseTime(text: string): Micros | undefined {
+  const m = RFC3339.exec(text);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, frac = "", zone] = m;
+  const base = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}${zone!.toUpperCase()}`);
+  if (Number.isNaN(base)) return undefined;
+  // Date.parse accepts Feb 30 by rolling over; reject dates that do not round-trip.
+  const check = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
+  if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d)) return undefined;
+  return base * 1000 + Math.floor(Number((frac + "000000").slice(0, 6)));
+}

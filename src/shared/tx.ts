@@ -1,0 +1,21 @@
+/**
+ * The transaction handle as services see it: opaque (no database types), able to queue events
+ * and after-commit work. Repositories take it and run their SQL inside the same transaction.
+ */
+export interface TxHandle {
+  emit(event: { stream: string; entityId: string; payload: Record<string, unknown> }): void;
+  afterCommit(fn: () => void): void;
+}
+
+export interface Transactor {
+  transact<T>(fn: (tx: TxHandle) => Promise<T>): Promise<T>;
+}
+
+/** Who asked, for one request: the session plus the request id that events carry. */
+export interface RequestContext {
+  userId: string;
+  domainId: string;
+  superAdmin: boolean;
+  tokenType: string;
+  requestId: string;
+}

@@ -1,0 +1,92 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../../src/config/config.ts";
+import { createLogger } from "../../src/log/logger.ts";
+import { type RunningService, startService } from "../../src/main.ts";
+
+export interface TestService {
+  url: string;
+  token: string;
+  dataDir: string;
+  dbPath: string;
+  service: RunningService;
+  /** Every log line the service wrote. */
+  logs: string[];
+  stop(): Promise<void>;
+  /** Stops the service and deletes its data directory. */
+  dispose(): Promise<void>;
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any;
+}
+
+export function tempDir(prefix = "mgc-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Starts the real service in-process on a free port with its own SQLite file. */
+export async function startTestService(env: Record<string, string> = {}, dataDir = tempDir()): Promise<TestService> {
+  const dbPath = join(dataDir, "clients.db");
+  const config = loadConfig({
+    MG_CLIENTS_HTTP_PORT: "0",
+    MG_CLIENTS_GRPC_PORT: "0",
+    MG_CLIENTS_DB_PATH: dbPath,
+    MG_CLIENTS_ES_URL: "",
+    MG_CLIENTS_LOG_LEVEL: "info",
+    ...env,
+  });
+  const logs: string[] = [];
+  const service = await startService(config, createLogger(config.logLevel, (line) => logs.push(line)));
+  const token = env.MG_CLIENTS_STANDALONE_TOKEN ?? readFileSync(join(dataDir, "standalone.token"), "utf8").trim();
+  const url = service.httpUrl;
+  const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    request(url, method, path, body, { authorization: `Bearer ${token}`, ...headers });
+  return {
+    url,
+    token,
+    dataDir,
+    dbPath,
+    service,
+    logs,
+    api,
+    stop: () => service.stop(),
+    async dispose() {
+      await service.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * One HTTP request over a real socket. A non-string body is sent as JSON with
+ * `Content-Type: application/json` unless the caller sets the header.
+ */
+export async function request(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<ApiResponse> {
+  const h: Record<string, string> = { ...headers };
+  let payload: string | undefined;
+  if (body !== undefined) {
+    payload = typeof body === "string" ? body : JSON.stringify(body);
+    if (!Object.keys(h).some((k) => k.toLowerCase() === "content-type")) h["content-type"] = "application/json";
+  }
+  const res = await fetch(base + path, { method, body: payload, headers: h });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}

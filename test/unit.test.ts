@@ -1,0 +1,114 @@
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ConfigError, loadConfig } from "../src/config/config.ts";
+import { parseDuration } from "../src/config/duration.ts";
+import { firstJsonValue } from "../src/http/body.ts";
+import { formatTime, parseTime } from "../src/shared/time.ts";
+import { encodePayload } from "../src/events/outbox.ts";
+import { tempDir } from "./helpers/service.ts";
+
+const problems = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+};
+
+describe("configuration", () => {
+  test("defaults match DESIGN.md", () => {
+    const c = loadConfig({});
+    expect(c.logLevel).toBe("info");
+    expect(c.http).toEqual({ host: "localhost", port: 9000, tls: undefined });
+    expect(c.grpc).toEqual({ host: "localhost", port: 7000, tls: undefined });
+    expect(c.db.driver).toBe("sqlite");
+    expect(c.db.path.endsWith("/data/clients.db")).toBe(true);
+    expect(c.db.pg).toMatchObject({ host: "localhost", port: 5432, user: "magistrala", pass: "magistrala", name: "clients", sslMode: "disable" });
+    expect(c.cache.ttlMs).toBe(3_600_000);
+    expect(c.events).toMatchObject({ url: "mqtt://localhost:1883", topicPrefix: "events" });
+    expect(c.standalone).toEqual({ id: undefined, token: undefined });
+  });
+
+  test("each bad value is named with what is wrong", () => {
+    expect(problems({ MG_CLIENTS_HTTP_PORT: "abc" })).toEqual(['MG_CLIENTS_HTTP_PORT: "abc" is not a port number (0-65535)']);
+    expect(problems({ MG_CLIENTS_GRPC_PORT: "70000" })).toEqual(['MG_CLIENTS_GRPC_PORT: "70000" is not a port number (0-65535)']);
+    expect(problems({ MG_CLIENTS_DB_DRIVER: "mysql" })).toEqual(['MG_CLIENTS_DB_DRIVER: "mysql" is not one of sqlite, postgres']);
+    expect(problems({ MG_CLIENTS_LOG_LEVEL: "loud" })).toEqual(['MG_CLIENTS_LOG_LEVEL: "loud" is not one of debug, info, warn, error']);
+    expect(problems({ MG_CLIENTS_DB_SSL_MODE: "maybe" })[0]).toStartWith("MG_CLIENTS_DB_SSL_MODE:");
+    expect(problems({ MG_CLIENTS_CACHE_KEY_DURATION: "forever" })[0]).toStartWith('MG_CLIENTS_CACHE_KEY_DURATION: "forever" is not a duration');
+    expect(problems({ MG_CLIENTS_SERVER_CERT: "/nope.pem" })).toEqual([
+      'MG_CLIENTS_SERVER_CERT: file "/nope.pem" does not exist',
+      "MG_CLIENTS_SERVER_KEY: must be set together with MG_CLIENTS_SERVER_CERT",
+    ]);
+    expect(problems({ MG_CLIENTS_ES_URL: "http://broker" })[0]).toStartWith("MG_CLIENTS_ES_URL:");
+    expect(problems({ MG_CLIENTS_ES_TOPIC_PREFIX: "ev/#" })[0]).toStartWith("MG_CLIENTS_ES_TOPIC_PREFIX:");
+    expect(problems({ MG_CLIENTS_GRPC_CA_CERTS: "/nope-ca.pem" })).toHaveLength(2);
+  });
+
+  test("every problem is reported at once", () => {
+    expect(problems({ MG_CLIENTS_HTTP_PORT: "x", MG_CLIENTS_GRPC_PORT: "y", MG_CLIENTS_LOG_LEVEL: "z" })).toHaveLength(3);
+  });
+
+  test("an ES URL's password never appears in the error", () => {
+    const p = problems({ MG_CLIENTS_ES_URL: "amqp://user:hunter2@host" });
+    expect(p[0]).not.toContain("hunter2");
+  });
+
+  test("existing certificate files and empty ES URL are accepted", () => {
+    const dir = tempDir();
+    const cert = join(dir, "c.pem");
+    const key = join(dir, "k.pem");
+    writeFileSync(cert, "x");
+    writeFileSync(key, "x");
+    const c = loadConfig({ MG_CLIENTS_SERVER_CERT: cert, MG_CLIENTS_SERVER_KEY: key, MG_CLIENTS_ES_URL: "" });
+    expect(c.http.tls).toEqual({ cert, key });
+    expect(c.events.url).toBe("");
+  });
+
+  test("Go-style durations and plain seconds", () => {
+    expect(parseDuration("90s")).toBe(90_000);
+    expect(parseDuration("1h")).toBe(3_600_000);
+    expect(parseDuration("1h30m")).toBe(5_400_000);
+    expect(parseDuration("250ms")).toBe(250);
+    expect(parseDuration("1.5s")).toBe(1500);
+    expect(parseDuration("3600")).toBe(3_600_000);
+    expect(parseDuration("0")).toBe(0);
+    for (const bad of ["forever", "", "1d", "-5s", "h1", "1 h"]) expect(parseDuration(bad)).toBeUndefined();
+  });
+});
+
+describe("times", () => {
+  test("formatting trims the fraction like Go's RFC3339Nano; never-set is the zero time", () => {
+    expect(formatTime(Date.UTC(2024, 4, 1, 10, 0, 0, 123) * 1000 + 456)).toBe("2024-05-01T10:00:00.123456Z");
+    expect(formatTime(Date.UTC(2024, 4, 1, 10, 0, 0, 120) * 1000)).toBe("2024-05-01T10:00:00.12Z");
+    expect(formatTime(Date.UTC(2024, 4, 1, 10, 0, 0) * 1000)).toBe("2024-05-01T10:00:00Z");
+    expect(formatTime(null)).toBe("0001-01-01T00:00:00Z");
+  });
+
+  test("parsing RFC 3339 with zones and fractions", () => {
+    expect(parseTime("2024-05-01T10:00:00.123456Z")).toBe(Date.UTC(2024, 4, 1, 10, 0, 0, 123) * 1000 + 456);
+    expect(parseTime("2024-05-01T12:00:00+02:00")).toBe(Date.UTC(2024, 4, 1, 10) * 1000);
+    for (const bad of ["2024-05-01", "2024-05-01 10:00:00Z", "2024-02-30T00:00:00Z", "yesterday"]) expect(parseTime(bad)).toBeUndefined();
+  });
+});
+
+describe("request bodies", () => {
+  test("only the first JSON value is read", () => {
+    expect(firstJsonValue('{"a":1} trailing')).toEqual({ a: 1 });
+    expect(firstJsonValue('[1,"]"] {x')).toEqual([1, "]"]);
+    expect(firstJsonValue('{"s":"}\\"{"}{')).toEqual({ s: '}"{' });
+    expect(firstJsonValue("null")).toBeNull();
+    expect(firstJsonValue("12 34")).toBe(12);
+    for (const bad of ["", " ", "{", "nope", "{'a':1}"]) expect(() => firstJsonValue(bad)).toThrow("request body is not a valid JSON");
+  });
+});
+
+describe("event payloads", () => {
+  test("occurred_at is exact integer nanoseconds", () => {
+    const text = encodePayload({ operation: "client.create", id: "x" }, 1_795_822_026_123_456);
+    expect(text).toBe('{"operation":"client.create","id":"x","occurred_at":1795822026123456000}');
+  });
+});
