@@ -4,14 +4,20 @@ import { drizzle } from "drizzle-orm/bun-sqlite";
 import { migrate } from "drizzle-orm/bun-sqlite/migrator";
 import { assetPath } from "../assets.ts";
 import type { Logger } from "../log/logger.ts";
-import { Mutex } from "../shared/mutex.ts";
 import { type Database, type Executor, type OutboxWriter, TxScope } from "./database.ts";
 import { sqliteSchema } from "./schema.sqlite.ts";
 
 export const SQLITE_MIGRATIONS = assetPath("drizzle", "sqlite");
 
+/**
+ * The read connection may wait this long for a lock inside SQLite (rare in WAL mode). The write
+ * connection never waits inside SQLite — that would block the whole event loop — it gets
+ * SQLITE_BUSY at once and the transaction is retried with async backoff within BUSY_BUDGET_MS.
+ */
 const BUSY_TIMEOUT_MS = 5000;
-const MAX_BUSY_RETRIES = 5;
+const BUSY_BUDGET_MS = 10_000;
+/** Upper bound of transactions committed together (keeps one COMMIT from growing without limit). */
+const MAX_BATCH = 256;
 
 export interface SqliteOptions {
   path: string;
@@ -27,8 +33,8 @@ export interface SqliteDatabase extends Database {
   readonly readConnection: SqliteConnection;
 }
 
-function configure(conn: SqliteConnection): void {
-  conn.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+function configure(conn: SqliteConnection, busyTimeoutMs: number): void {
+  conn.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
   conn.exec("PRAGMA foreign_keys = ON");
   // FULL: a commit acknowledged to a caller survives power loss, not only a process crash.
   conn.exec("PRAGMA synchronous = FULL");
@@ -40,9 +46,9 @@ export function isSqliteBusy(err: unknown): boolean {
 }
 
 /**
- * Opens the SQLite file with two connections: one for writes, serialised by a mutex so an async
- * transaction body never interleaves with another; one for reads, which in WAL mode sees only
- * committed data and never waits for the writer.
+ * Opens the SQLite file with two connections: one for writes, where transactions run one after the
+ * other (an async transaction body never interleaves with another); one for reads, which in WAL
+ * mode sees only committed data and never waits for the writer.
  */
 export function openSqlite(opts: SqliteOptions): SqliteDatabase {
   const dir = opts.path.slice(0, opts.path.lastIndexOf("/")) || "/";
@@ -53,32 +59,74 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
   const fresh = !existsSync(opts.path);
   const writeConnection = new SqliteConnection(opts.path, { create: true, readwrite: true, strict: true });
   if (fresh) chmodSync(opts.path, 0o600);
-  configure(writeConnection);
+  configure(writeConnection, BUSY_TIMEOUT_MS); // start-up may wait; nothing else runs yet
   writeConnection.exec("PRAGMA journal_mode = WAL");
   const write = drizzle({ client: writeConnection, schema: sqliteSchema }) as Executor;
   if (opts.migrate !== false) migrate(write, { migrationsFolder: SQLITE_MIGRATIONS });
+  writeConnection.exec("PRAGMA busy_timeout = 0");
 
   const readConnection = new SqliteConnection(opts.path, { readwrite: true, strict: true });
-  configure(readConnection);
+  configure(readConnection, BUSY_TIMEOUT_MS);
   readConnection.exec("PRAGMA query_only = ON");
   const read = drizzle({ client: readConnection, schema: sqliteSchema }) as Executor;
 
-  const mutex = new Mutex();
+  // Group commit: transactions that queue up while one batch runs are executed together, each in
+  // its own SAVEPOINT (a failure rolls back only its own work), under one BEGIN IMMEDIATE … COMMIT,
+  // so one fsync acknowledges many writes. Nobody's promise resolves before that COMMIT.
+  interface Job {
+    fn: (tx: TxScope) => Promise<unknown>;
+    resolve: (value: unknown) => void;
+    reject: (err: unknown) => void;
+  }
+  const queue: Job[] = [];
+  let draining: Promise<void> | undefined;
+  let closed = false;
 
-  async function attempt<T>(fn: (tx: TxScope) => Promise<T>): Promise<T> {
-    writeConnection.exec("BEGIN IMMEDIATE");
-    const tx = new TxScope(write);
-    let result: T;
-    try {
-      result = await fn(tx);
-      if (tx.events.length > 0) await opts.writeOutbox(write, sqliteSchema, tx.events);
-      writeConnection.exec("COMMIT");
-    } catch (err) {
-      if (writeConnection.inTransaction) writeConnection.exec("ROLLBACK");
-      throw err;
+  async function runBatch(batch: Job[]): Promise<void> {
+    const started = performance.now();
+    for (let retry = 0; ; retry++) {
+      const done: { job: Job; tx: TxScope; value: unknown }[] = [];
+      const failed: { job: Job; err: unknown }[] = [];
+      try {
+        writeConnection.exec("BEGIN IMMEDIATE");
+        for (const job of batch) {
+          writeConnection.exec("SAVEPOINT job");
+          const tx = new TxScope(write);
+          try {
+            const value = await job.fn(tx);
+            if (tx.events.length > 0) await opts.writeOutbox(write, sqliteSchema, tx.events);
+            writeConnection.exec("RELEASE job");
+            done.push({ job, tx, value });
+          } catch (err) {
+            writeConnection.exec("ROLLBACK TO job");
+            writeConnection.exec("RELEASE job");
+            if (isSqliteBusy(err)) throw err;
+            failed.push({ job, err });
+          }
+        }
+        writeConnection.exec("COMMIT");
+      } catch (err) {
+        if (writeConnection.inTransaction) writeConnection.exec("ROLLBACK");
+        if (isSqliteBusy(err) && performance.now() - started < BUSY_BUDGET_MS) {
+          if (retry % 10 === 0) opts.logger.warn("database busy (another process holds the write lock), retrying", { retry: retry + 1, batch: batch.length });
+          await Bun.sleep(Math.min(5 * 2 ** retry, 200));
+          continue;
+        }
+        for (const job of batch) job.reject(err);
+        return;
+      }
+      for (const f of failed) f.job.reject(f.err);
+      for (const d of done) {
+        d.tx.runCommitHooks((err) => opts.logger.error("after-commit hook failed", { error: err }));
+        d.job.resolve(d.value);
+      }
+      return;
     }
-    tx.runCommitHooks((err) => opts.logger.error("after-commit hook failed", { error: err }));
-    return result;
+  }
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0) await runBatch(queue.splice(0, MAX_BATCH));
+    draining = undefined;
   }
 
   return {
@@ -88,23 +136,17 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
     writeConnection,
     readConnection,
     transact<T>(fn: (tx: TxScope) => Promise<T>): Promise<T> {
-      return mutex.run(async () => {
-        for (let retry = 0; ; retry++) {
-          try {
-            return await attempt(fn);
-          } catch (err) {
-            if (!isSqliteBusy(err) || retry >= MAX_BUSY_RETRIES) throw err;
-            opts.logger.warn("database busy, retrying transaction", { retry: retry + 1 });
-            await Bun.sleep(20 * 2 ** retry);
-          }
-        }
+      if (closed) return Promise.reject(new Error("database is closed"));
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+        draining ??= drain();
       });
     },
     async close() {
-      await mutex.run(async () => {
-        readConnection.close();
-        writeConnection.close();
-      });
+      closed = true;
+      await draining;
+      readConnection.close();
+      writeConnection.close();
     },
   };
 }

@@ -30,7 +30,9 @@ interface RequestState {
   session?: Session;
 }
 
-interface StatefulContext {
+/** Per-request state rides on the Request object, so handlers need not take Elysia's whole context
+ * (which would switch off Elysia's static analysis and make it parse cookies, query, … for every call). */
+interface StatefulRequest extends Request {
   [STATE]?: RequestState;
 }
 
@@ -49,8 +51,8 @@ export function replyEmpty(set: Set, status: number): string {
 }
 
 /** The authenticated caller and request id of a route under /{domainID}/clients|channels. */
-export function requestContext(ctx: object): RequestContext {
-  const state = (ctx as StatefulContext)[STATE];
+export function requestContext(request: Request): RequestContext {
+  const state = (request as StatefulRequest)[STATE];
   if (!state?.session) throw new AppError("UNAUTHENTICATED", Msg.missingToken);
   const s = state.session;
   return { userId: s.userId, domainId: s.domainId, superAdmin: s.superAdmin, tokenType: s.tokenType, requestId: state.requestId };
@@ -136,11 +138,10 @@ export function createHttpApp(deps: HttpAppDeps, plugins: Elysia<any, any, any, 
         },
       }),
     )
-    .onRequest((ctx) => {
-      const { request, set } = ctx;
+    .onRequest(({ request, set }) => {
       const path = pathOf(request.url);
       const state: RequestState = { t0: performance.now(), requestId: crypto.randomUUID(), path };
-      (ctx as StatefulContext)[STATE] = state;
+      (request as StatefulRequest)[STATE] = state;
       set.headers["x-request-id"] = state.requestId;
       set.headers["content-type"] = JSON_TYPE;
       if (request.method === "HEAD") {
@@ -183,18 +184,18 @@ export function createHttpApp(deps: HttpAppDeps, plugins: Elysia<any, any, any, 
       logger.error("unhandled error", { request_id: requestId, error: err });
       return reply(set, 500, { message: Msg.internal });
     })
-    .onAfterResponse((ctx) => {
-      const state = (ctx as StatefulContext)[STATE];
+    .onAfterResponse(({ request, set, route: matched }) => {
+      const state = (request as StatefulRequest)[STATE];
       if (!state) return;
       const seconds = (performance.now() - state.t0) / 1000;
-      const route = (ctx as { route?: string }).route || routeOf(state.path) || "unmatched";
-      const status = String(ctx.set.status ?? 200);
-      const labels = { method: ctx.request.method, route, status };
+      const route = matched || routeOf(state.path) || "unmatched";
+      const status = String(set.status ?? 200);
+      const labels = { method: request.method, route, status };
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, seconds);
       if (logger.enabled("info"))
         logger.info("http request", {
-          method: ctx.request.method,
+          method: request.method,
           route,
           path: state.path,
           status: Number(status),

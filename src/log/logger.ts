@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import type { LogLevel } from "../config/config.ts";
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -14,9 +15,28 @@ export interface Logger {
 
 export type LogSink = (line: string) => void;
 
+/**
+ * Lines are gathered and written once per event-loop turn: under load one write(2) carries many
+ * request lines instead of one each. `flushLogs()` writes what is pending (used before exit).
+ */
+let pending = "";
+let scheduled = false;
+export function flushLogs(): void {
+  scheduled = false;
+  if (pending === "") return;
+  const out = pending;
+  pending = "";
+  // Synchronous, so nothing is lost at exit and lines never reorder.
+  writeSync(1, out);
+}
 const stdoutSink: LogSink = (line) => {
-  process.stdout.write(line);
+  pending += line;
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(flushLogs);
+  }
 };
+process.once("exit", flushLogs);
 
 /**
  * One JSON object per line. Callers pass ids, routes and counts — never request bodies, secrets

@@ -1,0 +1,58 @@
+// HTTP benchmark (issue #2): GET one client and POST create against the service, and the same two
+// calls against a bare Elysia + bun:sqlite server measured in the same run; plus one bulk create of
+// 1,000 clients. Usage: npm run bench  (BENCH_SECONDS, BENCH_CONNECTIONS to change the defaults)
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { load, table } from "./load.ts";
+import { ROOT, freePort, startProcess, startService } from "./proc.ts";
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const dir = mkdtempSync(join(tmpdir(), "mgc-bench-"));
+const JSON_HEADERS = { "content-type": "application/json" };
+
+try {
+  // Baseline.
+  const port = await freePort();
+  const bare = await startProcess([process.execPath, join(ROOT, "scripts/bench/bare-http.ts"), join(dir, "bare.db"), String(port)], {}, (l) => l === "ready");
+  const bareUrl = `http://localhost:${port}`;
+  const seeded = (await (await fetch(`${bareUrl}/d/clients`, { method: "POST" })).json()) as { id: string };
+  const bareGet = await load({ url: `${bareUrl}/d/clients/${seeded.id}`, connections, seconds });
+  const barePost = await load({ url: `${bareUrl}/d/clients`, method: "POST", body: "{}", headers: JSON_HEADERS, connections, seconds });
+  bare.proc.kill();
+  await bare.proc.exited;
+
+  // The service (stdout, with its one log line per request, is read and discarded).
+  const svc = await startService(join(dir, "svc"));
+  const auth = { authorization: `Bearer ${svc.token}` };
+  const created = (await (await fetch(`${svc.url}/d/clients`, { method: "POST", body: JSON.stringify({ name: "bench" }), headers: { ...auth, ...JSON_HEADERS } })).json()) as { id: string };
+  const svcGet = await load({ url: `${svc.url}/d/clients/${created.id}`, headers: auth, connections, seconds });
+  const svcPost = await load({ url: `${svc.url}/d/clients`, method: "POST", body: "{}", headers: { ...auth, ...JSON_HEADERS }, connections, seconds });
+
+  const bulkBody = JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({ name: `bulk-${i}` })));
+  const bulkTimes: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const r = await fetch(`${svc.url}/bulkdom/clients/bulk`, { method: "POST", body: bulkBody, headers: { ...auth, ...JSON_HEADERS } });
+    await r.arrayBuffer();
+    if (r.status !== 200) throw new Error(`bulk create failed: ${r.status}`);
+    bulkTimes.push(performance.now() - t0);
+  }
+  svc.proc.kill("SIGTERM");
+  await svc.proc.exited;
+
+  bulkTimes.sort((a, b) => a - b);
+  console.log(`HTTP benchmark: ${seconds} s per case, ${connections} connections, load by ${svcGet.tool}, ${navigator.hardwareConcurrency} CPUs\n`);
+  console.log(
+    table([
+      { name: "bare GET by primary key (baseline)", r: bareGet },
+      { name: "service GET /{d}/clients/{id}", r: svcGet, base: bareGet, target: 75 },
+      { name: "bare one-row INSERT (baseline)", r: barePost },
+      { name: "service POST /{d}/clients (+ outbox row)", r: svcPost, base: barePost, target: 60 },
+    ]),
+  );
+  console.log(`\nbulk create of 1,000 clients, one request: median ${bulkTimes[2]!.toFixed(1)} ms, max ${bulkTimes[4]!.toFixed(1)} ms (target < 250 ms)`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,64 @@
+import { type Subprocess, spawn } from "bun";
+import { join } from "node:path";
+
+export const ROOT = join(import.meta.dir, "..", "..");
+
+/** Spawns a process and resolves once a stdout line satisfies `ready`; stdout after that is discarded. */
+export async function startProcess(cmd: string[], env: Record<string, string>, ready: (line: string) => boolean): Promise<{ proc: Subprocess; line: string }> {
+  const proc = spawn({ cmd, cwd: ROOT, env: { ...process.env, ...env }, stdout: "pipe", stderr: "inherit" });
+  const reader = proc.stdout.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${cmd.join(" ")} exited before it was ready`);
+    buf += decoder.decode(value, { stream: true });
+    const lines = buf.split("\n");
+    buf = lines.pop()!;
+    const hit = lines.find(ready);
+    if (hit) {
+      // keep draining so the process never blocks on a full pipe
+      (async () => {
+        while (!(await reader.read()).done);
+      })();
+      return { proc, line: hit };
+    }
+  }
+}
+
+/** Starts the service from source on a free port with the given data directory; ready when /health answers. */
+export async function startService(dataDir: string, env: Record<string, string> = {}) {
+  const port = await freePort();
+  const proc = spawn({
+    cmd: [process.execPath, join(ROOT, "src/main.ts")],
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      MG_CLIENTS_HTTP_PORT: String(port),
+      MG_CLIENTS_GRPC_PORT: "0",
+      MG_CLIENTS_DB_PATH: join(dataDir, "clients.db"),
+      MG_CLIENTS_ES_URL: "",
+      MG_CLIENTS_STANDALONE_TOKEN: "bench-token",
+      ...env,
+    },
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  const url = `http://localhost:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) break;
+    } catch {
+      if (i > 300 || proc.exitCode !== null) throw new Error("the service did not start");
+      await Bun.sleep(20);
+    }
+  }
+  return { proc, url, token: "bench-token" };
+}
+
+export async function freePort(): Promise<number> {
+  const s = Bun.serve({ port: 0, fetch: () => new Response() });
+  const port = s.port!;
+  await s.stop(true);
+  return port;
+}
