@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * SQLite schema. Its twin for Postgres is schema.pg.ts: same tables, same column names, same
@@ -35,6 +35,55 @@ export const clients = sqliteTable(
   ],
 );
 
+export const channels = sqliteTable(
+  "channels",
+  {
+    /** Server-generated UUID, or any non-blank caller-chosen string of at most 36 characters. */
+    id: text("id").primaryKey(),
+    domainId: text("domain_id").notNull(),
+    name: text("name").notNull().default(""),
+    tags: text("tags", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    /** Unique per domain, immutable; null when the channel has none. */
+    route: text("route"),
+    parentGroupId: text("parent_group_id"),
+    status: integer("status").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at"),
+    updatedBy: text("updated_by"),
+  },
+  (t) => [
+    uniqueIndex("channels_domain_route_uq").on(t.domainId, t.route),
+    index("channels_domain_status_updated_idx").on(t.domainId, t.status, sql`(CASE WHEN ${t.updatedAt} IS NULL THEN ${t.createdAt} ELSE ${t.updatedAt} END)`, t.id),
+    index("channels_domain_created_idx").on(t.domainId, t.createdAt),
+    index("channels_domain_name_idx").on(t.domainId, t.name),
+    index("channels_parent_idx").on(t.domainId, t.parentGroupId),
+  ],
+);
+
+/**
+ * A client may publish (type 1) or subscribe (type 2) on a channel. One row per tuple; the primary
+ * key makes a duplicate impossible and serves Authorize's lookup; deleting either end cascades.
+ */
+export const connections = sqliteTable(
+  "connections",
+  {
+    channelId: text("channel_id")
+      .notNull()
+      .references(() => channels.id, { onDelete: "cascade" }),
+    domainId: text("domain_id").notNull(),
+    clientId: text("client_id")
+      .notNull()
+      .references(() => clients.id, { onDelete: "cascade" }),
+    type: integer("type").notNull(),
+  },
+  (t) => [
+    primaryKey({ name: "connections_pk", columns: [t.channelId, t.domainId, t.clientId, t.type] }),
+    index("connections_client_idx").on(t.clientId, t.domainId, t.type),
+    check("connections_type_check", sql`${t.type} IN (1, 2)`),
+  ],
+);
+
 /** Events written in the same transaction as the change they describe; drained by the publisher. */
 export const outbox = sqliteTable(
   "outbox",
@@ -49,4 +98,4 @@ export const outbox = sqliteTable(
   },
 );
 
-export const sqliteSchema = { clients, outbox };
+export const sqliteSchema = { clients, channels, connections, outbox };

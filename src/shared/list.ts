@@ -1,5 +1,11 @@
 import type { Micros } from "./time.ts";
 
+/** Connection types: 1 publish, 2 subscribe. */
+export const PUBLISH = 1;
+export const SUBSCRIBE = 2;
+export type ConnectionType = typeof PUBLISH | typeof SUBSCRIBE;
+export const connectionTypeName = (t: number): "Publish" | "Subscribe" => (t === PUBLISH ? "Publish" : "Subscribe");
+
 export type JsonObject = Record<string, unknown>;
 
 export type StatusFilter = "enabled" | "disabled" | "deleted" | "all";
@@ -21,4 +27,6 @@ export interface ListFilter {
   createdTo?: Micros;
   /** undefined: no filter; null: only entities without a parent; string: that parent. */
   group?: string | null;
+  /** Only entities connected to this channel (listing clients) or client (listing channels). */
+  connectedTo?: { id: string; type?: ConnectionType };
 }

@@ -1,0 +1,98 @@
+import { type SQL, and, asc, desc, eq, gte, isNull, lte, sql } from "drizzle-orm";
+import type { ListFilter } from "../shared/list.ts";
+import type { TxHandle } from "../shared/tx.ts";
+import { type Database, type Dialect, type Executor, type Tables, executorOf } from "./database.ts";
+import { containsText, jsonArrayHas, jsonContains } from "./sql.ts";
+
+/** Clients and channels share these columns and the list semantics of contract §2. */
+type EntityTable = Tables["clients"] | Tables["channels"];
+
+/** The WHERE conditions of a §2 list over clients or channels. */
+export function listConditions(dialect: Dialect, table: EntityTable, domainId: string, f: ListFilter): SQL[] {
+  const where: SQL[] = [eq(table.domainId, domainId)];
+  if (f.status === "enabled") where.push(eq(table.status, 0));
+  else if (f.status === "disabled") where.push(eq(table.status, 1));
+  else if (f.status === "deleted") where.push(eq(table.status, 2));
+  if (f.name) where.push(containsText(table.name, f.name));
+  if (f.id) where.push(eq(table.id, f.id));
+  if (f.tags && f.tags.values.length > 0) where.push(jsonArrayHas(dialect, table.tags, f.tags.op, f.tags.values));
+  if (f.metadata) where.push(jsonContains(dialect, table.metadata, f.metadata));
+  if (f.createdFrom !== undefined) where.push(gte(table.createdAt, f.createdFrom));
+  if (f.createdTo !== undefined) where.push(lte(table.createdAt, f.createdTo));
+  if (f.group === null) where.push(isNull(table.parentGroupId));
+  else if (f.group !== undefined) where.push(eq(table.parentGroupId, f.group));
+  return where;
+}
+
+/** "Last touched" time: updated_at, else created_at. Spelled exactly as in the schema's index. */
+export const sortTime = (table: EntityTable) => sql`(CASE WHEN ${table.updatedAt} IS NULL THEN ${table.createdAt} ELSE ${table.updatedAt} END)`;
+
+/** Counts the matches, then reads one page of them in the requested order (ties broken by id). */
+export async function listPage<Row>(db: Executor, table: EntityTable, where: SQL | undefined, f: ListFilter): Promise<{ total: number; items: Row[] }> {
+  const [{ total } = { total: 0 }] = await db
+    .select({ total: sql<number>`count(*)`.mapWith(Number) })
+    .from(table)
+    .where(where);
+  if (f.onlyTotal || total === 0 || f.offset >= total) return { total, items: [] };
+  const order = f.dir === "asc" ? asc : desc;
+  const key = f.order === "name" ? table.name : f.order === "created_at" ? table.createdAt : sortTime(table);
+  const items = await db
+    .select()
+    .from(table)
+    .where(where)
+    .orderBy(order(key), order(table.id))
+    .limit(f.limit)
+    .offset(f.offset);
+  return { total, items: items as Row[] };
+}
+
+/** SQL the connections repository contributes, so the connections table is spoken of there only. */
+export interface ConnectionFilters {
+  clientsConnectedTo(domainId: string, channelId: string, type?: number): SQL;
+  channelsConnectedTo(domainId: string, clientId: string, type?: number): SQL;
+}
+
+/**
+ * Reads and writes common to clients and channels, keyed by (domain, id). Each capability's
+ * repository builds on it and adds its own inserts and lookups.
+ */
+export interface EntityStore<Row, Changes> {
+  find(domainId: string, id: string, tx?: TxHandle): Promise<Row | undefined>;
+  list(domainId: string, filter: ListFilter, extra?: SQL): Promise<{ total: number; items: Row[] }>;
+  /** Applies `changes` when the row exists (and has `where.status`); returns the updated row. */
+  update(tx: TxHandle, domainId: string, id: string, changes: Changes, where?: { status?: number }): Promise<Row | undefined>;
+  remove(tx: TxHandle, domainId: string, id: string): Promise<boolean>;
+}
+
+export function createEntityStore<Row, Changes>(db: Database, table: EntityTable): EntityStore<Row, Changes> {
+  const byKey = (domainId: string, id: string) => and(eq(table.domainId, domainId), eq(table.id, id));
+  const findStmt = db.read
+    .select()
+    .from(table)
+    .where(and(eq(table.domainId, sql.placeholder("domainId")), eq(table.id, sql.placeholder("id"))))
+    .limit(1)
+    .prepare();
+  return {
+    async find(domainId, id, tx) {
+      if (tx) return (await executorOf(tx).select().from(table).where(byKey(domainId, id)).limit(1))[0] as Row | undefined;
+      return (await findStmt.execute({ domainId, id }))[0] as Row | undefined;
+    },
+    list(domainId, f, extra) {
+      return listPage<Row>(db.read, table, and(...listConditions(db.dialect, table, domainId, f), extra), f);
+    },
+    async update(tx, domainId, id, changes, where) {
+      const conds = [byKey(domainId, id)];
+      if (where?.status !== undefined) conds.push(eq(table.status, where.status));
+      const rows = await executorOf(tx)
+        .update(table)
+        .set(changes as Record<string, unknown>)
+        .where(and(...conds))
+        .returning();
+      return rows[0] as Row | undefined;
+    },
+    async remove(tx, domainId, id) {
+      const rows = await executorOf(tx).delete(table).where(byKey(domainId, id)).returning({ id: table.id });
+      return rows.length > 0;
+    },
+  };
+}
