@@ -17,6 +17,11 @@ export interface SqliteOptions {
   path: string;
   logger: Logger;
   writeOutbox: OutboxWriter;
+  /**
+   * Called after each commit that wrote events, with how many: wakes the publisher, so it never
+   * has to poll the outbox hot. Runs after the commit hooks; an exception is logged, never thrown.
+   */
+  onEventsCommitted?: (count: number) => void;
   /** Apply pending migrations (default true). */
   migrate?: boolean;
 }
@@ -78,6 +83,13 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
       throw err;
     }
     tx.runCommitHooks((err) => opts.logger.error("after-commit hook failed", { error: err }));
+    if (tx.events.length > 0 && opts.onEventsCommitted) {
+      try {
+        opts.onEventsCommitted(tx.events.length);
+      } catch (err) {
+        opts.logger.error("events-committed notification failed", { error: err });
+      }
+    }
     return result;
   }
 
