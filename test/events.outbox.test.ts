@@ -3,6 +3,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { type SqliteDatabase, openSqlite } from "../src/db/sqlite.ts";
 import { appendToOutbox, createOutbox } from "../src/events/outbox.ts";
+import { brokerTarget, topicFor } from "../src/events/publisher.ts";
 import { silentLogger } from "../src/log/logger.ts";
 import { Wakeup } from "../src/shared/wakeup.ts";
 import { tempDir } from "./helpers/service.ts";
@@ -71,7 +72,21 @@ describe("the outbox and the after-commit notification", () => {
   });
 });
 
-describe("Wakeup", () => {
+describe("publisher helpers", () => {
+  test("topics: prefix + stream with dots as slashes", () => {
+    expect(topicFor("events", "magistrala.client.create")).toBe("events/magistrala/client/create");
+    expect(topicFor("events", "magistrala.client.update_secret")).toBe("events/magistrala/client/update_secret");
+    expect(topicFor("gw-7/events/", "magistrala.client.roles")).toBe("gw-7/events/magistrala/client/roles");
+    expect(topicFor("", "magistrala.client.remove")).toBe("magistrala/client/remove");
+  });
+
+  test("broker credentials come out of the URL, percent-decoded", () => {
+    expect(brokerTarget("mqtt://user:p%40ss%3Aword@broker.local:1883")).toEqual({ protocol: "mqtt", host: "broker.local", port: 1883, username: "user", password: "p@ss:word" });
+    expect(brokerTarget("mqtts://broker.local")).toEqual({ protocol: "mqtts", host: "broker.local" });
+    expect(brokerTarget("mqtt://[::1]:1884")).toEqual({ protocol: "mqtt", host: "::1", port: 1884 });
+    expect(brokerTarget("ws://u@gw:8080/mqtt")).toEqual({ protocol: "ws", host: "gw", port: 8080, path: "/mqtt", username: "u" });
+  });
+
   test("Wakeup: a notify before the wait is kept, several coalesce, a wait without one times out", async () => {
     const w = new Wakeup();
     w.notify();
