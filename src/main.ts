@@ -7,7 +7,8 @@ import { createClientsRepository } from "./clients/repository.ts";
 import { createClientsService } from "./clients/service.ts";
 import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { openSqlite } from "./db/sqlite.ts";
-import { appendToOutbox } from "./events/outbox.ts";
+import { appendToOutbox, createOutbox } from "./events/outbox.ts";
+import { type Publisher, type PublisherTuning, createPublisher } from "./events/publisher.ts";
 import { createHttpApp } from "./http/server.ts";
 import { type Logger, createLogger } from "./log/logger.ts";
 import { createMetrics } from "./metrics/metrics.ts";
@@ -16,16 +17,36 @@ export interface RunningService {
   /** Base URL of the HTTP API, e.g. http://localhost:9000 */
   readonly httpUrl: string;
   readonly instanceId: string;
-  /** Stops accepting requests, lets in-flight ones finish, closes the database. */
+  /**
+   * Stops accepting requests, lets in-flight ones finish, gives the publisher a few seconds to
+   * deliver the outbox, closes the database.
+   */
   stop(): Promise<void>;
 }
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
+/** On shutdown, how long the publisher may keep delivering the outbox before the process exits. */
+export const SHUTDOWN_FLUSH_MS = 3000;
+
+export interface StartOptions {
+  /** Overrides SHUTDOWN_FLUSH_MS. */
+  shutdownFlushMs?: number;
+  /** Publisher timings (backoff, poll, …); the defaults suit production. */
+  publisherTuning?: Partial<PublisherTuning>;
+}
+
 /** The one place that wires concrete parts together. */
-export async function startService(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningService> {
+export async function startService(config: Config, logger: Logger = createLogger(config.logLevel), options: StartOptions = {}): Promise<RunningService> {
   const instanceId = config.instanceId ?? randomUUID();
-  const db = openSqlite({ path: config.db.path, logger, writeOutbox: appendToOutbox });
+  // Commits wake the publisher, and the publisher needs the database: the publisher is bound below.
+  let publisher: Publisher | undefined;
+  const db = openSqlite({
+    path: config.db.path,
+    logger,
+    writeOutbox: appendToOutbox,
+    onEventsCommitted: (count) => publisher?.eventsCommitted(count),
+  });
   const { key, created: keyCreated, path: keyPath } = loadInstallationKey(config.db.dataDir);
   if (keyCreated) logger.info("created the installation key", { path: keyPath });
   const hasher = createSecretHasher(key);
@@ -34,6 +55,18 @@ export async function startService(config: Config, logger: Logger = createLogger
 
   const clients = createClientsService({ db, repo: createClientsRepository(db), hasher });
 
+  const events = createPublisher({
+    outbox: createOutbox(db),
+    url: config.events.url,
+    topicPrefix: config.events.topicPrefix,
+    maxRows: config.events.outboxMaxRows,
+    logger,
+    metrics: metrics.events,
+    tuning: options.publisherTuning,
+  });
+  publisher = events;
+  await events.start();
+
   const health = () => ({
     status: "pass",
     version: buildInfo.version,
@@ -41,6 +74,8 @@ export async function startService(config: Config, logger: Logger = createLogger
     description: "clients service",
     build_time: buildInfo.buildTime,
     instance_id: instanceId,
+    // The service works without the broker (events wait in the outbox), so this never fails health.
+    event_broker: events.state,
   });
 
   const app = createHttpApp({ auth, logger, metrics, health, version: buildInfo.version }, [clientsRoutes(clients)]);
@@ -54,6 +89,7 @@ export async function startService(config: Config, logger: Logger = createLogger
       ...(config.http.tls ? { tls: { cert: Bun.file(config.http.tls.cert), key: Bun.file(config.http.tls.key) } } : {}),
     });
   } catch (err) {
+    await events.stop(0);
     await db.close();
     throw err;
   }
@@ -70,6 +106,8 @@ export async function startService(config: Config, logger: Logger = createLogger
       stopping ??= (async () => {
         await server.stop();
         await new Promise((resolve) => setImmediate(resolve)); // let the last after-response hooks log
+        // The last requests' events included; what the broker does not acknowledge in time stays.
+        await events.stop(options.shutdownFlushMs ?? SHUTDOWN_FLUSH_MS);
         await db.close();
         logger.info("stopped");
       })();

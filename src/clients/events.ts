@@ -4,7 +4,9 @@ import { type Client, statusName } from "./types.ts";
 
 /**
  * Client event payloads, contract events.md §2. Every payload carries the session keys (§1.2);
- * no payload ever carries a secret or its hash.
+ * no payload ever carries a secret or its hash. `metadata` and `private_metadata` are always
+ * objects here, so like the reference's non-nil maps they are always present (`{}` when empty).
+ * The stream is `magistrala.` + operation; the publisher maps it to the MQTT topic.
  */
 
 export const sessionKeys = (ctx: RequestContext) => ({
@@ -47,7 +49,7 @@ export function updatedFields(c: Client): Record<string, unknown> {
     ...optional(c),
     metadata: c.metadata,
     private_metadata: c.privateMetadata,
-    created_at: formatTime(c.createdAt),
+    ...(c.createdAt ? { created_at: formatTime(c.createdAt) } : {}),
   };
 }
 

@@ -23,6 +23,11 @@ export interface SqliteOptions {
   path: string;
   logger: Logger;
   writeOutbox: OutboxWriter;
+  /**
+   * Called after each commit that wrote events, with how many: wakes the publisher, so it never
+   * has to poll the outbox hot. Runs after the commit hooks; an exception is logged, never thrown.
+   */
+  onEventsCommitted?: (count: number) => void;
   /** Apply pending migrations (default true). */
   migrate?: boolean;
 }
@@ -116,9 +121,18 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
         return;
       }
       for (const f of failed) f.job.reject(f.err);
+      let events = 0;
       for (const d of done) {
         d.tx.runCommitHooks((err) => opts.logger.error("after-commit hook failed", { error: err }));
+        events += d.tx.events.length;
         d.job.resolve(d.value);
+      }
+      if (events > 0 && opts.onEventsCommitted) {
+        try {
+          opts.onEventsCommitted(events);
+        } catch (err) {
+          opts.logger.error("events-committed notification failed", { error: err });
+        }
       }
       return;
     }

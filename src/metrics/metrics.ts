@@ -8,8 +8,23 @@ export interface Metrics {
   readonly registry: Registry;
   readonly httpRequests: Counter<"method" | "route" | "status">;
   readonly httpDuration: Histogram<"method" | "route" | "status">;
+  readonly events: EventMetrics;
   render(): Promise<string>;
   readonly contentType: string;
+}
+
+/** What the event publisher reports. */
+export interface EventMetrics {
+  /** Events in the outbox, waiting for the broker's acknowledgement. */
+  readonly outboxDepth: Gauge;
+  /** Events the broker acknowledged (PUBACK), duplicates after a reconnect included. */
+  readonly published: Counter;
+  /** `connect`: a connection attempt failed; `publish`: an event was sent but not acknowledged. */
+  readonly publishFailures: Counter<"reason">;
+  /** Undelivered events deleted because the outbox was past its cap. */
+  readonly dropped: Counter;
+  /** 1 while connected to the broker. */
+  readonly brokerConnected: Gauge;
 }
 
 export function createMetrics(): Metrics {
@@ -44,5 +59,19 @@ export function createMetrics(): Metrics {
       this.set(started);
     },
   });
-  return { registry, httpRequests, httpDuration, render: () => registry.metrics(), contentType: registry.contentType };
+  const publishFailures = new Counter({
+    name: "events_publish_failures_total",
+    help: "Failed deliveries to the event broker: reason=connect (a connection attempt failed), reason=publish (an event sent without acknowledgement; it is retried).",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  });
+  for (const reason of ["connect", "publish"]) publishFailures.inc({ reason }, 0);
+  const events: EventMetrics = {
+    outboxDepth: new Gauge({ name: "events_outbox_depth", help: "Events in the outbox waiting for the broker's acknowledgement.", registers: [registry] }),
+    published: new Counter({ name: "events_published_total", help: "Events the broker acknowledged (at-least-once: a retried event counts again).", registers: [registry] }),
+    publishFailures,
+    dropped: new Counter({ name: "events_dropped_total", help: "Undelivered events deleted because the outbox was past MG_CLIENTS_ES_OUTBOX_MAX_ROWS.", registers: [registry] }),
+    brokerConnected: new Gauge({ name: "events_broker_connected", help: "1 while connected to the event broker, else 0.", registers: [registry] }),
+  };
+  return { registry, httpRequests, httpDuration, events, render: () => registry.metrics(), contentType: registry.contentType };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/config.ts";
 import { createLogger } from "../../src/log/logger.ts";
-import { type RunningService, startService } from "../../src/main.ts";
+import { type RunningService, type StartOptions, startService } from "../../src/main.ts";
 
 export interface TestService {
   url: string;
@@ -31,7 +31,7 @@ export function tempDir(prefix = "mgc-test-"): string {
 }
 
 /** Starts the real service in-process on a free port with its own SQLite file. */
-export async function startTestService(env: Record<string, string> = {}, dataDir = tempDir()): Promise<TestService> {
+export async function startTestService(env: Record<string, string> = {}, dataDir = tempDir(), options: StartOptions = {}): Promise<TestService> {
   const dbPath = join(dataDir, "clients.db");
   const config = loadConfig({
     MG_CLIENTS_HTTP_PORT: "0",
@@ -42,7 +42,7 @@ export async function startTestService(env: Record<string, string> = {}, dataDir
     ...env,
   });
   const logs: string[] = [];
-  const service = await startService(config, createLogger(config.logLevel, (line) => logs.push(line)));
+  const service = await startService(config, createLogger(config.logLevel, (line) => logs.push(line)), options);
   const token = env.MG_CLIENTS_STANDALONE_TOKEN ?? readFileSync(join(dataDir, "standalone.token"), "utf8").trim();
   const url = service.httpUrl;
   const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
