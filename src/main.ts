@@ -2,10 +2,16 @@ import { randomUUID } from "node:crypto";
 import { loadInstallationKey, createSecretHasher } from "./auth/secrets.ts";
 import { createStandaloneAuth } from "./auth/standalone.ts";
 import { buildInfo } from "./buildinfo.ts";
+import { channelsRoutes } from "./channels/http.ts";
+import { createChannelsRepository } from "./channels/repository.ts";
+import { createChannelsService } from "./channels/service.ts";
 import { clientsRoutes } from "./clients/http.ts";
 import { createClientsRepository } from "./clients/repository.ts";
 import { createClientsService } from "./clients/service.ts";
 import { type Config, ConfigError, loadConfig } from "./config/config.ts";
+import { connectionsRoutes } from "./connections/http.ts";
+import { createConnectionsRepository } from "./connections/repository.ts";
+import { createConnectionsService } from "./connections/service.ts";
 import { openSqlite } from "./db/sqlite.ts";
 import { appendToOutbox, createOutbox } from "./events/outbox.ts";
 import { type Publisher, type PublisherTuning, createPublisher } from "./events/publisher.ts";
@@ -53,7 +59,27 @@ export async function startService(config: Config, logger: Logger = createLogger
   const auth = createStandaloneAuth({ dataDir: config.db.dataDir, id: config.standalone.id, token: config.standalone.token, logger });
   const metrics = createMetrics();
 
-  const clients = createClientsService({ db, repo: createClientsRepository(db), hasher });
+  const connectionsRepo = createConnectionsRepository(db);
+  const clientsRepo = createClientsRepository(db, connectionsRepo);
+  const channelsRepo = createChannelsRepository(db, connectionsRepo);
+  const connections = createConnectionsService({ db, repo: connectionsRepo, clients: clientsRepo, channels: channelsRepo });
+  const clients = createClientsService({
+    db,
+    repo: clientsRepo,
+    hasher,
+    hooks: {
+      removing: (tx, ctx, client) => connections.clientRemoving(tx, ctx, client.id),
+      connectionTypes: (domainId, channelId, ids) => connections.typeNames("client", domainId, channelId, ids),
+    },
+  });
+  const channels = createChannelsService({
+    db,
+    repo: channelsRepo,
+    hooks: {
+      removing: (tx, ctx, channel) => connections.channelRemoving(tx, ctx, channel.id),
+      connectionTypes: (domainId, clientId, ids) => connections.typeNames("channel", domainId, clientId, ids),
+    },
+  });
 
   const events = createPublisher({
     outbox: createOutbox(db),
@@ -78,7 +104,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     event_broker: events.state,
   });
 
-  const app = createHttpApp({ auth, logger, metrics, health, version: buildInfo.version }, [clientsRoutes(clients)]);
+  const app = createHttpApp({ auth, logger, metrics, health, version: buildInfo.version }, [clientsRoutes(clients), channelsRoutes(channels), connectionsRoutes(connections)]);
   try {
     app.listen({
       hostname: config.http.host,

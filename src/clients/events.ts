@@ -1,25 +1,12 @@
 import { formatTime } from "../shared/time.ts";
-import type { RequestContext, TxHandle } from "../shared/tx.ts";
 import { type Client, statusName } from "./types.ts";
 
 /**
  * Client event payloads, contract events.md §2. Every payload carries the session keys (§1.2);
  * no payload ever carries a secret or its hash. `metadata` and `private_metadata` are always
  * objects here, so like the reference's non-nil maps they are always present (`{}` when empty).
- * The stream is `magistrala.` + operation; the publisher maps it to the MQTT topic.
+ * They are queued with `emitEvent` (src/events/emit.ts).
  */
-
-export const sessionKeys = (ctx: RequestContext) => ({
-  domain: ctx.domainId,
-  user_id: ctx.userId,
-  token_type: ctx.tokenType,
-  super_admin: false,
-  request_id: ctx.requestId,
-});
-
-export function emitEvent(tx: TxHandle, ctx: RequestContext, operation: string, entityId: string, fields: Record<string, unknown>): void {
-  tx.emit({ stream: `magistrala.${operation}`, entityId, payload: { operation, ...fields, ...sessionKeys(ctx) } });
-}
 
 const optional = (c: Client) => ({
   ...(c.name ? { name: c.name } : {}),
@@ -52,10 +39,3 @@ export function updatedFields(c: Client): Record<string, unknown> {
     ...(c.createdAt ? { created_at: formatTime(c.createdAt) } : {}),
   };
 }
-
-export const statusFields = (c: Client) => ({
-  id: c.id,
-  status: statusName(c.status),
-  updated_at: formatTime(c.updatedAt),
-  updated_by: c.updatedBy ?? "",
-});

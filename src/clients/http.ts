@@ -1,9 +1,8 @@
 import { Elysia, t } from "elysia";
 import { Msg, invalid } from "../errors/index.ts";
-import { readJsonBody } from "../http/body.ts";
 import { MAX_NAME, listQuerySchema, pageJson, readListFilter } from "../http/list.ts";
 import { QueryReader } from "../http/query.ts";
-import { ELYSIA_OPTIONS, JsonObjectField, NullableString, Obj, StringList } from "../http/schema.ts";
+import { ELYSIA_OPTIONS, JsonObjectField, NullableString, Obj, StringList, docs, jsonBody, noBody } from "../http/schema.ts";
 import { reply, replyEmpty, requestContext } from "../http/server.ts";
 import { isCanonicalUuid } from "../shared/ids.ts";
 import { DISABLED, ENABLED, type EntityStatus } from "../shared/status.ts";
@@ -42,10 +41,8 @@ type ClientCreateBody = typeof ClientCreate.static;
 const params = t.Object({ domainID: t.String(), clientID: t.String() });
 const domainParams = t.Object({ domainID: t.String() });
 
-// The function does the parsing; "application/json" after it only tells the OpenAPI generator.
-const json = { parse: [({ request }: { request: Request }) => readJsonBody(request), "application/json" as const] };
-const noBody = { parse: "none" as const };
-const doc = (summary: string, description?: string) => ({ detail: { summary, description, tags: ["clients"] } });
+const json = jsonBody;
+const doc = docs("clients");
 
 /** Response JSON of a client (contract §1.1); the secret only when one is given (create). */
 export function clientJson(c: Client, opts: { secret?: string; privateMetadata?: boolean; list?: boolean } = {}): JsonObject {
@@ -132,12 +129,21 @@ export function clientsRoutes(svc: ClientsService) {
     .get(
       "/:domainID/clients",
       async ({ request, set }) => {
-        const filter = readListFilter(new QueryReader(request.url), { emptyStatus: "enabled" });
+        const filter = readListFilter(new QueryReader(request.url), { emptyStatus: "enabled", connectedParam: "channel" });
         const page = await svc.list(requestContext(request), filter);
         // As super-admin: no secret (never shown after create anyway) and no private metadata.
-        return reply(set, 200, pageJson("clients", page, (c) => clientJson(c, { privateMetadata: false, list: true })));
+        const item = (c: Client) => {
+          const json = clientJson(c, { privateMetadata: false, list: true });
+          if (page.connectionTypes) json.connection_types = page.connectionTypes.get(c.id) ?? [];
+          return json;
+        };
+        return reply(set, 200, pageJson("clients", page, item));
       },
-      { params: domainParams, query: Obj(listQuerySchema), ...doc("List clients", "Contract §2 filters; disabled clients are hidden unless status=disabled|all.") },
+      {
+        params: domainParams,
+        query: Obj({ ...listQuerySchema, channel: t.Optional(t.String({ description: "Only clients connected to this channel; adds connection_types." })) }),
+        ...doc("List clients", "Contract §2 filters; disabled clients are hidden unless status=disabled|all."),
+      },
     )
     .get(
       "/:domainID/clients/:clientID",

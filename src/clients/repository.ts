@@ -27,7 +27,7 @@ const secretConflict = (err: unknown) => uniqueViolation(err)?.includes("secret"
 
 export function createClientsRepository(db: Database, links?: ConnectionFilters): ClientsRepository {
   const { clients } = db.tables;
-  const store = createEntityStore<Client, ClientChanges>(db, clients);
+  const store = createEntityStore<Client, ClientChanges>(db, clients, links?.clientsConnectedTo);
 
   return {
     ...store,
@@ -42,12 +42,6 @@ export function createClientsRepository(db: Database, links?: ConnectionFilters)
         if (uniqueViolation(err) !== undefined) throw new AppError("UNPROCESSABLE", Msg.createFailed);
         throw err;
       }
-    },
-
-    list(domainId, f) {
-      if (!f.connectedTo) return store.list(domainId, f);
-      if (!links) throw new Error("clients repository built without connection filters");
-      return store.list(domainId, f, links.clientsConnectedTo(domainId, f.connectedTo.id, f.connectedTo.type));
     },
 
     async update(tx, domainId, id, changes, where) {

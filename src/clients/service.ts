@@ -1,11 +1,13 @@
 import type { SecretHasher } from "../auth/secrets.ts";
-import { AppError, Msg, conflict, notFound, unprocessable } from "../errors/index.ts";
+import { Msg, conflict, unprocessable } from "../errors/index.ts";
 import { type Page, newId } from "../shared/ids.ts";
 import { type Micros, nowMicros } from "../shared/time.ts";
 import type { RequestContext, Transactor, TxHandle } from "../shared/tx.ts";
-import { createdFields, emitEvent, statusFields, updatedFields } from "./events.ts";
+import { emitEvent } from "../events/emit.ts";
+import { entityLifecycle } from "../shared/lifecycle.ts";
+import { createdFields, updatedFields } from "./events.ts";
 import type { ClientChanges, ClientsRepository } from "./repository.ts";
-import { type Client, type ClientUpdate, type CreatedClient, DISABLED, ENABLED, type EntityStatus, type ListFilter, type NewClient } from "./types.ts";
+import { type Client, type ClientUpdate, type CreatedClient, ENABLED, type EntityStatus, type ListFilter, type NewClient } from "./types.ts";
 
 /** Storage limits of the reference schema; exceeding them is a 422, not a 400. */
 const MAX_IDENTITY = 254;
@@ -32,6 +34,8 @@ export interface ClientHooks {
   removing?(tx: TxHandle, ctx: RequestContext, client: Client): Promise<void>;
   /** After commit of anything that can change an authentication answer for this client. */
   credentialsChanged?(clientId: string): void;
+  /** Listing the clients of a channel: each client's connection types. */
+  connectionTypes?(domainId: string, channelId: string, clientIds: string[]): Promise<Map<string, string[]>>;
 }
 
 export interface ClientsServiceDeps {
@@ -48,19 +52,18 @@ export function createClientsService(deps: ClientsServiceDeps): ClientsService {
   const makeId = deps.newId ?? newId;
   const now = deps.now ?? nowMicros;
 
-  const stamp = (ctx: RequestContext): Pick<ClientChanges, "updatedAt" | "updatedBy"> => ({ updatedAt: now(), updatedBy: ctx.userId });
   const revoke = (tx: TxHandle, id: string) => tx.afterCommit(() => hooks.credentialsChanged?.(id));
-
-  /** Updates an enabled client (a disabled one is 404, as in the reference) and emits `operation`. */
-  async function updateEnabled(ctx: RequestContext, id: string, changes: ClientChanges, operation: string, onCommit?: (tx: TxHandle) => void) {
-    return db.transact(async (tx) => {
-      const updated = await repo.update(tx, ctx.domainId, id, { ...changes, ...stamp(ctx) }, { status: ENABLED });
-      if (!updated) throw notFound();
-      emitEvent(tx, ctx, operation, id, updatedFields(updated));
-      onCommit?.(tx);
-      return updated;
-    });
-  }
+  const life = entityLifecycle<Client, ClientChanges>({
+    kind: "client",
+    db,
+    store: repo,
+    now,
+    sameParentMessage: Msg.sameParent,
+    otherParentMessage: Msg.otherParent,
+    statusChanged: revoke,
+    removing: hooks.removing,
+    connectionTypes: hooks.connectionTypes,
+  });
 
   return {
     async create(ctx, inputs) {
@@ -104,78 +107,30 @@ export function createClientsService(deps: ClientsServiceDeps): ClientsService {
       return drafts;
     },
 
-    async view(ctx, id) {
-      const client = await repo.find(ctx.domainId, id);
-      if (!client) throw notFound();
-      return client;
-    },
-
-    async list(ctx, filter) {
-      const { total, items } = await repo.list(ctx.domainId, filter);
-      return { total, limit: filter.limit, offset: filter.offset, items };
-    },
-
     update(ctx, id, update) {
       const changes: ClientChanges = {};
       if (update.name) changes.name = update.name;
       if (update.metadata) changes.metadata = update.metadata;
       if (update.privateMetadata) changes.privateMetadata = update.privateMetadata;
-      return updateEnabled(ctx, id, changes, "client.update");
+      return life.updateEnabled(ctx, id, changes, "client.update", updatedFields);
     },
 
     updateTags(ctx, id, tags) {
-      return updateEnabled(ctx, id, { tags }, "client.update_tags");
+      return life.updateEnabled(ctx, id, { tags }, "client.update_tags", updatedFields);
     },
 
     updateSecret(ctx, id, secret) {
       if (secret.length > MAX_SECRET) return Promise.reject(unprocessable(Msg.updateFailed));
       const secretHash = hasher.hash(ctx.domainId, secret);
-      return updateEnabled(ctx, id, { secretHash }, "client.update_secret", (tx) => revoke(tx, id));
+      return life.updateEnabled(ctx, id, { secretHash }, "client.update_secret", updatedFields, (tx) => revoke(tx, id));
     },
 
-    setStatus(ctx, id, status) {
-      return db.transact(async (tx) => {
-        const current = await repo.find(ctx.domainId, id, tx);
-        if (!current) throw notFound();
-        if (current.status === status) throw unprocessable(Msg.statusAssigned);
-        const updated = await repo.update(tx, ctx.domainId, id, { status, ...stamp(ctx) });
-        if (!updated) throw notFound();
-        emitEvent(tx, ctx, status === DISABLED ? "client.disable" : "client.enable", id, statusFields(updated));
-        revoke(tx, id);
-        return updated;
-      });
-    },
+    setStatus: life.setStatus,
+    setParent: life.setParent,
+    removeParent: life.removeParent,
 
-    async setParent(ctx, id, parentGroupId) {
-      await db.transact(async (tx) => {
-        const current = await repo.find(ctx.domainId, id, tx);
-        if (!current) throw notFound();
-        if (current.parentGroupId === parentGroupId) throw new AppError("CONFLICT", Msg.sameParent);
-        if (current.parentGroupId) throw new AppError("CONFLICT", Msg.otherParent);
-        await repo.update(tx, ctx.domainId, id, { parentGroupId, ...stamp(ctx) });
-        emitEvent(tx, ctx, "client.set_parent", id, { id, parent_group_id: parentGroupId });
-      });
-    },
-
-    async removeParent(ctx, id) {
-      await db.transact(async (tx) => {
-        const current = await repo.find(ctx.domainId, id, tx);
-        if (!current) throw notFound();
-        if (!current.parentGroupId) return; // nothing to remove: no change, no event
-        await repo.update(tx, ctx.domainId, id, { parentGroupId: null, ...stamp(ctx) });
-        emitEvent(tx, ctx, "client.remove_parent", id, { id });
-      });
-    },
-
-    async remove(ctx, id) {
-      await db.transact(async (tx) => {
-        const current = await repo.find(ctx.domainId, id, tx);
-        if (!current) throw notFound();
-        await hooks.removing?.(tx, ctx, current);
-        await repo.remove(tx, ctx.domainId, id);
-        emitEvent(tx, ctx, "client.remove", id, { id });
-        revoke(tx, id);
-      });
-    },
+    view: life.view,
+    list: life.list,
+    remove: life.remove,
   };
 }

@@ -1,4 +1,4 @@
-import { type SQL, and, asc, desc, eq, gte, isNull, lte, sql } from "drizzle-orm";
+import { type SQL, and, asc, desc, eq, gte, inArray, isNull, lte, sql } from "drizzle-orm";
 import type { ListFilter } from "../shared/list.ts";
 import type { TxHandle } from "../shared/tx.ts";
 import { type Database, type Dialect, type Executor, type Tables, executorOf } from "./database.ts";
@@ -58,13 +58,23 @@ export interface ConnectionFilters {
  */
 export interface EntityStore<Row, Changes> {
   find(domainId: string, id: string, tx?: TxHandle): Promise<Row | undefined>;
-  list(domainId: string, filter: ListFilter, extra?: SQL): Promise<{ total: number; items: Row[] }>;
+  /** Rows with these ids in any domain (callers tell "missing" from "in another domain"). */
+  findMany(ids: string[], tx: TxHandle): Promise<Row[]>;
+  list(domainId: string, filter: ListFilter): Promise<{ total: number; items: Row[] }>;
   /** Applies `changes` when the row exists (and has `where.status`); returns the updated row. */
   update(tx: TxHandle, domainId: string, id: string, changes: Changes, where?: { status?: number }): Promise<Row | undefined>;
   remove(tx: TxHandle, domainId: string, id: string): Promise<boolean>;
 }
 
-export function createEntityStore<Row, Changes>(db: Database, table: EntityTable): EntityStore<Row, Changes> {
+/**
+ * `connectedTo` is the connections repository's condition for `filter.connectedTo` (clients
+ * connected to a channel, or channels connected to a client).
+ */
+export function createEntityStore<Row, Changes>(
+  db: Database,
+  table: EntityTable,
+  connectedTo?: (domainId: string, otherId: string, type?: number) => SQL,
+): EntityStore<Row, Changes> {
   const byKey = (domainId: string, id: string) => and(eq(table.domainId, domainId), eq(table.id, id));
   const findStmt = db.read
     .select()
@@ -77,8 +87,19 @@ export function createEntityStore<Row, Changes>(db: Database, table: EntityTable
       if (tx) return (await executorOf(tx).select().from(table).where(byKey(domainId, id)).limit(1))[0] as Row | undefined;
       return (await findStmt.execute({ domainId, id }))[0] as Row | undefined;
     },
-    list(domainId, f, extra) {
-      return listPage<Row>(db.read, table, and(...listConditions(db.dialect, table, domainId, f), extra), f);
+    async findMany(ids, tx) {
+      const exec = executorOf(tx);
+      const rows: Row[] = [];
+      for (let i = 0; i < ids.length; i += 500) rows.push(...((await exec.select().from(table).where(inArray(table.id, ids.slice(i, i + 500)))) as Row[]));
+      return rows;
+    },
+    list(domainId, f) {
+      const conds = listConditions(db.dialect, table, domainId, f);
+      if (f.connectedTo) {
+        if (!connectedTo) throw new Error(`${table._.name} store built without connection filters`);
+        conds.push(connectedTo(domainId, f.connectedTo.id, f.connectedTo.type));
+      }
+      return listPage<Row>(db.read, table, and(...conds), f);
     },
     async update(tx, domainId, id, changes, where) {
       const conds = [byKey(domainId, id)];

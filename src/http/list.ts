@@ -1,5 +1,5 @@
 import { t } from "elysia";
-import type { JsonObject, ListFilter, ListOrder, StatusFilter } from "../shared/list.ts";
+import { type ConnectionType, type JsonObject, type ListFilter, type ListOrder, PUBLISH, SUBSCRIBE, type StatusFilter } from "../shared/list.ts";
 import { Msg, invalid } from "../errors/index.ts";
 import { parseTime } from "../shared/time.ts";
 import { QueryReader } from "./query.ts";
@@ -11,7 +11,7 @@ const STATUSES: readonly string[] = ["enabled", "disabled", "deleted", "all"];
 const isPlainObject = (v: unknown): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Contract §2 list parameters shared by clients and channels, in the reference's decode-then-validate order. */
-export function readListFilter(q: QueryReader, opts: { emptyStatus: "enabled" | "invalid" }): ListFilter {
+export function readListFilter(q: QueryReader, opts: { emptyStatus: "enabled" | "invalid"; connectedParam: "channel" | "client" }): ListFilter {
   // Decoding: malformed values are `invalid query parameters` (or `invalid status`).
   const name = q.str("name");
   const tagsText = q.str("tags");
@@ -41,6 +41,8 @@ export function readListFilter(q: QueryReader, opts: { emptyStatus: "enabled" | 
   const createdFrom = readTime(q, "created_from");
   const createdTo = readTime(q, "created_to");
   const groupText = q.str("group");
+  const connectedId = q.str(opts.connectedParam);
+  const connectionType = readConnectionType(q.str("connection_type"));
   // Filters on the caller's own access row: a super-admin lists everything, so they only need decoding.
   for (const key of ["role_id", "role_name", "actions", "access_type"]) q.str(key);
 
@@ -70,7 +72,17 @@ export function readListFilter(q: QueryReader, opts: { emptyStatus: "enabled" | 
     createdFrom,
     createdTo,
     group: groupText === undefined ? undefined : groupText === "" ? null : groupText,
+    connectedTo: connectedId ? { id: connectedId, type: connectionType } : undefined,
   };
+}
+
+/** `connection_type`: publish or subscribe, any case; anything else is the reference's generic 400. */
+function readConnectionType(v: string | undefined): ConnectionType | undefined {
+  if (v === undefined || v === "") return undefined;
+  const t = v.toLowerCase();
+  if (t === "publish") return PUBLISH;
+  if (t === "subscribe") return SUBSCRIBE;
+  throw invalid(Msg.badRequest);
 }
 
 function readTime(q: QueryReader, key: string): number | undefined {
@@ -82,7 +94,7 @@ function readTime(q: QueryReader, key: string): number | undefined {
 }
 
 /** The page envelope: limit/offset omitted when 0, items key omitted when there are none. */
-export function pageJson<T>(key: string, page: { total: number; limit: number; offset: number; items: T[] }, item: (x: T) => unknown) {
+export function pageJson<T>(key: string, page: { total: number; limit: number; offset: number; items: T[] }, item: (x: T) => JsonObject) {
   const body: Record<string, unknown> = {};
   if (page.limit) body.limit = page.limit;
   if (page.offset) body.offset = page.offset;
@@ -112,4 +124,5 @@ export const listQuerySchema = {
   role_name: q("As role_id."),
   actions: q("As role_id."),
   access_type: q("As role_id."),
+  connection_type: q("With channel= (clients) or client= (channels): publish or subscribe."),
 };

@@ -1,5 +1,6 @@
 import type { TProperties } from "@sinclair/typebox";
 import { t } from "elysia";
+import { readJsonBody } from "./body.ts";
 
 /**
  * Request schemas. The apps run with `normalize: false`: Elysia's normaliser would turn a string
@@ -15,3 +16,13 @@ export const JsonObjectField = (description?: string) =>
 export const StringList = (description?: string) => t.Union([t.Array(t.String(), description ? { description } : {}), t.Null()]);
 
 export const ELYSIA_OPTIONS = { normalize: false } as const;
+
+/** Route options of a JSON-body route: our parser does the work (415/400 with the contract's
+ * messages); "application/json" after it only tells the OpenAPI generator the content type. */
+export const jsonBody = { parse: [({ request }: { request: Request }) => readJsonBody(request), "application/json" as const] };
+/** Route options of a route that reads no body (and so checks no content type). */
+export const noBody = { parse: "none" as const };
+/** OpenAPI `detail` for a route of the given tag. */
+export const docs =
+  (tag: string) =>
+  (summary: string, description?: string) => ({ detail: { summary, description, tags: [tag] } });

@@ -12,4 +12,6 @@ export interface Page<T> {
   limit: number;
   offset: number;
   items: T[];
+  /** Listing connected entities only: each item's connection types ("Publish", "Subscribe"). */
+  connectionTypes?: Map<string, string[]>;
 }

@@ -1,0 +1,45 @@
+import { and, eq, sql } from "drizzle-orm";
+import { type Database, executorOf } from "../db/database.ts";
+import { type ConnectionFilters, type EntityStore, createEntityStore } from "../db/entities.ts";
+import { uniqueViolation } from "../db/sql.ts";
+import { AppError, Msg } from "../errors/index.ts";
+import type { TxHandle } from "../shared/tx.ts";
+import type { Channel, ChannelChanges } from "./types.ts";
+
+export interface ChannelsRepository extends EntityStore<Channel, ChannelChanges> {
+  /** Inserts all rows or none: a taken id is 400 `channel id already exists`, a taken route 400 `route not available`. */
+  insert(tx: TxHandle, rows: Channel[]): Promise<void>;
+  /** The channel with this route in the domain (any status). */
+  findByRoute(domainId: string, route: string): Promise<Channel | undefined>;
+}
+
+export function createChannelsRepository(db: Database, links?: ConnectionFilters): ChannelsRepository {
+  const { channels } = db.tables;
+  const store = createEntityStore<Channel, ChannelChanges>(db, channels, links?.channelsConnectedTo);
+  const byRoute = db.read
+    .select()
+    .from(channels)
+    .where(and(eq(channels.domainId, sql.placeholder("domainId")), eq(channels.route, sql.placeholder("route"))))
+    .limit(1)
+    .prepare();
+
+  return {
+    ...store,
+
+    async insert(tx, rows) {
+      try {
+        const exec = executorOf(tx);
+        for (let i = 0; i < rows.length; i += 500) await exec.insert(channels).values(rows.slice(i, i + 500));
+      } catch (err) {
+        const violated = uniqueViolation(err);
+        if (violated?.includes("route")) throw new AppError("CONFLICT", Msg.routeTaken);
+        if (violated !== undefined) throw new AppError("CONFLICT", Msg.channelIdTaken);
+        throw err;
+      }
+    },
+
+    async findByRoute(domainId, route) {
+      return (await byRoute.execute({ domainId, route }))[0] as Channel | undefined;
+    },
+  };
+}

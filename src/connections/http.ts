@@ -1,0 +1,93 @@
+import { Elysia, t } from "elysia";
+import { AppError, Msg, invalid } from "../errors/index.ts";
+import { ELYSIA_OPTIONS, Obj, StringList, docs, jsonBody } from "../http/schema.ts";
+import { replyEmpty, requestContext } from "../http/server.ts";
+import { isCanonicalUuid } from "../shared/ids.ts";
+import { type ConnectionType, PUBLISH, SUBSCRIBE } from "../shared/list.ts";
+import type { ConnectionRequest, ConnectionsService } from "./service.ts";
+
+const Types = StringList('"publish" and/or "subscribe" (any case).');
+const SetBody = Obj({
+  channel_ids: t.Optional(StringList("Channel ids.")),
+  client_ids: t.Optional(StringList("Client ids.")),
+  types: t.Optional(Types),
+});
+const ChannelBody = Obj({ client_ids: t.Optional(StringList("Client ids (UUIDs).")), types: t.Optional(Types) });
+const domainParams = t.Object({ domainID: t.String() });
+const params = t.Object({ domainID: t.String(), channelID: t.String() });
+const doc = docs("connections");
+
+/** Connection types decode with the body: anything but publish/subscribe is a malformed body. */
+function decodeTypes(types: string[] | null | undefined): ConnectionType[] {
+  return (types ?? []).map((s) => {
+    const v = s.toLowerCase();
+    if (v === "publish") return PUBLISH;
+    if (v === "subscribe") return SUBSCRIBE;
+    throw new AppError("MALFORMED", Msg.malformedBody);
+  });
+}
+
+const blank = (s: string) => s.trim() === "";
+
+/** Contract §4.1 validation, in the reference's order. */
+function validate(req: ConnectionRequest, clientIds: "nonblank" | "uuid"): void {
+  if (req.channelIds.length === 0) throw invalid(Msg.missingEntityId);
+  if (req.channelIds.some(blank)) throw invalid(Msg.missingChannelId);
+  if (req.clientIds.length === 0) throw invalid(Msg.missingEntityId);
+  if (clientIds === "uuid" ? req.clientIds.some((id) => !isCanonicalUuid(id)) : req.clientIds.some(blank))
+    throw invalid(clientIds === "uuid" ? Msg.invalidId : Msg.missingChannelId); // sic: the reference says "channel" here
+  if (req.types.length === 0) throw invalid(Msg.missingConnectionType);
+}
+
+/**
+ * Connect and disconnect (contract §4.1). Channel ids are any non-blank string everywhere, so a
+ * channel with a custom id can be disconnected too (DESIGN decision 5).
+ */
+export function connectionsRoutes(svc: ConnectionsService) {
+  return new Elysia({ ...ELYSIA_OPTIONS, name: "connections-routes" })
+    .post(
+      "/:domainID/channels/connect",
+      async ({ request, set, body }) => {
+        const req = { types: decodeTypes(body.types), channelIds: body.channel_ids ?? [], clientIds: body.client_ids ?? [] };
+        validate(req, "nonblank");
+        await svc.connect(requestContext(request), req);
+        return replyEmpty(set, 201);
+      },
+      {
+        ...jsonBody,
+        params: domainParams,
+        body: SetBody,
+        ...doc("Connect clients to channels", "Every channel × client × type, all or nothing: 400 `entity already exists` if any tuple exists, 422 for a disabled or foreign entity. 201, empty body."),
+      },
+    )
+    .post(
+      "/:domainID/channels/disconnect",
+      async ({ request, set, body }) => {
+        const req = { types: decodeTypes(body.types), channelIds: body.channel_ids ?? [], clientIds: body.client_ids ?? [] };
+        validate(req, "uuid");
+        await svc.disconnect(requestContext(request), req);
+        return replyEmpty(set, 204);
+      },
+      { ...jsonBody, params: domainParams, body: SetBody, ...doc("Disconnect clients from channels", "Removes the listed tuples; absent ones are fine. 204.") },
+    )
+    .post(
+      "/:domainID/channels/:channelID/connect",
+      async ({ request, params, set, body }) => {
+        const req = { types: decodeTypes(body.types), channelIds: [params.channelID], clientIds: body.client_ids ?? [] };
+        validate(req, "uuid");
+        await svc.connect(requestContext(request), req);
+        return replyEmpty(set, 201);
+      },
+      { ...jsonBody, params, body: ChannelBody, ...doc("Connect clients to this channel", "201, empty body.") },
+    )
+    .post(
+      "/:domainID/channels/:channelID/disconnect",
+      async ({ request, params, set, body }) => {
+        const req = { types: decodeTypes(body.types), channelIds: [params.channelID], clientIds: body.client_ids ?? [] };
+        validate(req, "uuid");
+        await svc.disconnect(requestContext(request), req);
+        return replyEmpty(set, 204);
+      },
+      { ...jsonBody, params, body: ChannelBody, ...doc("Disconnect clients from this channel", "204.") },
+    );
+}

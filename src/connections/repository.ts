@@ -1,0 +1,107 @@
+import { type SQL, and, eq, inArray, sql } from "drizzle-orm";
+import { type Database, executorOf } from "../db/database.ts";
+import type { ConnectionFilters } from "../db/entities.ts";
+import type { TxHandle } from "../shared/tx.ts";
+
+/** One connection: the client may publish (1) or subscribe (2) on the channel, in that domain. */
+export interface Connection {
+  channelId: string;
+  domainId: string;
+  clientId: string;
+  type: number;
+}
+
+/** The cartesian product channels × clients × types, within one domain. */
+export interface ConnectionSet {
+  domainId: string;
+  channelIds: string[];
+  clientIds: string[];
+  types: number[];
+}
+
+export interface ConnectionsRepository extends ConnectionFilters {
+  insert(tx: TxHandle, rows: Connection[]): Promise<void>;
+  /** The tuples of `set` that are stored already. */
+  existing(tx: TxHandle, set: ConnectionSet): Promise<Connection[]>;
+  /** Deletes the tuples of `set` (absent ones are fine); returns the deleted rows. */
+  removeSet(tx: TxHandle, set: ConnectionSet): Promise<Connection[]>;
+  /** Deletes exactly these tuples; returns the deleted rows. */
+  removeMany(tx: TxHandle, rows: Connection[]): Promise<Connection[]>;
+  /** Deletes every connection of the channel / of the client; returns the deleted rows. */
+  removeByChannel(tx: TxHandle, channelId: string): Promise<Connection[]>;
+  removeByClient(tx: TxHandle, clientId: string): Promise<Connection[]>;
+  /** For a page of a list: the types connecting each of `ids` to `otherId`. */
+  typesOf(side: "client" | "channel", domainId: string, otherId: string, ids: string[]): Promise<Map<string, number[]>>;
+}
+
+const CHUNK = 500;
+
+export function createConnectionsRepository(db: Database): ConnectionsRepository {
+  const { connections, clients, channels } = db.tables;
+  const inSet = (s: ConnectionSet): SQL =>
+    and(
+      eq(connections.domainId, s.domainId),
+      inArray(connections.channelId, s.channelIds),
+      inArray(connections.clientId, s.clientIds),
+      inArray(connections.type, s.types),
+    )!;
+  const typeCond = (type?: number) => (type === undefined ? sql`` : sql` AND ${connections.type} = ${type}`);
+
+  return {
+    clientsConnectedTo(domainId, channelId, type) {
+      return sql`EXISTS (SELECT 1 FROM ${connections} WHERE ${connections.channelId} = ${channelId} AND ${connections.domainId} = ${domainId} AND ${connections.clientId} = ${clients.id}${typeCond(type)})`;
+    },
+
+    channelsConnectedTo(domainId, clientId, type) {
+      return sql`EXISTS (SELECT 1 FROM ${connections} WHERE ${connections.clientId} = ${clientId} AND ${connections.domainId} = ${domainId} AND ${connections.channelId} = ${channels.id}${typeCond(type)})`;
+    },
+
+    async insert(tx, rows) {
+      const exec = executorOf(tx);
+      for (let i = 0; i < rows.length; i += CHUNK) await exec.insert(connections).values(rows.slice(i, i + CHUNK));
+    },
+
+    async existing(tx, set) {
+      return executorOf(tx).select().from(connections).where(inSet(set));
+    },
+
+    async removeSet(tx, set) {
+      return executorOf(tx).delete(connections).where(inSet(set)).returning();
+    },
+
+    async removeMany(tx, rows) {
+      const exec = executorOf(tx);
+      const removed: Connection[] = [];
+      for (const r of rows) {
+        const where = and(eq(connections.channelId, r.channelId), eq(connections.domainId, r.domainId), eq(connections.clientId, r.clientId), eq(connections.type, r.type));
+        removed.push(...(await exec.delete(connections).where(where).returning()));
+      }
+      return removed;
+    },
+
+    async removeByChannel(tx, channelId) {
+      return executorOf(tx).delete(connections).where(eq(connections.channelId, channelId)).returning();
+    },
+
+    async removeByClient(tx, clientId) {
+      return executorOf(tx).delete(connections).where(eq(connections.clientId, clientId)).returning();
+    },
+
+    async typesOf(side, domainId, otherId, ids) {
+      const out = new Map<string, number[]>();
+      if (ids.length === 0) return out;
+      const [mine, other] = side === "client" ? [connections.clientId, connections.channelId] : [connections.channelId, connections.clientId];
+      const rows = await db.read
+        .select({ id: mine, type: connections.type })
+        .from(connections)
+        .where(and(eq(connections.domainId, domainId), eq(other, otherId), inArray(mine, ids)))
+        .orderBy(connections.type);
+      for (const r of rows) {
+        const list = out.get(r.id);
+        if (list) list.push(r.type);
+        else out.set(r.id, [r.type]);
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,129 @@
+import { Msg, notFound, unprocessable } from "../errors/index.ts";
+import { AppError } from "../errors/index.ts";
+import { emitEvent } from "../events/emit.ts";
+import { connectionTypeName } from "../shared/list.ts";
+import { ENABLED } from "../shared/status.ts";
+import type { RequestContext, Transactor, TxHandle } from "../shared/tx.ts";
+import type { Connection, ConnectionSet, ConnectionsRepository } from "./repository.ts";
+
+interface Entity {
+  id: string;
+  domainId: string;
+  status: number;
+}
+
+/** The entity lookups connect/disconnect need (rows of any domain, so foreign ids are told apart). */
+interface EntityLookup {
+  findMany(ids: string[], tx: TxHandle): Promise<Entity[]>;
+}
+
+export interface ConnectionsServiceDeps {
+  db: Transactor;
+  repo: ConnectionsRepository;
+  clients: EntityLookup;
+  channels: EntityLookup;
+  /** After commit of any change to connections (the authorization cache listens). */
+  changed?: (rows: Connection[]) => void;
+}
+
+export type ConnectionRequest = Omit<ConnectionSet, "domainId">;
+
+export interface ConnectionsService {
+  connect(ctx: RequestContext, req: ConnectionRequest): Promise<void>;
+  disconnect(ctx: RequestContext, req: ConnectionRequest): Promise<void>;
+  /** Cascades, inside the deleting transaction: removes the connections and says so in events. */
+  clientRemoving(tx: TxHandle, ctx: RequestContext, clientId: string): Promise<void>;
+  channelRemoving(tx: TxHandle, ctx: RequestContext, channelId: string): Promise<void>;
+  /** For list pages: the types connecting each of `ids` to `otherId` ("Publish"/"Subscribe"). */
+  typeNames(side: "client" | "channel", domainId: string, otherId: string, ids: string[]): Promise<Map<string, string[]>>;
+}
+
+const unique = <T>(xs: T[]) => [...new Set(xs)];
+
+function eventFields(channelIds: string[], clientIds: string[], types: number[]) {
+  return { channel_ids: channelIds, client_ids: clientIds, types: types.map(connectionTypeName) };
+}
+
+export function createConnectionsService(deps: ConnectionsServiceDeps): ConnectionsService {
+  const { db, repo } = deps;
+  const notify = (tx: TxHandle, rows: Connection[]) => {
+    if (rows.length > 0 && deps.changed) tx.afterCommit(() => deps.changed!(rows));
+  };
+
+  /** Loads the entities of `ids`; `check` decides per id in request order (first failure wins). */
+  async function load(tx: TxHandle, lookup: EntityLookup, ids: string[], check: (id: string, row: Entity | undefined) => void) {
+    const rows = new Map((await lookup.findMany(unique(ids), tx)).map((r) => [r.id, r]));
+    for (const id of ids) check(id, rows.get(id));
+  }
+
+  /** One channel.disconnect event per channel and type set, describing exactly the removed rows. */
+  function emitRemoved(tx: TxHandle, ctx: RequestContext, removed: Connection[]) {
+    const byChannel = new Map<string, Map<number, string[]>>();
+    for (const r of removed) {
+      const types = byChannel.get(r.channelId) ?? new Map<number, string[]>();
+      byChannel.set(r.channelId, types);
+      types.set(r.type, [...(types.get(r.type) ?? []), r.clientId]);
+    }
+    for (const [channelId, types] of byChannel) {
+      for (const [type, clientIds] of types) emitEvent(tx, ctx, "channel.disconnect", channelId, eventFields([channelId], clientIds, [type]));
+    }
+  }
+
+  return {
+    async connect(ctx, req) {
+      await db.transact(async (tx) => {
+        const d = ctx.domainId;
+        await load(tx, deps.channels, req.channelIds, (_, ch) => {
+          if (!ch) throw notFound();
+          if (ch.domainId !== d || ch.status !== ENABLED) throw unprocessable(Msg.createFailed);
+        });
+        await load(tx, deps.clients, req.clientIds, (_, cl) => {
+          if (!cl || cl.domainId !== d || cl.status !== ENABLED) throw unprocessable(Msg.createFailed);
+        });
+        const set = { domainId: d, channelIds: unique(req.channelIds), clientIds: unique(req.clientIds), types: unique(req.types) };
+        if ((await repo.existing(tx, set)).length > 0) throw new AppError("CONFLICT", Msg.entityExists);
+        if (set.channelIds.length < req.channelIds.length || set.clientIds.length < req.clientIds.length || set.types.length < req.types.length)
+          throw unprocessable(Msg.createFailed); // the same tuple twice in one request
+        const rows: Connection[] = [];
+        for (const channelId of set.channelIds)
+          for (const clientId of set.clientIds) for (const type of set.types) rows.push({ channelId, domainId: d, clientId, type });
+        await repo.insert(tx, rows);
+        emitEvent(tx, ctx, "channel.connect", req.channelIds[0]!, eventFields(req.channelIds, req.clientIds, req.types));
+        notify(tx, rows);
+      });
+    },
+
+    async disconnect(ctx, req) {
+      await db.transact(async (tx) => {
+        const d = ctx.domainId;
+        await load(tx, deps.channels, req.channelIds, (_, ch) => {
+          if (!ch) throw notFound();
+          if (ch.domainId !== d) throw unprocessable(Msg.removeFailed);
+        });
+        await load(tx, deps.clients, req.clientIds, (_, cl) => {
+          if (!cl || cl.domainId !== d) throw unprocessable(Msg.removeFailed);
+        });
+        const removed = await repo.removeSet(tx, { domainId: d, channelIds: unique(req.channelIds), clientIds: unique(req.clientIds), types: unique(req.types) });
+        emitEvent(tx, ctx, "channel.disconnect", req.channelIds[0]!, eventFields(req.channelIds, req.clientIds, req.types));
+        notify(tx, removed);
+      });
+    },
+
+    async clientRemoving(tx, ctx, clientId) {
+      const removed = await repo.removeByClient(tx, clientId);
+      emitRemoved(tx, ctx, removed);
+      notify(tx, removed);
+    },
+
+    async channelRemoving(tx, ctx, channelId) {
+      const removed = await repo.removeByChannel(tx, channelId);
+      emitRemoved(tx, ctx, removed);
+      notify(tx, removed);
+    },
+
+    async typeNames(side, domainId, otherId, ids) {
+      const types = await repo.typesOf(side, domainId, otherId, ids);
+      return new Map([...types].map(([id, ts]) => [id, ts.map(connectionTypeName)]));
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import { AppError, Msg, notFound, unprocessable } from "../errors/index.ts";
+import { emitEvent } from "../events/emit.ts";
+import type { Page } from "./ids.ts";
+import type { ListFilter } from "./list.ts";
+import { DISABLED, ENABLED, type EntityStatus, statusName } from "./status.ts";
+import { type Micros, formatTime } from "./time.ts";
+import type { RequestContext, Transactor, TxHandle } from "./tx.ts";
+
+/** What clients and channels have in common for the operations below. */
+export interface EntityRow {
+  id: string;
+  status: number;
+  parentGroupId: string | null;
+  updatedAt: Micros | null;
+  updatedBy: string | null;
+}
+
+export interface Stamp {
+  updatedAt: Micros;
+  updatedBy: string;
+}
+
+/** The part of a repository these operations need (src/db/entities.ts EntityStore). */
+export interface LifecycleStore<Row, Changes> {
+  find(domainId: string, id: string, tx?: TxHandle): Promise<Row | undefined>;
+  list(domainId: string, filter: ListFilter): Promise<{ total: number; items: Row[] }>;
+  update(tx: TxHandle, domainId: string, id: string, changes: Changes, where?: { status?: number }): Promise<Row | undefined>;
+  remove(tx: TxHandle, domainId: string, id: string): Promise<boolean>;
+}
+
+export interface LifecycleOptions<Row extends EntityRow, Changes> {
+  kind: "client" | "channel";
+  db: Transactor;
+  store: LifecycleStore<Row, Changes>;
+  now: () => Micros;
+  /** Set-parent conflicts: the contract words them differently for clients and channels. */
+  sameParentMessage: string;
+  otherParentMessage: string;
+  /** Inside the transaction of a status change or a delete (to register after-commit cache work). */
+  statusChanged?: (tx: TxHandle, id: string) => void;
+  /** Inside the deleting transaction, before the row goes (cascades). */
+  removing?: (tx: TxHandle, ctx: RequestContext, row: Row) => Promise<void>;
+  /** Listing entities connected to another: each item's connection types. */
+  connectionTypes?: (domainId: string, otherId: string, ids: string[]) => Promise<Map<string, string[]>>;
+}
+
+/**
+ * The status and parent-group operations of contract §3/§4, written once for clients and
+ * channels: look up (404), check (422/400), update with updated_at/updated_by, emit the event.
+ */
+export function entityLifecycle<Row extends EntityRow, Changes>(opts: LifecycleOptions<Row, Changes>) {
+  const { kind, db, store } = opts;
+  const stamp = (ctx: RequestContext): Stamp => ({ updatedAt: opts.now(), updatedBy: ctx.userId });
+  const withStamp = (ctx: RequestContext, changes: object) => ({ ...changes, ...stamp(ctx) }) as Changes;
+
+  async function existing(tx: TxHandle, ctx: RequestContext, id: string): Promise<Row> {
+    const row = await store.find(ctx.domainId, id, tx);
+    if (!row) throw notFound();
+    return row;
+  }
+
+  return {
+    stamp,
+
+    async view(ctx: RequestContext, id: string): Promise<Row> {
+      const row = await store.find(ctx.domainId, id);
+      if (!row) throw notFound();
+      return row;
+    },
+
+    async list(ctx: RequestContext, filter: ListFilter): Promise<Page<Row>> {
+      const { total, items } = await store.list(ctx.domainId, filter);
+      const page: Page<Row> = { total, limit: filter.limit, offset: filter.offset, items };
+      if (filter.connectedTo && opts.connectionTypes)
+        page.connectionTypes = await opts.connectionTypes(ctx.domainId, filter.connectedTo.id, items.map((r) => r.id));
+      return page;
+    },
+
+    async remove(ctx: RequestContext, id: string): Promise<void> {
+      await db.transact(async (tx) => {
+        const current = await existing(tx, ctx, id);
+        await opts.removing?.(tx, ctx, current);
+        await store.remove(tx, ctx.domainId, id);
+        emitEvent(tx, ctx, `${kind}.remove`, id, { id });
+        opts.statusChanged?.(tx, id);
+      });
+    },
+
+    /** Updates an enabled entity (a disabled one is 404, as in the reference) and emits `operation`. */
+    updateEnabled(ctx: RequestContext, id: string, changes: object, operation: string, fields: (row: Row) => Record<string, unknown>, onCommit?: (tx: TxHandle) => void) {
+      return db.transact(async (tx) => {
+        const updated = await store.update(tx, ctx.domainId, id, withStamp(ctx, changes), { status: ENABLED });
+        if (!updated) throw notFound();
+        emitEvent(tx, ctx, operation, id, fields(updated));
+        onCommit?.(tx);
+        return updated;
+      });
+    },
+
+    setStatus(ctx: RequestContext, id: string, status: EntityStatus): Promise<Row> {
+      return db.transact(async (tx) => {
+        const current = await existing(tx, ctx, id);
+        if (current.status === status) throw unprocessable(Msg.statusAssigned);
+        const updated = (await store.update(tx, ctx.domainId, id, withStamp(ctx, { status })))!;
+        emitEvent(tx, ctx, `${kind}.${status === DISABLED ? "disable" : "enable"}`, id, {
+          id,
+          status: statusName(updated.status),
+          updated_at: formatTime(updated.updatedAt),
+          updated_by: updated.updatedBy ?? "",
+        });
+        opts.statusChanged?.(tx, id);
+        return updated;
+      });
+    },
+
+    async setParent(ctx: RequestContext, id: string, parentGroupId: string): Promise<void> {
+      await db.transact(async (tx) => {
+        const current = await existing(tx, ctx, id);
+        if (current.parentGroupId === parentGroupId) throw new AppError("CONFLICT", opts.sameParentMessage);
+        if (current.parentGroupId) throw new AppError("CONFLICT", opts.otherParentMessage);
+        await store.update(tx, ctx.domainId, id, withStamp(ctx, { parentGroupId }));
+        emitEvent(tx, ctx, `${kind}.set_parent`, id, { id, parent_group_id: parentGroupId });
+      });
+    },
+
+    async removeParent(ctx: RequestContext, id: string): Promise<void> {
+      await db.transact(async (tx) => {
+        const current = await existing(tx, ctx, id);
+        if (!current.parentGroupId) return; // nothing to remove: no change, no event
+        await store.update(tx, ctx.domainId, id, withStamp(ctx, { parentGroupId: null }));
+        emitEvent(tx, ctx, `${kind}.remove_parent`, id, { id });
+      });
+    },
+  };
+}
