@@ -95,7 +95,9 @@ export async function serve(env: Record<string, string | undefined> = process.en
   try {
     service = await startService(config, logger);
   } catch (err) {
-    logger.error("failed to start", { error: err });
+    const message = err instanceof Error ? err.message : String(err);
+    logger.error("failed to start", { error: message });
+    process.stderr.write(`error: ${message}\n`);
     process.exit(1);
   }
   const shutdown = (signal: string) => {
@@ -112,4 +114,9 @@ export async function serve(env: Record<string, string | undefined> = process.en
   process.once("SIGINT", () => shutdown("SIGINT"));
 }
 
-if (import.meta.main) await serve();
+if (import.meta.main) {
+  // The command line (src/cli): `serve` when no command is given.
+  const { runCli } = await import("./cli/index.ts");
+  const code = await runCli(process.argv.slice(2), { serve });
+  if (code !== undefined) process.exitCode = code;
+}

@@ -4,6 +4,7 @@ import { drizzle } from "drizzle-orm/bun-sqlite";
 import { migrate } from "drizzle-orm/bun-sqlite/migrator";
 import { assetPath } from "../assets.ts";
 import type { Logger } from "../log/logger.ts";
+import { lockDatabase } from "./lock.ts";
 import { Mutex } from "../shared/mutex.ts";
 import { type Database, type Executor, type OutboxWriter, TxScope } from "./database.ts";
 import { sqliteSchema } from "./schema.sqlite.ts";
@@ -19,6 +20,8 @@ export interface SqliteOptions {
   writeOutbox: OutboxWriter;
   /** Apply pending migrations (default true). */
   migrate?: boolean;
+  /** Who owns the database while it is open (named when another process is refused); default "serve". */
+  owner?: string;
 }
 
 export interface SqliteDatabase extends Database {
@@ -50,18 +53,16 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     opts.logger.info("created data directory", { path: dir });
   }
-  const fresh = !existsSync(opts.path);
-  const writeConnection = new SqliteConnection(opts.path, { create: true, readwrite: true, strict: true });
-  if (fresh) chmodSync(opts.path, 0o600);
-  configure(writeConnection);
-  writeConnection.exec("PRAGMA journal_mode = WAL");
-  const write = drizzle({ client: writeConnection, schema: sqliteSchema }) as Executor;
-  if (opts.migrate !== false) migrate(write, { migrationsFolder: SQLITE_MIGRATIONS });
-
-  const readConnection = new SqliteConnection(opts.path, { readwrite: true, strict: true });
-  configure(readConnection);
-  readConnection.exec("PRAGMA query_only = ON");
-  const read = drizzle({ client: readConnection, schema: sqliteSchema }) as Executor;
+  // One owner at a time (src/db/lock.ts): refuses to open beside a running service or a restore.
+  const lock = lockDatabase(opts.path, opts.owner ?? "serve");
+  let connections: ReturnType<typeof connect>;
+  try {
+    connections = connect(opts);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  const { writeConnection, write, readConnection, read } = connections;
 
   const mutex = new Mutex();
 
@@ -104,7 +105,29 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
       await mutex.run(async () => {
         readConnection.close();
         writeConnection.close();
+        lock.release();
       });
     },
   };
+}
+
+function connect(opts: SqliteOptions) {
+  const fresh = !existsSync(opts.path);
+  const writeConnection = new SqliteConnection(opts.path, { create: true, readwrite: true, strict: true });
+  try {
+    if (fresh) chmodSync(opts.path, 0o600);
+    configure(writeConnection);
+    writeConnection.exec("PRAGMA journal_mode = WAL");
+    const write = drizzle({ client: writeConnection, schema: sqliteSchema }) as Executor;
+    if (opts.migrate !== false) migrate(write, { migrationsFolder: SQLITE_MIGRATIONS });
+
+    const readConnection = new SqliteConnection(opts.path, { readwrite: true, strict: true });
+    configure(readConnection);
+    readConnection.exec("PRAGMA query_only = ON");
+    const read = drizzle({ client: readConnection, schema: sqliteSchema }) as Executor;
+    return { writeConnection, write, readConnection, read };
+  } catch (err) {
+    writeConnection.close();
+    throw err;
+  }
 }
