@@ -58,7 +58,13 @@ for (const t of targets) {
     "--outfile",
     out,
   ];
-  const r = Bun.spawnSync(cmd, { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
+  // Precompiled bytecode halves the start-up time for ~5 MB. It builds CommonJS, so no module may
+  // use top-level await; should one do so, the build says why and goes on without bytecode.
+  let r = Bun.spawnSync([...cmd.slice(0, 3), "--bytecode", ...cmd.slice(3)], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
+  if (r.exitCode !== 0) {
+    console.warn(`warning: the --bytecode build of ${out} failed (see above); building without bytecode (slower start-up)`);
+    r = Bun.spawnSync(cmd, { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
+  }
   if (r.exitCode !== 0) process.exit(r.exitCode ?? 1);
   console.log(`built ${out} (${Bun.file(join(ROOT, out)).size} bytes; assets: ${assets.join(", ") || "none"})`);
 }

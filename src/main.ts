@@ -115,8 +115,11 @@ export async function serve(env: Record<string, string | undefined> = process.en
 }
 
 if (import.meta.main) {
-  // The command line (src/cli): `serve` when no command is given.
-  const { runCli } = await import("./cli/index.ts");
-  const code = await runCli(process.argv.slice(2), { serve });
-  if (code !== undefined) process.exitCode = code;
+  // The command line (src/cli): `serve` when no command is given. No top-level await: the
+  // compiled binary is built with --bytecode, which needs a CommonJS-compatible entry.
+  void import("./cli/index.ts")
+    .then(({ runCli }) => runCli(process.argv.slice(2), { serve }))
+    .then((code) => {
+      if (code !== undefined) process.exitCode = code;
+    });
 }
