@@ -159,7 +159,9 @@ export async function serve(env: Record<string, string | undefined> = process.en
   try {
     service = await startService(config, logger);
   } catch (err) {
-    logger.error("failed to start", { error: err });
+    const message = err instanceof Error ? err.message : String(err);
+    logger.error("failed to start", { error: message });
+    process.stderr.write(`error: ${message}\n`);
     process.exit(1);
   }
   const shutdown = (signal: string) => {
@@ -176,4 +178,12 @@ export async function serve(env: Record<string, string | undefined> = process.en
   process.once("SIGINT", () => shutdown("SIGINT"));
 }
 
-if (import.meta.main) await serve();
+if (import.meta.main) {
+  // The command line (src/cli): `serve` when no command is given. No top-level await: the
+  // compiled binary is built with --bytecode, which needs a CommonJS-compatible entry.
+  void import("./cli/index.ts")
+    .then(({ runCli }) => runCli(process.argv.slice(2), { serve }))
+    .then((code) => {
+      if (code !== undefined) process.exitCode = code;
+    });
+}

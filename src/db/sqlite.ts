@@ -4,6 +4,7 @@ import { drizzle } from "drizzle-orm/bun-sqlite";
 import { migrate } from "drizzle-orm/bun-sqlite/migrator";
 import { assetPath } from "../assets.ts";
 import type { Logger } from "../log/logger.ts";
+import { lockDatabase } from "./lock.ts";
 import { type Database, type Executor, type OutboxWriter, TxScope } from "./database.ts";
 import { sqliteSchema } from "./schema.sqlite.ts";
 
@@ -30,6 +31,8 @@ export interface SqliteOptions {
   onEventsCommitted?: (count: number) => void;
   /** Apply pending migrations (default true). */
   migrate?: boolean;
+  /** Who owns the database while it is open (named when another process is refused); default "serve". */
+  owner?: string;
 }
 
 export interface SqliteDatabase extends Database {
@@ -61,19 +64,16 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     opts.logger.info("created data directory", { path: dir });
   }
-  const fresh = !existsSync(opts.path);
-  const writeConnection = new SqliteConnection(opts.path, { create: true, readwrite: true, strict: true });
-  if (fresh) chmodSync(opts.path, 0o600);
-  configure(writeConnection, BUSY_TIMEOUT_MS); // start-up may wait; nothing else runs yet
-  writeConnection.exec("PRAGMA journal_mode = WAL");
-  const write = drizzle({ client: writeConnection, schema: sqliteSchema }) as Executor;
-  if (opts.migrate !== false) migrate(write, { migrationsFolder: SQLITE_MIGRATIONS });
-  writeConnection.exec("PRAGMA busy_timeout = 0");
-
-  const readConnection = new SqliteConnection(opts.path, { readwrite: true, strict: true });
-  configure(readConnection, BUSY_TIMEOUT_MS);
-  readConnection.exec("PRAGMA query_only = ON");
-  const read = drizzle({ client: readConnection, schema: sqliteSchema }) as Executor;
+  // One owner at a time (src/db/lock.ts): refuses to open beside a running service or a restore.
+  const lock = lockDatabase(opts.path, opts.owner ?? "serve");
+  let connections: ReturnType<typeof connect>;
+  try {
+    connections = connect(opts);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  const { writeConnection, write, readConnection, read } = connections;
 
   // Group commit: transactions that queue up while one batch runs are executed together, each in
   // its own SAVEPOINT (a failure rolls back only its own work), under one BEGIN IMMEDIATE … COMMIT,
@@ -161,6 +161,29 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
       await draining;
       readConnection.close();
       writeConnection.close();
+      lock.release();
     },
   };
+}
+
+function connect(opts: SqliteOptions) {
+  const fresh = !existsSync(opts.path);
+  const writeConnection = new SqliteConnection(opts.path, { create: true, readwrite: true, strict: true });
+  try {
+    if (fresh) chmodSync(opts.path, 0o600);
+    configure(writeConnection, BUSY_TIMEOUT_MS); // start-up may wait; nothing else runs yet
+    writeConnection.exec("PRAGMA journal_mode = WAL");
+    const write = drizzle({ client: writeConnection, schema: sqliteSchema }) as Executor;
+    if (opts.migrate !== false) migrate(write, { migrationsFolder: SQLITE_MIGRATIONS });
+    writeConnection.exec("PRAGMA busy_timeout = 0");
+
+    const readConnection = new SqliteConnection(opts.path, { readwrite: true, strict: true });
+    configure(readConnection, BUSY_TIMEOUT_MS);
+    readConnection.exec("PRAGMA query_only = ON");
+    const read = drizzle({ client: readConnection, schema: sqliteSchema }) as Executor;
+    return { writeConnection, write, readConnection, read };
+  } catch (err) {
+    writeConnection.close();
+    throw err;
+  }
 }
