@@ -77,7 +77,20 @@ describe("health, metrics, request ids, logs", () => {
     expect(r.status).toBe(200);
     expect(r.json.openapi).toMatch(/^3\./);
     const paths = Object.keys(r.json.paths);
-    for (const p of ["/{domainID}/clients", "/{domainID}/clients/bulk", "/{domainID}/clients/{clientID}", "/{domainID}/clients/{clientID}/secret", "/health"]) {
+    for (const p of [
+      "/{domainID}/clients",
+      "/{domainID}/clients/bulk",
+      "/{domainID}/clients/{clientID}",
+      "/{domainID}/clients/{clientID}/secret",
+      "/{domainID}/channels",
+      "/{domainID}/channels/bulk",
+      "/{domainID}/channels/{channelID}",
+      "/{domainID}/channels/connect",
+      "/{domainID}/channels/disconnect",
+      "/{domainID}/channels/{channelID}/connect",
+      "/{domainID}/channels/{channelID}/disconnect",
+      "/health",
+    ]) {
       expect(paths).toContain(p);
     }
     const create = r.json.paths["/{domainID}/clients"].post;

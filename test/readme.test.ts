@@ -29,4 +29,13 @@ describe("README examples run as printed", () => {
     expect(r.stdout).toContain('"name":"sensor-1"');
     expect(r.stdout).toContain('"name":"thermometer-2"');
   });
+
+  test("channels and connections", async () => {
+    const r = await run(["bash", "-euo", "pipefail", "-c", readmeExample("channels")], { MG_URL: svc.url, TOKEN: svc.token });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('"connection_types":["Publish","Subscribe"]');
+    expect(r.stdout).toContain('"id":"kitchen-humidity"');
+    expect(r.stdout).toContain('"name":"temperature-2"');
+  });
 });
