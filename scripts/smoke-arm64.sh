@@ -4,7 +4,7 @@
 #   scripts/smoke-arm64.sh dist/magistrala-clients-linux-x64
 # The binary runs from a temporary directory with nothing beside it. Each step prints PASS or
 # FAIL; the last line is "smoke result: PASS|FAIL ...", and the exit code is 0 only when all passed.
-# Needs bash, curl, od; for an arm64 binary on another machine: qemu-user-static and
+# Needs bash, curl, od, base64, the repository's node_modules (the gRPC step's client); for an arm64 binary on another machine: qemu-user-static and
 # libc6-arm64-cross (QEMU_LD_PREFIX defaults to /usr/aarch64-linux-gnu).
 set -uo pipefail
 
@@ -12,6 +12,7 @@ usage() { echo "usage: $0 <binary>" >&2; exit 2; }
 [ $# -eq 1 ] || usage
 [ -f "$1" ] || { echo "FAIL: no binary at $1" >&2; echo "smoke result: FAIL (no binary)"; exit 1; }
 
+repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/mgc-smoke.XXXXXX")
 bin="$work/$(basename "$1")"
 cp "$1" "$bin" && chmod +x "$bin"
@@ -105,15 +106,15 @@ if [ "$code" = 201 ] && [ -n "$client_id" ]; then pass "create a client over HTT
 got=$(curl -sf --max-time 10 "$base/smoke/clients/$client_id" "${auth[@]}")
 check "read the client back over HTTP" test "${got/\"name\":\"smoke-device\"/}" != "$got"
 
-# 4. authenticate the client over gRPC
-# ---------------------------------------------------------------------------------------------
-# TODO(gRPC, lead): fill in once the gRPC server exists. Call ClientsService.Authenticate on
-# 127.0.0.1:$grpc_port with the token "$client_id:smoke-secret-1" (or the contract's credential
-# form), expect authenticated=true and id=$client_id; and a wrong secret -> authenticated=false.
-# e.g. with a tiny client script shipped in scripts/ (the binary itself has no client command),
-# or grpcurl if added to the CI packages. Count it with pass/fail like the steps around it.
-# ---------------------------------------------------------------------------------------------
-echo "SKIP: authenticate the client over gRPC (not built yet; see the TODO block in $0)"
+# 4. authenticate the client over gRPC (a grpc-js client built from the repository's protos)
+grpc_auth() { timeout 60 "$repo/node_modules/.bin/bun" "$repo/scripts/grpc-authenticate.ts" "127.0.0.1:$grpc_port" "$1" 2>&1; }
+b64() { printf '%s' "$1" | base64 -w0; }
+out=$(grpc_auth "Basic$(b64 "$client_id:smoke-secret-1")")
+if [ "$out" = "authenticated $client_id" ]; then pass "gRPC Authenticate (Basic form): $out"; else fail "gRPC Authenticate (Basic form): $out"; fi
+out=$(grpc_auth "Domain$(b64 "smoke:smoke-secret-1")")
+if [ "$out" = "authenticated $client_id" ]; then pass "gRPC Authenticate (Domain form): $out"; else fail "gRPC Authenticate (Domain form): $out"; fi
+out=$(grpc_auth "Basic$(b64 "$client_id:wrong-secret")")
+if [[ "$out" == "refused PERMISSION_DENIED "* ]]; then pass "gRPC Authenticate refuses a wrong secret: $out"; else fail "gRPC Authenticate with a wrong secret: $out"; fi
 
 # 5. back up while it runs; restore is refused while it runs
 backup_out=$(mgc backup "$work/smoke-backup.db" 2>&1); backup_code=$?

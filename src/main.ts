@@ -17,11 +17,18 @@ import { appendToOutbox, createOutbox } from "./events/outbox.ts";
 import { type Publisher, type PublisherTuning, createPublisher } from "./events/publisher.ts";
 import { createHttpApp } from "./http/server.ts";
 import { type Logger, createLogger } from "./log/logger.ts";
-import { createMetrics } from "./metrics/metrics.ts";
+import { createAccessService } from "./auth/access.ts";
+import { AccessCache } from "./cache/access-cache.ts";
+import { channelsGrpc } from "./channels/grpc.ts";
+import { clientsGrpc } from "./clients/grpc.ts";
+import { CallCounts, type RunningGrpcServer, startGrpcServer } from "./grpc/server.ts";
+import { counterFromTotals, createMetrics, gaugeFromValues } from "./metrics/metrics.ts";
 
 export interface RunningService {
   /** Base URL of the HTTP API, e.g. http://localhost:9000 */
   readonly httpUrl: string;
+  /** The port the gRPC server listens on (MG_CLIENTS_GRPC_PORT, or the one picked for 0). */
+  readonly grpcPort: number;
   readonly instanceId: string;
   /**
    * Stops accepting requests, lets in-flight ones finish, gives the publisher a few seconds to
@@ -62,12 +69,21 @@ export async function startService(config: Config, logger: Logger = createLogger
   const connectionsRepo = createConnectionsRepository(db);
   const clientsRepo = createClientsRepository(db, connectionsRepo);
   const channelsRepo = createChannelsRepository(db, connectionsRepo);
-  const connections = createConnectionsService({ db, repo: connectionsRepo, clients: clientsRepo, channels: channelsRepo });
+  // The hot path's cache: every change that can alter an answer invalidates exactly it, after commit.
+  const cache = new AccessCache({ ttlMs: config.cache.ttlMs, maxEntries: config.cache.maxEntries });
+  const connections = createConnectionsService({
+    db,
+    repo: connectionsRepo,
+    clients: clientsRepo,
+    channels: channelsRepo,
+    changed: (rows) => rows.forEach((r) => cache.invalidateConnection(r.domainId, r.clientId, r.channelId, r.type)),
+  });
   const clients = createClientsService({
     db,
     repo: clientsRepo,
     hasher,
     hooks: {
+      credentialsChanged: (id) => cache.invalidateClient(id),
       removing: (tx, ctx, client) => connections.clientRemoving(tx, ctx, client.id),
       connectionTypes: (domainId, channelId, ids) => connections.typeNames("client", domainId, channelId, ids),
     },
@@ -76,10 +92,25 @@ export async function startService(config: Config, logger: Logger = createLogger
     db,
     repo: channelsRepo,
     hooks: {
+      statusChanged: (id) => cache.invalidateChannel(id),
       removing: (tx, ctx, channel) => connections.channelRemoving(tx, ctx, channel.id),
       connectionTypes: (domainId, clientId, ids) => connections.typeNames("channel", domainId, clientId, ids),
     },
   });
+
+  const access = createAccessService({ clients: clientsRepo, connections: connectionsRepo, hasher, cache });
+  const grpcCounts = new CallCounts();
+  counterFromTotals(metrics.registry, "access_cache_requests_total", "Lookups of the authentication/authorization cache by result.", ["cache", "result"], () => [
+    [{ cache: "authn", result: "hit" }, cache.stats.authnHits],
+    [{ cache: "authn", result: "miss" }, cache.stats.authnMisses],
+    [{ cache: "authz", result: "hit" }, cache.stats.authzHits],
+    [{ cache: "authz", result: "miss" }, cache.stats.authzMisses],
+  ]);
+  gaugeFromValues(metrics.registry, "access_cache_entries", "Entries in the authentication/authorization cache.", ["cache"], () => [
+    [{ cache: "authn" }, cache.size.authn],
+    [{ cache: "authz" }, cache.size.authz],
+  ]);
+  counterFromTotals(metrics.registry, "grpc_server_handled_total", "gRPC calls by method and status code.", ["grpc_method", "grpc_code"], () => grpcCounts.totals());
 
   const events = createPublisher({
     outbox: createOutbox(db),
@@ -122,15 +153,35 @@ export async function startService(config: Config, logger: Logger = createLogger
   const server = app.server!;
   const scheme = config.http.tls ? "https" : "http";
   const httpUrl = `${scheme}://${config.http.host}:${server.port}`;
+
+  let grpcServer: RunningGrpcServer;
+  try {
+    grpcServer = await startGrpcServer({
+      host: config.grpc.host,
+      port: config.grpc.port,
+      tls: config.grpc.tls,
+      logger,
+      services: {
+        clients: clientsGrpc({ access, clients, connections, logger, counts: grpcCounts }),
+        channels: channelsGrpc({ access, channels, connections, logger, counts: grpcCounts }),
+      },
+    });
+  } catch (err) {
+    await server.stop(true);
+    await events.stop(0);
+    await db.close();
+    throw err;
+  }
   logger.info("http server listening", { url: httpUrl, instance_id: instanceId, version: buildInfo.version });
 
   let stopping: Promise<void> | undefined;
   return {
     httpUrl,
+    grpcPort: grpcServer.port,
     instanceId,
     stop() {
       stopping ??= (async () => {
-        await server.stop();
+        await Promise.all([server.stop(), grpcServer.stop()]);
         await new Promise((resolve) => setImmediate(resolve)); // let the last after-response hooks log
         // The last requests' events included; what the broker does not acknowledge in time stays.
         await events.stop(options.shutdownFlushMs ?? SHUTDOWN_FLUSH_MS);

@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO, run } from "./helpers/process.ts";
 import { type TestService, startTestService } from "./helpers/service.ts";
 
-/** The bash block that follows `<!-- readme-example: NAME -->` in README.md. */
-export function readmeExample(name: string): string {
+/** The code block (```bash or ```ts) that follows `<!-- readme-example: NAME -->` in README.md. */
+export function readmeExample(name: string, lang = "bash"): string {
   const readme = readFileSync(join(REPO, "README.md"), "utf8");
   const marker = `<!-- readme-example: ${name} -->`;
   const at = readme.indexOf(marker);
   if (at < 0) throw new Error(`README has no example ${name}`);
-  const m = /```bash\n([\s\S]*?)```/.exec(readme.slice(at));
-  if (!m) throw new Error(`README example ${name} has no bash block`);
+  const m = new RegExp("```" + lang + "\\n([\\s\\S]*?)```").exec(readme.slice(at));
+  if (!m) throw new Error(`README example ${name} has no ${lang} block`);
   return m[1]!;
 }
 
@@ -28,6 +28,22 @@ describe("README examples run as printed", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('"name":"sensor-1"');
     expect(r.stdout).toContain('"name":"thermometer-2"');
+  });
+
+  test("grpc: an adapter authenticates a device and authorizes its publish with only the protos", async () => {
+    const c = (await svc.api("POST", "/readme-grpc/clients", { credentials: { secret: "adapter-secret" } })).json;
+    const ch = (await svc.api("POST", "/readme-grpc/channels", {})).json;
+    await svc.api("POST", "/readme-grpc/channels/connect", { channel_ids: [ch.id], client_ids: [c.id], types: ["publish"] });
+    const file = join(REPO, `.readme-grpc-${process.pid}.ts`);
+    writeFileSync(file, readmeExample("grpc", "ts"));
+    try {
+      const r = await run([process.execPath, file], { MG_GRPC: svc.grpcAddress, CLIENT_ID: c.id, SECRET: "adapter-secret", DOMAIN: "readme-grpc", CHANNEL: ch.id });
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(`client ${c.id} may publish on ${ch.id}\n`);
+      expect(r.code).toBe(0);
+    } finally {
+      rmSync(file, { force: true });
+    }
   });
 
   test("channels and connections", async () => {

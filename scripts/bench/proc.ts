@@ -29,13 +29,14 @@ export async function startProcess(cmd: string[], env: Record<string, string>, r
 /** Starts the service from source on a free port with the given data directory; ready when /health answers. */
 export async function startService(dataDir: string, env: Record<string, string> = {}) {
   const port = await freePort();
+  const grpcPort = await freePort();
   const proc = spawn({
     cmd: [process.execPath, join(ROOT, "src/main.ts")],
     cwd: ROOT,
     env: {
       ...process.env,
       MG_CLIENTS_HTTP_PORT: String(port),
-      MG_CLIENTS_GRPC_PORT: "0",
+      MG_CLIENTS_GRPC_PORT: String(grpcPort),
       MG_CLIENTS_DB_PATH: join(dataDir, "clients.db"),
       MG_CLIENTS_ES_URL: "",
       MG_CLIENTS_STANDALONE_TOKEN: "bench-token",
@@ -53,7 +54,7 @@ export async function startService(dataDir: string, env: Record<string, string> 
       await Bun.sleep(20);
     }
   }
-  return { proc, url, token: "bench-token" };
+  return { proc, url, grpcAddress: `localhost:${grpcPort}`, token: "bench-token" };
 }
 
 export async function freePort(): Promise<number> {

@@ -1,4 +1,4 @@
-import { Msg, conflict, unprocessable } from "../errors/index.ts";
+import { AppError, Msg, conflict, notFound, unprocessable } from "../errors/index.ts";
 import { emitEvent } from "../events/emit.ts";
 import { type Page, newId } from "../shared/ids.ts";
 import { entityLifecycle } from "../shared/lifecycle.ts";
@@ -23,6 +23,12 @@ export interface ChannelsService {
   setParent(ctx: RequestContext, id: string, parentGroupId: string): Promise<void>;
   removeParent(ctx: RequestContext, id: string): Promise<void>;
   remove(ctx: RequestContext, id: string): Promise<void>;
+  /** gRPC: any domain and status; unknown → `entity not found`. */
+  retrieve(id: string): Promise<Channel>;
+  /** gRPC RetrieveIDByRoute: the id of the channel with this route in the domain (any status). */
+  idByRoute(domainId: string, route: string): Promise<string>;
+  /** gRPC: clears the parent group on every channel having it; returns how many. */
+  unsetParentGroup(parentGroupId: string): Promise<number>;
 }
 
 /** Hooks other capabilities attach to channel changes (same shape as the clients' hooks). */
@@ -117,5 +123,14 @@ export function createChannelsService(deps: ChannelsServiceDeps): ChannelsServic
     view: life.view,
     list: life.list,
     remove: life.remove,
+    retrieve: life.retrieve,
+    async idByRoute(domainId, route) {
+      if (route === "") throw new AppError("INTERNAL", "missing route");
+      if (domainId === "") throw new AppError("INTERNAL", "missing domainID");
+      const channel = await repo.findByRoute(domainId, route);
+      if (!channel) throw notFound();
+      return channel.id;
+    },
+    unsetParentGroup: life.unsetParentGroup,
   };
 }

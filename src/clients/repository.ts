@@ -1,7 +1,11 @@
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { type Database, executorOf } from "../db/database.ts";
+import { preparedAll } from "../db/prepared.ts";
 import { type ConnectionFilters, type EntityStore, createEntityStore } from "../db/entities.ts";
 import { uniqueViolation } from "../db/sql.ts";
 import { AppError, Msg } from "../errors/index.ts";
+import { type MaybePromise, then } from "../shared/maybe.ts";
+import { ENABLED } from "../shared/status.ts";
 import type { TxHandle } from "../shared/tx.ts";
 import type { Client, EntityStatus, JsonObject } from "./types.ts";
 
@@ -18,9 +22,22 @@ export interface ClientChanges {
   updatedBy?: string;
 }
 
+/** What Authenticate needs of an enabled client. */
+export interface AuthRecord {
+  id: string;
+  domainId: string;
+  secretHash: string;
+}
+
 export interface ClientsRepository extends EntityStore<Client, ClientChanges> {
   /** Inserts all rows or none; a secret already used in the domain is 400, a taken id 422. */
   insert(tx: TxHandle, rows: Client[]): Promise<void>;
+  /** Hot path: the enabled client with this id (synchronous on SQLite). */
+  authRecord(id: string): MaybePromise<AuthRecord | undefined>;
+  /** Hot path: the id of the enabled client of the domain with this secret hash. */
+  idBySecret(domainId: string, secretHash: string): MaybePromise<string | undefined>;
+  /** The enabled clients among `ids`, oldest first (gRPC RetrieveEntities). */
+  enabledAmong(ids: string[]): Promise<Client[]>;
 }
 
 const secretConflict = (err: unknown) => uniqueViolation(err)?.includes("secret") === true;
@@ -28,6 +45,18 @@ const secretConflict = (err: unknown) => uniqueViolation(err)?.includes("secret"
 export function createClientsRepository(db: Database, links?: ConnectionFilters): ClientsRepository {
   const { clients } = db.tables;
   const store = createEntityStore<Client, ClientChanges>(db, clients, links?.clientsConnectedTo);
+  const enabled = eq(clients.status, ENABLED);
+  const authStmt = db.read
+    .select({ id: clients.id, domainId: clients.domainId, secretHash: clients.secretHash })
+    .from(clients)
+    .where(and(eq(clients.id, sql.placeholder("id")), enabled))
+    .prepare();
+  const bySecretStmt = db.read
+    .select({ id: clients.id })
+    .from(clients)
+    .where(and(eq(clients.domainId, sql.placeholder("domainId")), eq(clients.secretHash, sql.placeholder("secretHash")), enabled))
+    .prepare();
+  const first = <T>(rows: T[]) => rows[0];
 
   return {
     ...store,
@@ -42,6 +71,19 @@ export function createClientsRepository(db: Database, links?: ConnectionFilters)
         if (uniqueViolation(err) !== undefined) throw new AppError("UNPROCESSABLE", Msg.createFailed);
         throw err;
       }
+    },
+
+    authRecord(id) {
+      return then(preparedAll<AuthRecord>(db, authStmt, { id }), first);
+    },
+
+    idBySecret(domainId, secretHash) {
+      return then(preparedAll<{ id: string }>(db, bySecretStmt, { domainId, secretHash }), (rows) => rows[0]?.id);
+    },
+
+    async enabledAmong(ids) {
+      if (ids.length === 0) return [];
+      return (await db.read.select().from(clients).where(and(inArray(clients.id, ids), enabled)).orderBy(asc(clients.createdAt), asc(clients.id))) as Client[];
     },
 
     async update(tx, domainId, id, changes, where) {

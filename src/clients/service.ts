@@ -24,6 +24,12 @@ export interface ClientsService {
   setParent(ctx: RequestContext, id: string, parentGroupId: string): Promise<void>;
   removeParent(ctx: RequestContext, id: string): Promise<void>;
   remove(ctx: RequestContext, id: string): Promise<void>;
+  /** gRPC: any domain and status; unknown → `entity not found`. */
+  retrieve(id: string): Promise<Client>;
+  /** gRPC RetrieveEntities: the enabled clients among `ids`, oldest first. */
+  retrieveEnabled(ids: string[]): Promise<Client[]>;
+  /** gRPC: clears the parent group on every client having it; returns how many. */
+  unsetParentGroup(parentGroupId: string): Promise<number>;
 }
 
 /** Hooks other capabilities attach to client changes, run inside the same transaction. */
@@ -132,5 +138,8 @@ export function createClientsService(deps: ClientsServiceDeps): ClientsService {
     view: life.view,
     list: life.list,
     remove: life.remove,
+    retrieve: life.retrieve,
+    retrieveEnabled: (ids) => repo.enabledAmong(ids),
+    unsetParentGroup: life.unsetParentGroup,
   };
 }

@@ -1,6 +1,11 @@
 import { type SQL, and, eq, inArray, sql } from "drizzle-orm";
 import { type Database, executorOf } from "../db/database.ts";
 import type { ConnectionFilters } from "../db/entities.ts";
+import { preparedAll } from "../db/prepared.ts";
+import { uniqueViolation } from "../db/sql.ts";
+import { AppError, Msg } from "../errors/index.ts";
+import { type MaybePromise, then } from "../shared/maybe.ts";
+import { ENABLED } from "../shared/status.ts";
 import type { TxHandle } from "../shared/tx.ts";
 
 /** One connection: the client may publish (1) or subscribe (2) on the channel, in that domain. */
@@ -20,6 +25,7 @@ export interface ConnectionSet {
 }
 
 export interface ConnectionsRepository extends ConnectionFilters {
+  /** Inserts all rows or none; a tuple that exists already is 400 `entity already exists`. */
   insert(tx: TxHandle, rows: Connection[]): Promise<void>;
   /** The tuples of `set` that are stored already. */
   existing(tx: TxHandle, set: ConnectionSet): Promise<Connection[]>;
@@ -30,6 +36,11 @@ export interface ConnectionsRepository extends ConnectionFilters {
   /** Deletes every connection of the channel / of the client; returns the deleted rows. */
   removeByChannel(tx: TxHandle, channelId: string): Promise<Connection[]>;
   removeByClient(tx: TxHandle, clientId: string): Promise<Connection[]>;
+  /**
+   * Hot path (gRPC Authorize): the connection exists and both its client and its channel are
+   * enabled (DESIGN decision 4). Synchronous on SQLite.
+   */
+  clientMay(domainId: string, clientId: string, channelId: string, type: number): MaybePromise<boolean>;
   /** For a page of a list: the types connecting each of `ids` to `otherId`. */
   typesOf(side: "client" | "channel", domainId: string, otherId: string, ids: string[]): Promise<Map<string, number[]>>;
 }
@@ -45,6 +56,23 @@ export function createConnectionsRepository(db: Database): ConnectionsRepository
       inArray(connections.clientId, s.clientIds),
       inArray(connections.type, s.types),
     )!;
+  const mayStmt = db.read
+    .select({ one: sql<number>`1` })
+    .from(connections)
+    .innerJoin(clients, eq(clients.id, connections.clientId))
+    .innerJoin(channels, eq(channels.id, connections.channelId))
+    .where(
+      and(
+        eq(connections.channelId, sql.placeholder("channelId")),
+        eq(connections.domainId, sql.placeholder("domainId")),
+        eq(connections.clientId, sql.placeholder("clientId")),
+        eq(connections.type, sql.placeholder("type")),
+        eq(clients.status, ENABLED),
+        eq(channels.status, ENABLED),
+      ),
+    )
+    .limit(1)
+    .prepare();
   const typeCond = (type?: number) => (type === undefined ? sql`` : sql` AND ${connections.type} = ${type}`);
 
   return {
@@ -56,9 +84,18 @@ export function createConnectionsRepository(db: Database): ConnectionsRepository
       return sql`EXISTS (SELECT 1 FROM ${connections} WHERE ${connections.clientId} = ${clientId} AND ${connections.domainId} = ${domainId} AND ${connections.channelId} = ${channels.id}${typeCond(type)})`;
     },
 
+    clientMay(domainId, clientId, channelId, type) {
+      return then(preparedAll(db, mayStmt, { domainId, clientId, channelId, type }), (rows) => rows.length > 0);
+    },
+
     async insert(tx, rows) {
       const exec = executorOf(tx);
-      for (let i = 0; i < rows.length; i += CHUNK) await exec.insert(connections).values(rows.slice(i, i + CHUNK));
+      try {
+        for (let i = 0; i < rows.length; i += CHUNK) await exec.insert(connections).values(rows.slice(i, i + CHUNK));
+      } catch (err) {
+        if (uniqueViolation(err) !== undefined) throw new AppError("CONFLICT", Msg.entityExists);
+        throw err;
+      }
     },
 
     async existing(tx, set) {

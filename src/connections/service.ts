@@ -3,7 +3,7 @@ import { AppError } from "../errors/index.ts";
 import { emitEvent } from "../events/emit.ts";
 import { connectionTypeName } from "../shared/list.ts";
 import { ENABLED } from "../shared/status.ts";
-import type { RequestContext, Transactor, TxHandle } from "../shared/tx.ts";
+import { type RequestContext, type Transactor, type TxHandle, systemContext } from "../shared/tx.ts";
 import type { Connection, ConnectionSet, ConnectionsRepository } from "./repository.ts";
 
 interface Entity {
@@ -34,6 +34,14 @@ export interface ConnectionsService {
   /** Cascades, inside the deleting transaction: removes the connections and says so in events. */
   clientRemoving(tx: TxHandle, ctx: RequestContext, clientId: string): Promise<void>;
   channelRemoving(tx: TxHandle, ctx: RequestContext, channelId: string): Promise<void>;
+  /**
+   * gRPC bookkeeping calls of other services and adapters (trusted by the network): no session;
+   * their events carry the rows' domain and a fresh request id.
+   */
+  addConnections(rows: Connection[]): Promise<void>;
+  removeConnections(rows: Connection[]): Promise<void>;
+  removeChannelConnections(channelId: string): Promise<void>;
+  removeClientConnections(clientId: string): Promise<void>;
   /** For list pages: the types connecting each of `ids` to `otherId` ("Publish"/"Subscribe"). */
   typeNames(side: "client" | "channel", domainId: string, otherId: string, ids: string[]): Promise<Map<string, string[]>>;
 }
@@ -56,18 +64,30 @@ export function createConnectionsService(deps: ConnectionsServiceDeps): Connecti
     for (const id of ids) check(id, rows.get(id));
   }
 
-  /** One channel.disconnect event per channel and type set, describing exactly the removed rows. */
-  function emitRemoved(tx: TxHandle, ctx: RequestContext, removed: Connection[]) {
-    const byChannel = new Map<string, Map<number, string[]>>();
-    for (const r of removed) {
-      const types = byChannel.get(r.channelId) ?? new Map<number, string[]>();
-      byChannel.set(r.channelId, types);
-      types.set(r.type, [...(types.get(r.type) ?? []), r.clientId]);
+  /**
+   * One `operation` event per channel and type, describing exactly these rows. `ctxFor` gives the
+   * context of a domain (the caller's session, or a system context for gRPC calls).
+   */
+  function emitPerChannel(tx: TxHandle, ctxFor: (domainId: string) => RequestContext, operation: string, rows: Connection[]) {
+    const groups = new Map<string, { domainId: string; channelId: string; type: number; clientIds: string[] }>();
+    for (const r of rows) {
+      const key = `${r.domainId}\u0000${r.channelId}\u0000${r.type}`;
+      const g = groups.get(key);
+      if (g) g.clientIds.push(r.clientId);
+      else groups.set(key, { domainId: r.domainId, channelId: r.channelId, type: r.type, clientIds: [r.clientId] });
     }
-    for (const [channelId, types] of byChannel) {
-      for (const [type, clientIds] of types) emitEvent(tx, ctx, "channel.disconnect", channelId, eventFields([channelId], clientIds, [type]));
+    const contexts = new Map<string, RequestContext>();
+    for (const g of groups.values()) {
+      let ctx = contexts.get(g.domainId);
+      if (!ctx) contexts.set(g.domainId, (ctx = ctxFor(g.domainId)));
+      emitEvent(tx, ctx, operation, g.channelId, eventFields([g.channelId], g.clientIds, [g.type]));
     }
   }
+  const emitRemoved = (tx: TxHandle, ctx: RequestContext, removed: Connection[]) => emitPerChannel(tx, () => ctx, "channel.disconnect", removed);
+  const removedBySystem = (tx: TxHandle, removed: Connection[]) => {
+    emitPerChannel(tx, systemContext, "channel.disconnect", removed);
+    notify(tx, removed);
+  };
 
   return {
     async connect(ctx, req) {
@@ -119,6 +139,35 @@ export function createConnectionsService(deps: ConnectionsServiceDeps): Connecti
       const removed = await repo.removeByChannel(tx, channelId);
       emitRemoved(tx, ctx, removed);
       notify(tx, removed);
+    },
+
+    async addConnections(rows) {
+      if (rows.length === 0) return;
+      await db.transact(async (tx) => {
+        // Every client and channel must exist in the connection's domain (no cross-domain rows).
+        const domainOf = async (lookup: EntityLookup, ids: string[]) => new Map((await lookup.findMany(unique(ids), tx)).map((r) => [r.id, r.domainId]));
+        const clientDomains = await domainOf(deps.clients, rows.map((r) => r.clientId));
+        const channelDomains = await domainOf(deps.channels, rows.map((r) => r.channelId));
+        for (const r of rows) {
+          if (clientDomains.get(r.clientId) !== r.domainId || channelDomains.get(r.channelId) !== r.domainId) throw new AppError("INTERNAL", Msg.createFailed);
+        }
+        await repo.insert(tx, rows);
+        emitPerChannel(tx, systemContext, "channel.connect", rows);
+        notify(tx, rows);
+      });
+    },
+
+    async removeConnections(rows) {
+      if (rows.length === 0) return;
+      await db.transact(async (tx) => removedBySystem(tx, await repo.removeMany(tx, rows)));
+    },
+
+    async removeChannelConnections(channelId) {
+      await db.transact(async (tx) => removedBySystem(tx, await repo.removeByChannel(tx, channelId)));
+    },
+
+    async removeClientConnections(clientId) {
+      await db.transact(async (tx) => removedBySystem(tx, await repo.removeByClient(tx, clientId)));
     },
 
     async typeNames(side, domainId, otherId, ids) {

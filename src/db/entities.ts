@@ -2,6 +2,7 @@ import { type SQL, and, asc, desc, eq, gte, inArray, isNull, lte, sql } from "dr
 import type { ListFilter } from "../shared/list.ts";
 import type { TxHandle } from "../shared/tx.ts";
 import { type Database, type Dialect, type Executor, type Tables, executorOf } from "./database.ts";
+import { preparedAll } from "./prepared.ts";
 import { containsText, jsonArrayHas, jsonContains } from "./sql.ts";
 
 /** Clients and channels share these columns and the list semantics of contract §2. */
@@ -60,6 +61,10 @@ export interface EntityStore<Row, Changes> {
   find(domainId: string, id: string, tx?: TxHandle): Promise<Row | undefined>;
   /** Rows with these ids in any domain (callers tell "missing" from "in another domain"). */
   findMany(ids: string[], tx: TxHandle): Promise<Row[]>;
+  /** The row with this id in any domain, any status (gRPC RetrieveEntity). */
+  findAny(id: string): Promise<Row | undefined>;
+  /** Clears this parent group on every row that has it; returns the changed rows. */
+  clearParent(tx: TxHandle, parentGroupId: string): Promise<Row[]>;
   list(domainId: string, filter: ListFilter): Promise<{ total: number; items: Row[] }>;
   /** Applies `changes` when the row exists (and has `where.status`); returns the updated row. */
   update(tx: TxHandle, domainId: string, id: string, changes: Changes, where?: { status?: number }): Promise<Row | undefined>;
@@ -85,7 +90,14 @@ export function createEntityStore<Row, Changes>(
   return {
     async find(domainId, id, tx) {
       if (tx) return (await executorOf(tx).select().from(table).where(byKey(domainId, id)).limit(1))[0] as Row | undefined;
-      return (await findStmt.execute({ domainId, id }))[0] as Row | undefined;
+      return (await preparedAll<Row>(db, findStmt, { domainId, id }))[0];
+    },
+    async findAny(id) {
+      return (await db.read.select().from(table).where(eq(table.id, id)).limit(1))[0] as Row | undefined;
+    },
+    async clearParent(tx, parentGroupId) {
+      const rows = await executorOf(tx).update(table).set({ parentGroupId: null }).where(eq(table.parentGroupId, parentGroupId)).returning();
+      return rows as Row[];
     },
     async findMany(ids, tx) {
       const exec = executorOf(tx);

@@ -75,3 +75,34 @@ export function createMetrics(): Metrics {
   };
   return { registry, httpRequests, httpDuration, events, render: () => registry.metrics(), contentType: registry.contentType };
 }
+
+/**
+ * A counter whose values are kept by the code that counts (plain numbers, nothing on the hot
+ * path but an increment) and read at scrape time.
+ */
+export function counterFromTotals(registry: Registry, name: string, help: string, labelNames: string[], totals: () => [Record<string, string>, number][]): void {
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, value] of totals()) this.inc(labels, value);
+    },
+  });
+}
+
+/** A gauge read at scrape time. */
+export function gaugeFromValues(registry: Registry, name: string, help: string, labelNames: string[], values: () => [Record<string, string>, number][]): void {
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, value] of values()) this.set(labels, value);
+    },
+  });
+}

@@ -4,11 +4,12 @@ import type { Page } from "./ids.ts";
 import type { ListFilter } from "./list.ts";
 import { DISABLED, ENABLED, type EntityStatus, statusName } from "./status.ts";
 import { type Micros, formatTime } from "./time.ts";
-import type { RequestContext, Transactor, TxHandle } from "./tx.ts";
+import { type RequestContext, type Transactor, type TxHandle, systemContext } from "./tx.ts";
 
 /** What clients and channels have in common for the operations below. */
 export interface EntityRow {
   id: string;
+  domainId: string;
   status: number;
   parentGroupId: string | null;
   updatedAt: Micros | null;
@@ -23,6 +24,8 @@ export interface Stamp {
 /** The part of a repository these operations need (src/db/entities.ts EntityStore). */
 export interface LifecycleStore<Row, Changes> {
   find(domainId: string, id: string, tx?: TxHandle): Promise<Row | undefined>;
+  findAny(id: string): Promise<Row | undefined>;
+  clearParent(tx: TxHandle, parentGroupId: string): Promise<Row[]>;
   list(domainId: string, filter: ListFilter): Promise<{ total: number; items: Row[] }>;
   update(tx: TxHandle, domainId: string, id: string, changes: Changes, where?: { status?: number }): Promise<Row | undefined>;
   remove(tx: TxHandle, domainId: string, id: string): Promise<boolean>;
@@ -74,6 +77,22 @@ export function entityLifecycle<Row extends EntityRow, Changes>(opts: LifecycleO
       if (filter.connectedTo && opts.connectionTypes)
         page.connectionTypes = await opts.connectionTypes(ctx.domainId, filter.connectedTo.id, items.map((r) => r.id));
       return page;
+    },
+
+    /** gRPC RetrieveEntity: any domain, any status; unknown → `entity not found`. */
+    async retrieve(id: string): Promise<Row> {
+      const row = await store.findAny(id);
+      if (!row) throw notFound();
+      return row;
+    },
+
+    /** gRPC UnsetParentGroupFrom*: a group was deleted elsewhere; its children lose their parent. */
+    async unsetParentGroup(parentGroupId: string): Promise<number> {
+      return db.transact(async (tx) => {
+        const rows = await store.clearParent(tx, parentGroupId);
+        for (const r of rows) emitEvent(tx, systemContext(r.domainId), `${kind}.remove_parent`, r.id, { id: r.id });
+        return rows.length;
+      });
     },
 
     async remove(ctx: RequestContext, id: string): Promise<void> {

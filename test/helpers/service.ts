@@ -7,6 +7,8 @@ import { type RunningService, type StartOptions, startService } from "../../src/
 
 export interface TestService {
   url: string;
+  /** localhost:<gRPC port> */
+  grpcAddress: string;
   token: string;
   dataDir: string;
   dbPath: string;
@@ -49,6 +51,7 @@ export async function startTestService(env: Record<string, string> = {}, dataDir
     request(url, method, path, body, { authorization: `Bearer ${token}`, ...headers });
   return {
     url,
+    grpcAddress: `localhost:${service.grpcPort}`,
     token,
     dataDir,
     dbPath,

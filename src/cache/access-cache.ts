@@ -1,0 +1,155 @@
+import { LRUCache } from "lru-cache";
+
+/**
+ * Answers of the gRPC hot path, kept in process (DESIGN decision 4: never stale).
+ *
+ * - authentication: hash of the token → client id. Only successes are kept (a denial costs one
+ *   indexed lookup, and caching denials would let anyone fill the cache).
+ * - authorization: (kind, domain, subject, channel, type) → allowed or not.
+ *
+ * Every entry is also indexed by the client (or user) and the channel it depends on, so a change
+ * invalidates exactly the entries it affects, right after its commit. `epoch` moves on every
+ * invalidation: a caller that looked an answer up asynchronously stores it only if no
+ * invalidation happened meanwhile (on SQLite the lookup is synchronous and this never matters).
+ */
+
+interface AuthnEntry {
+  clientId: string;
+}
+
+interface AuthzEntry {
+  allowed: boolean;
+  subject: string;
+  channelId: string;
+}
+
+export interface CacheStats {
+  authnHits: number;
+  authnMisses: number;
+  authzHits: number;
+  authzMisses: number;
+}
+
+export interface AccessCacheOptions {
+  ttlMs: number;
+  /** Bound of each of the two caches. */
+  maxEntries: number;
+}
+
+class KeyIndex {
+  private readonly map = new Map<string, Set<string>>();
+  add(owner: string, key: string): void {
+    let keys = this.map.get(owner);
+    if (!keys) this.map.set(owner, (keys = new Set()));
+    keys.add(key);
+  }
+  remove(owner: string, key: string): void {
+    const keys = this.map.get(owner);
+    if (!keys) return;
+    keys.delete(key);
+    if (keys.size === 0) this.map.delete(owner);
+  }
+  /** The keys of `owner`, detached (deleting them from the cache calls `remove`). */
+  take(owner: string): string[] {
+    const keys = this.map.get(owner);
+    return keys ? [...keys] : [];
+  }
+  clear(): void {
+    this.map.clear();
+  }
+}
+
+export const authzKey = (kind: "c" | "u", domainId: string, subject: string, channelId: string, type: number) =>
+  `${kind}\u0000${domainId}\u0000${subject}\u0000${channelId}\u0000${type}`;
+
+export class AccessCache {
+  readonly stats: CacheStats = { authnHits: 0, authnMisses: 0, authzHits: 0, authzMisses: 0 };
+  /** Moves on every invalidation (see the class comment). */
+  epoch = 0;
+  private readonly authn: LRUCache<string, AuthnEntry>;
+  private readonly authz: LRUCache<string, AuthzEntry>;
+  private readonly authnByClient = new KeyIndex();
+  private readonly authzBySubject = new KeyIndex();
+  private readonly authzByChannel = new KeyIndex();
+
+  constructor(opts: AccessCacheOptions) {
+    const ttl = opts.ttlMs > 0 ? opts.ttlMs : undefined;
+    this.authn = new LRUCache<string, AuthnEntry>({
+      max: opts.maxEntries,
+      ttl,
+      dispose: (v, k) => this.authnByClient.remove(v.clientId, k),
+    });
+    this.authz = new LRUCache<string, AuthzEntry>({
+      max: opts.maxEntries,
+      ttl,
+      dispose: (v, k) => {
+        this.authzBySubject.remove(v.subject, k);
+        this.authzByChannel.remove(v.channelId, k);
+      },
+    });
+    // A TTL of 0 means "do not cache": every call goes to the database.
+    this.enabled = ttl !== undefined;
+  }
+
+  private readonly enabled: boolean;
+
+  authenticated(tokenKey: string): string | undefined {
+    const e = this.enabled ? this.authn.get(tokenKey) : undefined;
+    if (e) this.stats.authnHits++;
+    else this.stats.authnMisses++;
+    return e?.clientId;
+  }
+
+  rememberAuthenticated(tokenKey: string, clientId: string, epoch: number): void {
+    if (!this.enabled || epoch !== this.epoch) return;
+    this.authn.set(tokenKey, { clientId });
+    this.authnByClient.add(clientId, tokenKey);
+  }
+
+  authorized(key: string): boolean | undefined {
+    const e = this.enabled ? this.authz.get(key) : undefined;
+    if (e) this.stats.authzHits++;
+    else this.stats.authzMisses++;
+    return e?.allowed;
+  }
+
+  rememberAuthorized(key: string, allowed: boolean, subject: string, channelId: string, epoch: number): void {
+    if (!this.enabled || epoch !== this.epoch) return;
+    this.authz.set(key, { allowed, subject, channelId });
+    this.authzBySubject.add(subject, key);
+    this.authzByChannel.add(channelId, key);
+  }
+
+  /** A client's credentials, status or existence changed: its authentications and authorizations go. */
+  invalidateClient(clientId: string): void {
+    this.epoch++;
+    for (const k of this.authnByClient.take(clientId)) this.authn.delete(k);
+    for (const k of this.authzBySubject.take(clientId)) this.authz.delete(k);
+  }
+
+  /** A channel's status or existence, or the roles on it, changed: every answer about it goes. */
+  invalidateChannel(channelId: string): void {
+    this.epoch++;
+    for (const k of this.authzByChannel.take(channelId)) this.authz.delete(k);
+  }
+
+  /** One connection tuple was added or removed. */
+  invalidateConnection(domainId: string, clientId: string, channelId: string, type: number): void {
+    this.epoch++;
+    this.authz.delete(authzKey("c", domainId, clientId, channelId, type));
+  }
+
+  /** Everything (e.g. after missed invalidations from another instance). */
+  clear(): void {
+    this.epoch++;
+    this.authn.clear();
+    this.authz.clear();
+    this.authnByClient.clear();
+    this.authzBySubject.clear();
+    this.authzByChannel.clear();
+  }
+
+  get size(): { authn: number; authz: number } {
+    return { authn: this.authn.size, authz: this.authz.size };
+  }
+}

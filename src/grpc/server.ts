@@ -1,0 +1,166 @@
+import { readFileSync } from "node:fs";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { assetPath } from "../assets.ts";
+import type { TlsFiles } from "../config/config.ts";
+import { AppError, type ErrorCode } from "../errors/index.ts";
+import type { Logger } from "../log/logger.ts";
+
+/** The one mapping of error codes to gRPC status (contract grpc.md §3: never NOT_FOUND). */
+export const GRPC_STATUS: Record<ErrorCode, grpc.status> = {
+  UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
+  UNSUPPORTED_MEDIA_TYPE: grpc.status.INVALID_ARGUMENT,
+  MALFORMED: grpc.status.INVALID_ARGUMENT,
+  INVALID: grpc.status.INVALID_ARGUMENT,
+  FORBIDDEN: grpc.status.PERMISSION_DENIED,
+  // "entity not found", conflicts and other service failures are INTERNAL in the reference;
+  // adapters treat a message containing "entity not found" as a plain deny.
+  CONFLICT: grpc.status.INTERNAL,
+  NOT_FOUND: grpc.status.INTERNAL,
+  UNPROCESSABLE: grpc.status.INTERNAL,
+  INTERNAL: grpc.status.INTERNAL,
+};
+
+export type Reply<T> = grpc.sendUnaryData<T>;
+export type Call<T> = grpc.ServerUnaryCall<T, unknown>;
+
+/** A ready-made error reply (reused: the hot path's denials allocate nothing). */
+export const grpcError = (code: grpc.status, details: string): Partial<grpc.StatusObject> => Object.freeze({ code, details });
+
+/**
+ * Calls per method and status code, counted with one array increment (read by /metrics as
+ * grpc_server_handled_total).
+ */
+export class CallCounts {
+  private readonly byMethod = new Map<string, number[]>();
+  counter(method: string): number[] {
+    let codes = this.byMethod.get(method);
+    if (!codes) this.byMethod.set(method, (codes = new Array(17).fill(0)));
+    return codes;
+  }
+  totals(): [Record<string, string>, number][] {
+    const out: [Record<string, string>, number][] = [];
+    for (const [method, codes] of this.byMethod)
+      codes.forEach((n, code) => n > 0 && out.push([{ grpc_method: method, grpc_code: grpc.status[code] ?? String(code) }, n]));
+    return out;
+  }
+}
+
+/** Replies to a call whose work failed: AppErrors by their code, anything else as INTERNAL. */
+export function replyFailure(logger: Logger, method: string, cb: Reply<unknown>, err: unknown, counts?: number[]): void {
+  const reply = err instanceof AppError ? { code: GRPC_STATUS[err.code], details: err.message } : { code: grpc.status.INTERNAL, details: "internal server error" };
+  if (!(err instanceof AppError)) logger.error("grpc call failed", { method, error: err });
+  if (counts) counts[reply.code]!++;
+  cb(reply);
+}
+
+/** Wraps an async handler: its result is the reply, its failure mapped by replyFailure. */
+export function unary<Req, Res>(logger: Logger, counts: CallCounts, method: string, fn: (req: Req) => Promise<Res>) {
+  const c = counts.counter(method);
+  return (call: Call<Req>, cb: Reply<Res>) => {
+    fn(call.request).then(
+      (res) => {
+        c[grpc.status.OK]!++;
+        cb(null, res);
+      },
+      (err) => replyFailure(logger, method, cb as Reply<unknown>, err, c),
+    );
+  };
+}
+
+/** contract/grpc.md common.v1.EntityBasic of a client or channel. */
+export const entityBasic = (e: { id: string; domainId: string; parentGroupId: string | null; status: number }) => ({
+  id: e.id,
+  domain_id: e.domainId,
+  parent_group_id: e.parentGroupId ?? "",
+  status: e.status,
+});
+
+export const PROTO_FILES = ["clients/v1/clients.proto", "channels/v1/channels.proto", "grpc/health/v1/health.proto"];
+
+/** Loads our .proto files (embedded in the binary under /$bunfs/root/proto). */
+export function loadProtos(): grpc.GrpcObject {
+  const definition = protoLoader.loadSync(PROTO_FILES, {
+    keepCase: true,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+    includeDirs: [assetPath("proto")],
+  });
+  return grpc.loadPackageDefinition(definition);
+}
+
+type Handlers = grpc.UntypedServiceImplementation;
+
+export interface GrpcServices {
+  clients: Handlers;
+  channels: Handlers;
+}
+
+export interface GrpcServerOptions {
+  host: string;
+  port: number;
+  tls?: TlsFiles & { caCerts?: string };
+  logger: Logger;
+  services: GrpcServices;
+}
+
+export interface RunningGrpcServer {
+  readonly port: number;
+  /** Lets in-flight calls finish (up to `graceMs`), then closes every connection. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+function credentials(tls: GrpcServerOptions["tls"]): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  const pair = { cert_chain: readFileSync(tls.cert), private_key: readFileSync(tls.key) };
+  // With CA certificates, a client must present a certificate signed by one of them (mTLS).
+  return tls.caCerts
+    ? grpc.ServerCredentials.createSsl(readFileSync(tls.caCerts), [pair], true)
+    : grpc.ServerCredentials.createSsl(null, [pair], false);
+}
+
+const SERVING = { status: "SERVING" };
+const KNOWN_SERVICES = new Set(["", "clients", "channels", "clients.v1.ClientsService", "channels.v1.ChannelsService"]);
+
+/**
+ * One listener for both services (contract §1: an edge build may do that) plus the standard
+ * grpc.health.v1.Health service reporting SERVING for "clients", "channels" and "".
+ */
+export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const protos = loadProtos() as any;
+  const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
+  server.addService(protos.clients.v1.ClientsService.service, opts.services.clients);
+  server.addService(protos.channels.v1.ChannelsService.service, opts.services.channels);
+  server.addService(protos.grpc.health.v1.Health.service, {
+    Check(call: Call<{ service: string }>, cb: Reply<unknown>) {
+      if (KNOWN_SERVICES.has(call.request.service)) cb(null, SERVING);
+      else cb({ code: grpc.status.NOT_FOUND, details: "unknown service" });
+    },
+    Watch(call: grpc.ServerWritableStream<{ service: string }, unknown>) {
+      call.write(KNOWN_SERVICES.has(call.request.service) ? SERVING : { status: "SERVICE_UNKNOWN" });
+      // Statuses never change while the process runs; the stream stays open until cancelled.
+    },
+  });
+  const address = `${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${opts.port}`;
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(address, credentials(opts.tls), (err, bound) => (err ? reject(err) : resolve(bound))),
+  );
+  opts.logger.info("grpc server listening", { address: `${opts.host}:${port}`, tls: opts.tls ? (opts.tls.caCerts ? "mtls" : "tls") : "off" });
+  return {
+    port,
+    stop(graceMs = 5000) {
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}
