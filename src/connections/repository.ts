@@ -76,12 +76,14 @@ export function createConnectionsRepository(db: Database): ConnectionsRepository
   const typeCond = (type?: number) => (type === undefined ? sql`` : sql` AND ${connections.type} = ${type}`);
 
   return {
+    // IN (subquery) rather than a correlated EXISTS: the planner then starts from the connections
+    // index (a few hundred rows) instead of testing every entity of the domain.
     clientsConnectedTo(domainId, channelId, type) {
-      return sql`EXISTS (SELECT 1 FROM ${connections} WHERE ${connections.channelId} = ${channelId} AND ${connections.domainId} = ${domainId} AND ${connections.clientId} = ${clients.id}${typeCond(type)})`;
+      return sql`${clients.id} IN (SELECT ${connections.clientId} FROM ${connections} WHERE ${connections.channelId} = ${channelId} AND ${connections.domainId} = ${domainId}${typeCond(type)})`;
     },
 
     channelsConnectedTo(domainId, clientId, type) {
-      return sql`EXISTS (SELECT 1 FROM ${connections} WHERE ${connections.clientId} = ${clientId} AND ${connections.domainId} = ${domainId} AND ${connections.channelId} = ${channels.id}${typeCond(type)})`;
+      return sql`${channels.id} IN (SELECT ${connections.channelId} FROM ${connections} WHERE ${connections.clientId} = ${clientId} AND ${connections.domainId} = ${domainId}${typeCond(type)})`;
     },
 
     clientMay(domainId, clientId, channelId, type) {
