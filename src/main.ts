@@ -18,6 +18,9 @@ import { type Publisher, type PublisherTuning, createPublisher } from "./events/
 import { createHttpApp } from "./http/server.ts";
 import { type Logger, createLogger } from "./log/logger.ts";
 import { createMetrics } from "./metrics/metrics.ts";
+import { rolesRoutes } from "./roles/http.ts";
+import { createRolesRepository } from "./roles/repository.ts";
+import { createRolesService } from "./roles/service.ts";
 
 export interface RunningService {
   /** Base URL of the HTTP API, e.g. http://localhost:9000 */
@@ -60,24 +63,36 @@ export async function startService(config: Config, logger: Logger = createLogger
   const metrics = createMetrics();
 
   const connectionsRepo = createConnectionsRepository(db);
-  const clientsRepo = createClientsRepository(db, connectionsRepo);
-  const channelsRepo = createChannelsRepository(db, connectionsRepo);
+  const roleRepos = { client: createRolesRepository(db, "client"), channel: createRolesRepository(db, "channel") };
+  const clientsRepo = createClientsRepository(db, connectionsRepo, roleRepos.client);
+  const channelsRepo = createChannelsRepository(db, connectionsRepo, roleRepos.channel);
   const connections = createConnectionsService({ db, repo: connectionsRepo, clients: clientsRepo, channels: channelsRepo });
+  const roles = createRolesService({ db, repos: roleRepos, entities: { client: clientsRepo, channel: channelsRepo } });
   const clients = createClientsService({
     db,
     repo: clientsRepo,
     hasher,
     hooks: {
-      removing: (tx, ctx, client) => connections.clientRemoving(tx, ctx, client.id),
+      created: (tx, ctx, created) => roles.provisionBuiltIn(tx, ctx, "client", created.map((c) => c.id)),
+      removing: async (tx, ctx, client) => {
+        await connections.clientRemoving(tx, ctx, client.id);
+        roles.entityRemoving(tx, "client", client.id);
+      },
       connectionTypes: (domainId, channelId, ids) => connections.typeNames("client", domainId, channelId, ids),
+      memberRoles: (ids, memberId) => roles.memberRoles("client", ids, memberId),
     },
   });
   const channels = createChannelsService({
     db,
     repo: channelsRepo,
     hooks: {
-      removing: (tx, ctx, channel) => connections.channelRemoving(tx, ctx, channel.id),
+      created: (tx, ctx, created) => roles.provisionBuiltIn(tx, ctx, "channel", created.map((c) => c.id)),
+      removing: async (tx, ctx, channel) => {
+        await connections.channelRemoving(tx, ctx, channel.id);
+        roles.entityRemoving(tx, "channel", channel.id);
+      },
       connectionTypes: (domainId, clientId, ids) => connections.typeNames("channel", domainId, clientId, ids),
+      memberRoles: (ids, memberId) => roles.memberRoles("channel", ids, memberId),
     },
   });
 
@@ -104,7 +119,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     event_broker: events.state,
   });
 
-  const app = createHttpApp({ auth, logger, metrics, health, version: buildInfo.version }, [clientsRoutes(clients), channelsRoutes(channels), connectionsRoutes(connections)]);
+  const app = createHttpApp({ auth, logger, metrics, health, version: buildInfo.version }, [clientsRoutes(clients), channelsRoutes(channels), connectionsRoutes(connections), rolesRoutes(roles)]);
   try {
     app.listen({
       hostname: config.http.host,

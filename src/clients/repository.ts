@@ -1,5 +1,5 @@
 import { type Database, executorOf } from "../db/database.ts";
-import { type ConnectionFilters, type EntityStore, createEntityStore } from "../db/entities.ts";
+import { type ConnectionFilters, type EntityStore, type RoleFilters, createEntityStore } from "../db/entities.ts";
 import { uniqueViolation } from "../db/sql.ts";
 import { AppError, Msg } from "../errors/index.ts";
 import type { TxHandle } from "../shared/tx.ts";
@@ -25,9 +25,9 @@ export interface ClientsRepository extends EntityStore<Client, ClientChanges> {
 
 const secretConflict = (err: unknown) => uniqueViolation(err)?.includes("secret") === true;
 
-export function createClientsRepository(db: Database, links?: ConnectionFilters): ClientsRepository {
+export function createClientsRepository(db: Database, links?: ConnectionFilters, roles?: RoleFilters): ClientsRepository {
   const { clients } = db.tables;
-  const store = createEntityStore<Client, ClientChanges>(db, clients, links?.clientsConnectedTo);
+  const store = createEntityStore<Client, ClientChanges>(db, clients, links?.clientsConnectedTo, roles?.withMember);
 
   return {
     ...store,
