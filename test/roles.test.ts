@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
 import { randomUUID } from "node:crypto";
-import { type TestService, startTestService } from "./helpers/service.ts";
+import { type TestService, request, startTestService } from "./helpers/service.ts";
 
 /** The roles API of contract §5 on clients and channels, over real sockets on a real SQLite file. */
 
@@ -390,5 +390,14 @@ describe("channel roles on custom ids", () => {
     expect((await svc.api("PATCH", `/${d}/clients/${id}/roles`, {})).status).toBe(405);
     expect((await svc.api("POST", `/${d}/clients/roles/available-actions`)).status).toBe(405);
     expect((await svc.api("GET", `/${d}/clients/${id}/roles/x/y/z`)).status).toBe(404);
+  });
+
+  test("the OpenAPI document lists every roles route of both kinds", async () => {
+    const paths = Object.keys((await request(svc.url, "GET", "/openapi/json")).json.paths);
+    for (const [plural, id] of [["clients", "clientID"], ["channels", "channelID"]]) {
+      const base = `/{domainID}/${plural}/{${id}}/roles`;
+      for (const p of [`/{domainID}/${plural}/roles/available-actions`, base, `${base}/members`, `${base}/{roleID}`, `${base}/{roleID}/actions`, `${base}/{roleID}/actions/delete`, `${base}/{roleID}/actions/delete-all`, `${base}/{roleID}/members`, `${base}/{roleID}/members/delete`, `${base}/{roleID}/members/delete-all`])
+        expect(paths).toContain(p);
+    }
   });
 });
