@@ -23,6 +23,9 @@ import { channelsGrpc } from "./channels/grpc.ts";
 import { clientsGrpc } from "./clients/grpc.ts";
 import { CallCounts, type RunningGrpcServer, startGrpcServer } from "./grpc/server.ts";
 import { counterFromTotals, createMetrics, gaugeFromValues } from "./metrics/metrics.ts";
+import { rolesRoutes } from "./roles/http.ts";
+import { createRolesRepository } from "./roles/repository.ts";
+import { createRolesService } from "./roles/service.ts";
 
 export interface RunningService {
   /** Base URL of the HTTP API, e.g. http://localhost:9000 */
@@ -67,8 +70,9 @@ export async function startService(config: Config, logger: Logger = createLogger
   const metrics = createMetrics();
 
   const connectionsRepo = createConnectionsRepository(db);
-  const clientsRepo = createClientsRepository(db, connectionsRepo);
-  const channelsRepo = createChannelsRepository(db, connectionsRepo);
+  const roleRepos = { client: createRolesRepository(db, "client"), channel: createRolesRepository(db, "channel") };
+  const clientsRepo = createClientsRepository(db, connectionsRepo, roleRepos.client);
+  const channelsRepo = createChannelsRepository(db, connectionsRepo, roleRepos.channel);
   // The hot path's cache: every change that can alter an answer invalidates exactly it, after commit.
   const cache = new AccessCache({ ttlMs: config.cache.ttlMs, maxEntries: config.cache.maxEntries });
   const connections = createConnectionsService({
@@ -78,14 +82,29 @@ export async function startService(config: Config, logger: Logger = createLogger
     channels: channelsRepo,
     changed: (rows) => rows.forEach((r) => cache.invalidateConnection(r.domainId, r.clientId, r.channelId, r.type)),
   });
+  const roles = createRolesService({
+    db,
+    repos: roleRepos,
+    entities: { client: clientsRepo, channel: channelsRepo },
+    // Users' publish/subscribe rights come from channel roles: any change to them drops the
+    // channel's cached answers.
+    rolesChanged: (kind, entityId) => {
+      if (kind === "channel") cache.invalidateChannel(entityId);
+    },
+  });
   const clients = createClientsService({
     db,
     repo: clientsRepo,
     hasher,
     hooks: {
       credentialsChanged: (id) => cache.invalidateClient(id),
-      removing: (tx, ctx, client) => connections.clientRemoving(tx, ctx, client.id),
+      created: (tx, ctx, created) => roles.provisionBuiltIn(tx, ctx, "client", created.map((c) => c.id)),
+      removing: async (tx, ctx, client) => {
+        await connections.clientRemoving(tx, ctx, client.id);
+        roles.entityRemoving(tx, "client", client.id);
+      },
       connectionTypes: (domainId, channelId, ids) => connections.typeNames("client", domainId, channelId, ids),
+      memberRoles: (ids, memberId) => roles.memberRoles("client", ids, memberId),
     },
   });
   const channels = createChannelsService({
@@ -93,12 +112,23 @@ export async function startService(config: Config, logger: Logger = createLogger
     repo: channelsRepo,
     hooks: {
       statusChanged: (id) => cache.invalidateChannel(id),
-      removing: (tx, ctx, channel) => connections.channelRemoving(tx, ctx, channel.id),
+      created: (tx, ctx, created) => roles.provisionBuiltIn(tx, ctx, "channel", created.map((c) => c.id)),
+      removing: async (tx, ctx, channel) => {
+        await connections.channelRemoving(tx, ctx, channel.id);
+        roles.entityRemoving(tx, "channel", channel.id);
+      },
       connectionTypes: (domainId, clientId, ids) => connections.typeNames("channel", domainId, clientId, ids),
+      memberRoles: (ids, memberId) => roles.memberRoles("channel", ids, memberId),
     },
   });
 
-  const access = createAccessService({ clients: clientsRepo, connections: connectionsRepo, hasher, cache });
+  const access = createAccessService({
+    clients: clientsRepo,
+    connections: connectionsRepo,
+    hasher,
+    cache,
+    users: { superAdminId: auth.userId, mayAccessChannel: (d, u, ch, action) => roles.userMayAccessChannel(d, u, ch, action) },
+  });
   const grpcCounts = new CallCounts();
   counterFromTotals(metrics.registry, "access_cache_requests_total", "Lookups of the authentication/authorization cache by result.", ["cache", "result"], () => [
     [{ cache: "authn", result: "hit" }, cache.stats.authnHits],
@@ -135,7 +165,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     event_broker: events.state,
   });
 
-  const app = createHttpApp({ auth, logger, metrics, health, version: buildInfo.version }, [clientsRoutes(clients), channelsRoutes(channels), connectionsRoutes(connections)]);
+  const app = createHttpApp({ auth, logger, metrics, health, version: buildInfo.version }, [clientsRoutes(clients), channelsRoutes(channels), connectionsRoutes(connections), rolesRoutes(roles)]);
   try {
     app.listen({
       hostname: config.http.host,

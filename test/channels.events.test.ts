@@ -40,7 +40,7 @@ describe("channel events on MQTT", () => {
 
     const full = await call("POST", "/channels", 201, { name: "temps", tags: ["t"], route: "temps", metadata: { u: "C" } });
     const id = full.json.id as string;
-    want(full, "channel.create", [...CREATE, "name", "tags"], { id, route: "temps", name: "temps", tags: ["t"], metadata: { u: "C" }, status: "enabled", roles_provisioned: [] });
+    want(full, "channel.create", [...CREATE, "name", "tags"], { id, route: "temps", name: "temps", tags: ["t"], metadata: { u: "C" }, status: "enabled", roles_provisioned: [expect.objectContaining({ name: "admin", entity_id: id, optional_members: [USER] })] });
     const bare = await call("POST", "/channels", 201, { id: "custom-ch" });
     want(bare, "channel.create", CREATE, { id: "custom-ch", route: "", metadata: {} });
     const bulk = await call("POST", "/channels/bulk", 200, [{ name: "b1" }, { name: "b2", status: "disabled" }]);

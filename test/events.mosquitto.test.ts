@@ -74,7 +74,7 @@ describe("events on the real Mosquitto", () => {
       token_type: "access token",
       super_admin: false,
       request_id: r.headers.get("x-request-id"),
-      roles_provisioned: [],
+      roles_provisioned: [expect.objectContaining({ name: "admin", entity_id: r.json.id })],
       metadata: {},
       private_metadata: {},
     });

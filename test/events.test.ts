@@ -99,7 +99,8 @@ describe("events on MQTT", () => {
       identity: "thermo-1",
       metadata: { room: "a1" },
       private_metadata: { k: "v" },
-      roles_provisioned: [],
+      // the built-in admin role of this client (contract events.md §4: no role.add event of its own)
+      roles_provisioned: [expect.objectContaining({ name: "admin", entity_id: id, created_by: USER, optional_members: [USER] })],
       created_at: full.json.created_at,
     });
     const bare = await call("POST", "", 201, {});

@@ -5,10 +5,11 @@ import { type TestService, request, startTestService } from "./helpers/service.t
 
 const { OK, PERMISSION_DENIED, INTERNAL, UNAUTHENTICATED, NOT_FOUND } = grpc.status;
 
+const ADMIN = "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d";
 let svc: TestService;
 let g: GrpcClients;
 beforeAll(async () => {
-  svc = await startTestService();
+  svc = await startTestService({ MG_CLIENTS_STANDALONE_ID: ADMIN });
   g = grpcClients(svc.grpcAddress);
 });
 afterAll(async () => {
@@ -87,12 +88,14 @@ describe("ChannelsService.Authorize", () => {
     expect(await codeOf(authz(d.domain, d.id, await channel(), 1))).toBe(PERMISSION_DENIED);
   });
 
-  test("type must be 1 or 2 (INTERNAL); client_type must be client (UNAUTHENTICATED; user needs roles)", async () => {
+  test("type must be 1 or 2 (INTERNAL); client_type must be client or user (else UNAUTHENTICATED)", async () => {
     const d = await device();
     const ch = await channel();
     await connect(d.domain, ch, d.id);
     for (const type of [0, 3, 99]) expect(await codeOf(authz(d.domain, d.id, ch, type))).toBe(INTERNAL);
-    for (const ct of ["", "device", "Client", "user"]) expect(await codeOf(authz(d.domain, d.id, ch, 1, ct))).toBe(UNAUTHENTICATED);
+    for (const ct of ["", "device", "Client", "USER"]) expect(await codeOf(authz(d.domain, d.id, ch, 1, ct))).toBe(UNAUTHENTICATED);
+    expect(await codeOf(authz("", d.id, ch, 1, "user"))).toBe(INTERNAL); // a user needs a domain
+    expect(await codeOf(authz(d.domain, `${d.domain}_nobody`, ch, 1, "user"))).toBe(PERMISSION_DENIED);
   });
 
   test("a disabled client or a disabled channel is refused (DESIGN decision 4)", async () => {
@@ -108,6 +111,54 @@ describe("ChannelsService.Authorize", () => {
     expect(await codeOf(authz(d.domain, d.id, ch, 1))).toBe(PERMISSION_DENIED);
     await svc.api("POST", `/${d.domain}/clients/${d.id}/enable`);
     expect(await codeOf(authz(d.domain, d.id, ch, 1))).toBe(OK);
+  });
+});
+
+describe("Authorize for users (client_type \"user\"): channel roles with publish/subscribe", () => {
+  const roles = (ch: string) => `/gdom/channels/${ch}/roles`;
+
+  test("a member of a role holding publish may publish, not subscribe; others are refused", async () => {
+    const ch = await channel();
+    const role = (await svc.api("POST", roles(ch), { role_name: "writers", optional_actions: ["publish"], optional_members: ["user-a"] })).json;
+    expect(role.id).toStartWith("channel_");
+    expect(await authz("gdom", "gdom_user-a", ch, 1, "user")).toEqual({ code: OK, details: "", value: { authorized: true } });
+    expect(await codeOf(authz("gdom", "gdom_user-a", ch, 2, "user"))).toBe(PERMISSION_DENIED);
+    expect(await codeOf(authz("gdom", "gdom_user-b", ch, 1, "user"))).toBe(PERMISSION_DENIED);
+    expect(await codeOf(authz("other", "other_user-a", ch, 1, "user"))).toBe(PERMISSION_DENIED); // the role is in gdom
+    expect(await codeOf(authz("gdom", "user-a", ch, 1, "user"))).toBe(PERMISSION_DENIED); // not domain-scoped
+  });
+
+  test("the standalone super-admin may do anything, as a bare or a domain-scoped id", async () => {
+    const ch = await channel();
+    expect(await codeOf(authz("gdom", ADMIN, ch, 2, "user"))).toBe(OK);
+    expect(await codeOf(authz("gdom", `gdom_${ADMIN}`, ch, 1, "user"))).toBe(OK);
+  });
+
+  test("refused on the next call after the member or the action is removed (answers were cached)", async () => {
+    const ch = await channel();
+    const r = (await svc.api("POST", roles(ch), { role_name: "rw", optional_actions: ["publish", "subscribe"], optional_members: ["u1", "u2"] })).json;
+    for (let i = 0; i < 2; i++) {
+      expect(await codeOf(authz("gdom", "gdom_u1", ch, 1, "user"))).toBe(OK);
+      expect(await codeOf(authz("gdom", "gdom_u2", ch, 2, "user"))).toBe(OK);
+    }
+    await svc.api("POST", `${roles(ch)}/${r.id}/members/delete`, { members: ["u1"] });
+    expect(await codeOf(authz("gdom", "gdom_u1", ch, 1, "user"))).toBe(PERMISSION_DENIED);
+    expect(await codeOf(authz("gdom", "gdom_u2", ch, 2, "user"))).toBe(OK);
+    await svc.api("POST", `${roles(ch)}/${r.id}/actions/delete`, { actions: ["subscribe"] });
+    expect(await codeOf(authz("gdom", "gdom_u2", ch, 2, "user"))).toBe(PERMISSION_DENIED);
+    expect(await codeOf(authz("gdom", "gdom_u2", ch, 1, "user"))).toBe(OK);
+    // a cached denial is lifted when the action comes back, and all goes when the role goes
+    await svc.api("POST", `${roles(ch)}/${r.id}/actions`, { actions: ["subscribe"] });
+    expect(await codeOf(authz("gdom", "gdom_u2", ch, 2, "user"))).toBe(OK);
+    await svc.api("DELETE", `${roles(ch)}/${r.id}`);
+    expect(await codeOf(authz("gdom", "gdom_u2", ch, 1, "user"))).toBe(PERMISSION_DENIED);
+  });
+
+  test("the creator's built-in admin role on a channel holds publish and subscribe", async () => {
+    const ch = await channel();
+    const members = (await svc.api("GET", `${roles(ch)}/members`)).json;
+    expect(members.members.map((m: any) => m.member_id)).toEqual([ADMIN]);
+    expect(await codeOf(authz("gdom", `gdom_${ADMIN}`, ch, 2, "user"))).toBe(OK);
   });
 });
 

@@ -54,4 +54,17 @@ describe("README examples run as printed", () => {
     expect(r.stdout).toContain('"id":"kitchen-humidity"');
     expect(r.stdout).toContain('"name":"temperature-2"');
   });
+
+  test("roles", async () => {
+    const r = await run(["bash", "-euo", "pipefail", "-c", readmeExample("roles")], { MG_URL: svc.url, TOKEN: svc.token });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('{"available_actions":["update","read","delete","set_parent_group","connect_to_client","publish","subscribe",');
+    expect(r.stdout).toContain('"name":"admin"');
+    expect(r.stdout).toContain('"name":"writers"');
+    expect(r.stdout).toContain('{"actions":["read","publish","subscribe"]}');
+    expect(r.stdout).toContain('"member_id":"user-3"');
+    expect(r.stdout).toContain('"role_name":"writers","actions":["publish","subscribe"],"access_type":"direct"');
+    expect(r.stdout).toContain('"optional_members":["user-1"]');
+  });
 });

@@ -97,11 +97,12 @@ export function createAccessService(deps: AccessDeps): AccessService {
 
   function authorizeUser(q: AuthzQuery): MaybePromise<AuthzOutcome> {
     const users = deps.users!;
+    // The super-admin comes as a bare user id; everyone else as <domainID>_<userID>.
     if (q.clientId === users.superAdminId) return "allowed";
-    // A domain-scoped user id: <domainID>_<userID>.
     const prefix = `${q.domainId}_`;
     if (!q.clientId.startsWith(prefix) || q.clientId.length === prefix.length) return "denied";
     const userId = q.clientId.slice(prefix.length);
+    if (userId === users.superAdminId) return "allowed";
     const key = authzKey("u", q.domainId, userId, q.channelId, q.type);
     const hit = cache.authorized(key);
     if (hit !== undefined) return hit ? "allowed" : "denied";

@@ -4,6 +4,7 @@ import { MAX_NAME, listQuerySchema, pageJson, readListFilter } from "../http/lis
 import { QueryReader } from "../http/query.ts";
 import { ELYSIA_OPTIONS, JsonObjectField, NullableString, Obj, StringList, docs, jsonBody, noBody } from "../http/schema.ts";
 import { reply, replyEmpty, requestContext } from "../http/server.ts";
+import { memberRoleJson } from "../roles/json.ts";
 import { isCanonicalUuid } from "../shared/ids.ts";
 import type { JsonObject } from "../shared/list.ts";
 import { DISABLED, ENABLED, type EntityStatus, statusName } from "../shared/status.ts";
@@ -110,7 +111,8 @@ export function channelsRoutes(svc: ChannelsService) {
         const item = (c: Channel) => {
           const json = channelJson(c);
           if (page.connectionTypes) json.connection_types = page.connectionTypes.get(c.id) ?? [];
-          return json;
+          const role = page.memberRoles?.get(c.id)?.[0];
+          return role ? { ...json, ...memberRoleJson(role) } : json;
         };
         return reply(set, 200, pageJson("channels", page, item));
       },
@@ -123,14 +125,16 @@ export function channelsRoutes(svc: ChannelsService) {
     .get(
       "/:domainID/channels/:channelID",
       async ({ request, params, set }) => {
-        if (request.url.includes("?")) new QueryReader(request.url).bool("roles", false);
-        return reply(set, 200, channelJson(await svc.view(requestContext(request), params.channelID)));
+        if (!request.url.includes("?") || !new QueryReader(request.url).bool("roles", false))
+          return reply(set, 200, channelJson(await svc.view(requestContext(request), params.channelID)));
+        const { entity, roles } = await svc.viewWithRoles(requestContext(request), params.channelID);
+        return reply(set, 200, { ...channelJson(entity), roles: roles.map(memberRoleJson) });
       },
       {
         params,
         detail: {
           ...doc("View a channel").detail,
-          parameters: [{ name: "roles", in: "query", required: false, schema: { type: "string" }, description: "true: include the caller's roles on the channel." }],
+          parameters: [{ name: "roles", in: "query", required: false, schema: { type: "string" }, description: "true: include the caller's roles on the channel (404 when the caller holds none)." }],
         },
       },
     )

@@ -1,6 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import { type Database, executorOf } from "../db/database.ts";
-import { type ConnectionFilters, type EntityStore, createEntityStore } from "../db/entities.ts";
+import { type ConnectionFilters, type EntityStore, type RoleFilters, createEntityStore } from "../db/entities.ts";
 import { uniqueViolation } from "../db/sql.ts";
 import { AppError, Msg } from "../errors/index.ts";
 import type { TxHandle } from "../shared/tx.ts";
@@ -13,9 +13,9 @@ export interface ChannelsRepository extends EntityStore<Channel, ChannelChanges>
   findByRoute(domainId: string, route: string): Promise<Channel | undefined>;
 }
 
-export function createChannelsRepository(db: Database, links?: ConnectionFilters): ChannelsRepository {
+export function createChannelsRepository(db: Database, links?: ConnectionFilters, roles?: RoleFilters): ChannelsRepository {
   const { channels } = db.tables;
-  const store = createEntityStore<Channel, ChannelChanges>(db, channels, links?.channelsConnectedTo);
+  const store = createEntityStore<Channel, ChannelChanges>(db, channels, links?.channelsConnectedTo, roles?.withMember);
   const byRoute = db.read
     .select()
     .from(channels)

@@ -1,4 +1,5 @@
 import { AppError, Msg, conflict, notFound, unprocessable } from "../errors/index.ts";
+import type { MemberRole, WithRoles } from "../shared/access.ts";
 import { emitEvent } from "../events/emit.ts";
 import { type Page, newId } from "../shared/ids.ts";
 import { entityLifecycle } from "../shared/lifecycle.ts";
@@ -16,6 +17,8 @@ const MAX_ID = 36;
 export interface ChannelsService {
   create(ctx: RequestContext, inputs: NewChannel[]): Promise<Channel[]>;
   view(ctx: RequestContext, id: string): Promise<Channel>;
+  /** `GET …?roles=true`: the channel with the caller's roles on it (none: 404). */
+  viewWithRoles(ctx: RequestContext, id: string): Promise<WithRoles<Channel>>;
   list(ctx: RequestContext, filter: ListFilter): Promise<Page<Channel>>;
   update(ctx: RequestContext, id: string, update: ChannelUpdate): Promise<Channel>;
   updateTags(ctx: RequestContext, id: string, tags: string[]): Promise<Channel>;
@@ -33,14 +36,16 @@ export interface ChannelsService {
 
 /** Hooks other capabilities attach to channel changes (same shape as the clients' hooks). */
 export interface ChannelHooks {
-  /** After the rows are inserted (built-in roles); returns the roles provisioned. */
-  created?(tx: TxHandle, ctx: RequestContext, channels: Channel[]): Promise<unknown[]>;
+  /** After the rows are inserted (built-in roles); returns, for each channel in order, the roles provisioned for it. */
+  created?(tx: TxHandle, ctx: RequestContext, channels: Channel[]): Promise<unknown[][]>;
   /** Before the row is deleted (connections and roles cascade). */
   removing?(tx: TxHandle, ctx: RequestContext, channel: Channel): Promise<void>;
   /** After commit of a status change or delete (authorization caches listen). */
   statusChanged?(channelId: string): void;
   /** Listing the channels of a client: each channel's connection types. */
   connectionTypes?(domainId: string, clientId: string, channelIds: string[]): Promise<Map<string, string[]>>;
+  /** A user's roles on each of these channels (`?roles=true`, `user=` lists). */
+  memberRoles?(channelIds: string[], memberId: string): Promise<Map<string, MemberRole[]>>;
 }
 
 export interface ChannelsServiceDeps {
@@ -67,6 +72,7 @@ export function createChannelsService(deps: ChannelsServiceDeps): ChannelsServic
     statusChanged: changed,
     removing: hooks.removing,
     connectionTypes: hooks.connectionTypes,
+    memberRoles: hooks.memberRoles,
   });
 
   return {
@@ -100,7 +106,7 @@ export function createChannelsService(deps: ChannelsServiceDeps): ChannelsServic
       await db.transact(async (tx) => {
         await repo.insert(tx, channels);
         const roles = (await hooks.created?.(tx, ctx, channels)) ?? [];
-        for (const c of channels) emitEvent(tx, ctx, "channel.create", c.id, createdFields(c, roles));
+        channels.forEach((c, i) => emitEvent(tx, ctx, "channel.create", c.id, createdFields(c, roles[i] ?? [])));
       });
       return channels;
     },
@@ -121,6 +127,7 @@ export function createChannelsService(deps: ChannelsServiceDeps): ChannelsServic
     removeParent: life.removeParent,
 
     view: life.view,
+    viewWithRoles: life.viewWithRoles,
     list: life.list,
     remove: life.remove,
     retrieve: life.retrieve,

@@ -4,6 +4,7 @@ import { MAX_NAME, listQuerySchema, pageJson, readListFilter } from "../http/lis
 import { QueryReader } from "../http/query.ts";
 import { ELYSIA_OPTIONS, JsonObjectField, NullableString, Obj, StringList, docs, jsonBody, noBody } from "../http/schema.ts";
 import { reply, replyEmpty, requestContext } from "../http/server.ts";
+import { memberRoleJson } from "../roles/json.ts";
 import { isCanonicalUuid } from "../shared/ids.ts";
 import { DISABLED, ENABLED, type EntityStatus } from "../shared/status.ts";
 import { formatTime } from "../shared/time.ts";
@@ -135,7 +136,8 @@ export function clientsRoutes(svc: ClientsService) {
         const item = (c: Client) => {
           const json = clientJson(c, { privateMetadata: false, list: true });
           if (page.connectionTypes) json.connection_types = page.connectionTypes.get(c.id) ?? [];
-          return json;
+          const role = page.memberRoles?.get(c.id)?.[0];
+          return role ? { ...json, ...memberRoleJson(role) } : json;
         };
         return reply(set, 200, pageJson("clients", page, item));
       },
@@ -148,13 +150,15 @@ export function clientsRoutes(svc: ClientsService) {
     .get(
       "/:domainID/clients/:clientID",
       async ({ request, params, set }) => {
-        if (request.url.includes("?")) new QueryReader(request.url).bool("roles", false);
-        return reply(set, 200, clientJson(await svc.view(requestContext(request), params.clientID)));
+        if (!request.url.includes("?") || !new QueryReader(request.url).bool("roles", false))
+          return reply(set, 200, clientJson(await svc.view(requestContext(request), params.clientID)));
+        const { entity, roles } = await svc.viewWithRoles(requestContext(request), params.clientID);
+        return reply(set, 200, { ...clientJson(entity), roles: roles.map(memberRoleJson) });
       },
       {
         params,
         // `roles` is read by QueryReader; no Elysia query schema here, so the hot GET skips query parsing.
-        detail: { ...doc("View a client").detail, parameters: [{ name: "roles", in: "query", required: false, schema: { type: "string" }, description: "true: include the caller's roles on the client." }] },
+        detail: { ...doc("View a client").detail, parameters: [{ name: "roles", in: "query", required: false, schema: { type: "string" }, description: "true: include the caller's roles on the client (404 when the caller holds none)." }] },
       },
     )
     .patch(

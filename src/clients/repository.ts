@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { type Database, executorOf } from "../db/database.ts";
 import { preparedAll } from "../db/prepared.ts";
-import { type ConnectionFilters, type EntityStore, createEntityStore } from "../db/entities.ts";
+import { type ConnectionFilters, type EntityStore, type RoleFilters, createEntityStore } from "../db/entities.ts";
 import { uniqueViolation } from "../db/sql.ts";
 import { AppError, Msg } from "../errors/index.ts";
 import { type MaybePromise, then } from "../shared/maybe.ts";
@@ -42,9 +42,9 @@ export interface ClientsRepository extends EntityStore<Client, ClientChanges> {
 
 const secretConflict = (err: unknown) => uniqueViolation(err)?.includes("secret") === true;
 
-export function createClientsRepository(db: Database, links?: ConnectionFilters): ClientsRepository {
+export function createClientsRepository(db: Database, links?: ConnectionFilters, roles?: RoleFilters): ClientsRepository {
   const { clients } = db.tables;
-  const store = createEntityStore<Client, ClientChanges>(db, clients, links?.clientsConnectedTo);
+  const store = createEntityStore<Client, ClientChanges>(db, clients, links?.clientsConnectedTo, roles?.withMember);
   const enabled = eq(clients.status, ENABLED);
   const authStmt = db.read
     .select({ id: clients.id, domainId: clients.domainId, secretHash: clients.secretHash })

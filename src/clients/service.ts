@@ -1,4 +1,5 @@
 import type { SecretHasher } from "../auth/secrets.ts";
+import type { MemberRole, WithRoles } from "../shared/access.ts";
 import { Msg, conflict, unprocessable } from "../errors/index.ts";
 import { type Page, newId } from "../shared/ids.ts";
 import { type Micros, nowMicros } from "../shared/time.ts";
@@ -16,6 +17,8 @@ const MAX_SECRET = 4096;
 export interface ClientsService {
   create(ctx: RequestContext, inputs: NewClient[]): Promise<CreatedClient[]>;
   view(ctx: RequestContext, id: string): Promise<Client>;
+  /** `GET …?roles=true`: the client with the caller's roles on it (none: 404). */
+  viewWithRoles(ctx: RequestContext, id: string): Promise<WithRoles<Client>>;
   list(ctx: RequestContext, filter: ListFilter): Promise<Page<Client>>;
   update(ctx: RequestContext, id: string, update: ClientUpdate): Promise<Client>;
   updateTags(ctx: RequestContext, id: string, tags: string[]): Promise<Client>;
@@ -34,14 +37,19 @@ export interface ClientsService {
 
 /** Hooks other capabilities attach to client changes, run inside the same transaction. */
 export interface ClientHooks {
-  /** After the rows are inserted (built-in roles); returns the roles provisioned per client. */
-  created?(tx: TxHandle, ctx: RequestContext, clients: Client[]): Promise<unknown[]>;
+  /**
+   * After the rows are inserted (built-in roles); returns, for each client in order, the roles
+   * provisioned for it (its create event's `roles_provisioned`).
+   */
+  created?(tx: TxHandle, ctx: RequestContext, clients: Client[]): Promise<unknown[][]>;
   /** Before the row is deleted (connections and roles cascade). */
   removing?(tx: TxHandle, ctx: RequestContext, client: Client): Promise<void>;
   /** After commit of anything that can change an authentication answer for this client. */
   credentialsChanged?(clientId: string): void;
   /** Listing the clients of a channel: each client's connection types. */
   connectionTypes?(domainId: string, channelId: string, clientIds: string[]): Promise<Map<string, string[]>>;
+  /** A user's roles on each of these clients (`?roles=true`, `user=` lists). */
+  memberRoles?(clientIds: string[], memberId: string): Promise<Map<string, MemberRole[]>>;
 }
 
 export interface ClientsServiceDeps {
@@ -69,6 +77,7 @@ export function createClientsService(deps: ClientsServiceDeps): ClientsService {
     statusChanged: revoke,
     removing: hooks.removing,
     connectionTypes: hooks.connectionTypes,
+    memberRoles: hooks.memberRoles,
   });
 
   return {
@@ -108,7 +117,7 @@ export function createClientsService(deps: ClientsServiceDeps): ClientsService {
       await db.transact(async (tx) => {
         await repo.insert(tx, clients);
         const roles = (await hooks.created?.(tx, ctx, clients)) ?? [];
-        for (const c of clients) emitEvent(tx, ctx, "client.create", c.id, createdFields(c, roles));
+        clients.forEach((c, i) => emitEvent(tx, ctx, "client.create", c.id, createdFields(c, roles[i] ?? [])));
       });
       return drafts;
     },
@@ -136,6 +145,7 @@ export function createClientsService(deps: ClientsServiceDeps): ClientsService {
     removeParent: life.removeParent,
 
     view: life.view,
+    viewWithRoles: life.viewWithRoles,
     list: life.list,
     remove: life.remove,
     retrieve: life.retrieve,

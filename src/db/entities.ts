@@ -53,6 +53,11 @@ export interface ConnectionFilters {
   channelsConnectedTo(domainId: string, clientId: string, type?: number): SQL;
 }
 
+/** SQL the roles repository contributes: entities on which a user holds a role. */
+export interface RoleFilters {
+  withMember(memberId: string): SQL;
+}
+
 /**
  * Reads and writes common to clients and channels, keyed by (domain, id). Each capability's
  * repository builds on it and adds its own inserts and lookups.
@@ -73,12 +78,14 @@ export interface EntityStore<Row, Changes> {
 
 /**
  * `connectedTo` is the connections repository's condition for `filter.connectedTo` (clients
- * connected to a channel, or channels connected to a client).
+ * connected to a channel, or channels connected to a client); `withMember` the roles repository's
+ * for `filter.member`.
  */
 export function createEntityStore<Row, Changes>(
   db: Database,
   table: EntityTable,
   connectedTo?: (domainId: string, otherId: string, type?: number) => SQL,
+  withMember?: (memberId: string) => SQL,
 ): EntityStore<Row, Changes> {
   const byKey = (domainId: string, id: string) => and(eq(table.domainId, domainId), eq(table.id, id));
   const findStmt = db.read
@@ -110,6 +117,10 @@ export function createEntityStore<Row, Changes>(
       if (f.connectedTo) {
         if (!connectedTo) throw new Error(`${table._.name} store built without connection filters`);
         conds.push(connectedTo(domainId, f.connectedTo.id, f.connectedTo.type));
+      }
+      if (f.member) {
+        if (!withMember) throw new Error(`${table._.name} store built without role filters`);
+        conds.push(withMember(f.member));
       }
       return listPage<Row>(db.read, table, and(...conds), f);
     },

@@ -72,6 +72,61 @@ export const connections = pgTable(
   ],
 );
 
+/** Roles: see schema.sqlite.ts. */
+function roleTables<E extends typeof clients | typeof channels>(kind: "client" | "channel", entity: E) {
+  const roles = pgTable(
+    `${kind}_roles`,
+    {
+      id: text("id").primaryKey(),
+      entityId: text("entity_id")
+        .notNull()
+        .references(() => entity.id, { onDelete: "cascade" }),
+      name: text("name").notNull(),
+      createdBy: text("created_by").notNull(),
+      createdAt: bigint("created_at", { mode: "number" }).notNull(),
+      updatedBy: text("updated_by"),
+      updatedAt: bigint("updated_at", { mode: "number" }),
+    },
+    (t) => [uniqueIndex(`${kind}_roles_entity_name_uq`).on(t.entityId, t.name)],
+  );
+  const actions = pgTable(
+    `${kind}_role_actions`,
+    {
+      roleId: text("role_id")
+        .notNull()
+        .references(() => roles.id, { onDelete: "cascade" }),
+      action: text("action").notNull(),
+    },
+    (t) => [primaryKey({ name: `${kind}_role_actions_pk`, columns: [t.roleId, t.action] })],
+  );
+  const members = pgTable(
+    `${kind}_role_members`,
+    {
+      roleId: text("role_id")
+        .notNull()
+        .references(() => roles.id, { onDelete: "cascade" }),
+      entityId: text("entity_id").notNull(),
+      memberId: text("member_id").notNull(),
+    },
+    (t) => [
+      primaryKey({ name: `${kind}_role_members_pk`, columns: [t.roleId, t.memberId] }),
+      uniqueIndex(`${kind}_role_members_entity_member_uq`).on(t.entityId, t.memberId),
+      index(`${kind}_role_members_member_idx`).on(t.memberId, t.entityId),
+    ],
+  );
+  return { roles, actions, members };
+}
+
+const clientRoleTables = roleTables("client", clients);
+export const clientRoles = clientRoleTables.roles;
+export const clientRoleActions = clientRoleTables.actions;
+export const clientRoleMembers = clientRoleTables.members;
+
+const channelRoleTables = roleTables("channel", channels);
+export const channelRoles = channelRoleTables.roles;
+export const channelRoleActions = channelRoleTables.actions;
+export const channelRoleMembers = channelRoleTables.members;
+
 export const outbox = pgTable("outbox", {
   seq: bigserial("seq", { mode: "number" }).primaryKey(),
   stream: text("stream").notNull(),
@@ -80,4 +135,15 @@ export const outbox = pgTable("outbox", {
   createdAt: bigint("created_at", { mode: "number" }).notNull(),
 });
 
-export const pgSchema = { clients, channels, connections, outbox };
+export const pgSchema = {
+  clients,
+  channels,
+  connections,
+  clientRoles,
+  clientRoleActions,
+  clientRoleMembers,
+  channelRoles,
+  channelRoleActions,
+  channelRoleMembers,
+  outbox,
+};

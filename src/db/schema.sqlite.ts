@@ -84,6 +84,68 @@ export const connections = sqliteTable(
   ],
 );
 
+/**
+ * Roles (contract §5), one set of tables per entity kind so that every row has a real foreign key:
+ * deleting a client or channel cascades to its roles, and a role's delete cascades to its actions
+ * and members. `entity_id` is repeated in the members table so that "one role per member per
+ * entity" is a unique index, and so that "may this user publish here?" is one index probe.
+ */
+function roleTables<E extends typeof clients | typeof channels>(kind: "client" | "channel", entity: E) {
+  const roles = sqliteTable(
+    `${kind}_roles`,
+    {
+      /** `client_<short id>` / `channel_<short id>`. */
+      id: text("id").primaryKey(),
+      entityId: text("entity_id")
+        .notNull()
+        .references(() => entity.id, { onDelete: "cascade" }),
+      name: text("name").notNull(),
+      createdBy: text("created_by").notNull(),
+      createdAt: integer("created_at").notNull(),
+      updatedBy: text("updated_by"),
+      updatedAt: integer("updated_at"),
+    },
+    (t) => [uniqueIndex(`${kind}_roles_entity_name_uq`).on(t.entityId, t.name)],
+  );
+  const actions = sqliteTable(
+    `${kind}_role_actions`,
+    {
+      roleId: text("role_id")
+        .notNull()
+        .references(() => roles.id, { onDelete: "cascade" }),
+      action: text("action").notNull(),
+    },
+    (t) => [primaryKey({ name: `${kind}_role_actions_pk`, columns: [t.roleId, t.action] })],
+  );
+  const members = sqliteTable(
+    `${kind}_role_members`,
+    {
+      roleId: text("role_id")
+        .notNull()
+        .references(() => roles.id, { onDelete: "cascade" }),
+      /** The role's entity (same value as the role row's). */
+      entityId: text("entity_id").notNull(),
+      memberId: text("member_id").notNull(),
+    },
+    (t) => [
+      primaryKey({ name: `${kind}_role_members_pk`, columns: [t.roleId, t.memberId] }),
+      uniqueIndex(`${kind}_role_members_entity_member_uq`).on(t.entityId, t.memberId),
+      index(`${kind}_role_members_member_idx`).on(t.memberId, t.entityId),
+    ],
+  );
+  return { roles, actions, members };
+}
+
+const clientRoleTables = roleTables("client", clients);
+export const clientRoles = clientRoleTables.roles;
+export const clientRoleActions = clientRoleTables.actions;
+export const clientRoleMembers = clientRoleTables.members;
+
+const channelRoleTables = roleTables("channel", channels);
+export const channelRoles = channelRoleTables.roles;
+export const channelRoleActions = channelRoleTables.actions;
+export const channelRoleMembers = channelRoleTables.members;
+
 /** Events written in the same transaction as the change they describe; drained by the publisher. */
 export const outbox = sqliteTable(
   "outbox",
@@ -98,4 +160,15 @@ export const outbox = sqliteTable(
   },
 );
 
-export const sqliteSchema = { clients, channels, connections, outbox };
+export const sqliteSchema = {
+  clients,
+  channels,
+  connections,
+  clientRoles,
+  clientRoleActions,
+  clientRoleMembers,
+  channelRoles,
+  channelRoleActions,
+  channelRoleMembers,
+  outbox,
+};

@@ -46,6 +46,8 @@ export const Msg = {
   emptyRoleId: "empty role id",
   emptyRoleMembers: "empty role members",
   missingPolicyEntityType: "missing policy entity type",
+  /** Not in the contract (the reference answers 500): a role action outside the available list (DESIGN decision 5). */
+  invalidAction: "invalid action provided",
   badRequest: "something went wrong with the request",
   entityExists: "entity already exists",
   secretTaken: "client key is not available",

@@ -43,6 +43,7 @@ export function readListFilter(q: QueryReader, opts: { emptyStatus: "enabled" | 
   const groupText = q.str("group");
   const connectedId = q.str(opts.connectedParam);
   const connectionType = readConnectionType(q.str("connection_type"));
+  const user = q.str("user");
   // Filters on the caller's own access row: a super-admin lists everything, so they only need decoding.
   for (const key of ["role_id", "role_name", "actions", "access_type"]) q.str(key);
 
@@ -73,6 +74,7 @@ export function readListFilter(q: QueryReader, opts: { emptyStatus: "enabled" | 
     createdTo,
     group: groupText === undefined ? undefined : groupText === "" ? null : groupText,
     connectedTo: connectedId ? { id: connectedId, type: connectionType } : undefined,
+    member: user || undefined,
   };
 }
 
@@ -125,4 +127,5 @@ export const listQuerySchema = {
   actions: q("As role_id."),
   access_type: q("As role_id."),
   connection_type: q("With channel= (clients) or client= (channels): publish or subscribe."),
+  user: q("A user id: only entities on which that user holds a role, each with that role (role_id, role_name, actions, access_type). Super-admin only."),
 };

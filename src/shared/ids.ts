@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { MemberRole } from "./access.ts";
 
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -14,4 +15,6 @@ export interface Page<T> {
   items: T[];
   /** Listing connected entities only: each item's connection types ("Publish", "Subscribe"). */
   connectionTypes?: Map<string, string[]>;
+  /** Listing with `user=`: that user's roles on each item. */
+  memberRoles?: Map<string, MemberRole[]>;
 }

@@ -1,4 +1,5 @@
 import { AppError, Msg, notFound, unprocessable } from "../errors/index.ts";
+import type { MemberRole, WithRoles } from "./access.ts";
 import { emitEvent } from "../events/emit.ts";
 import type { Page } from "./ids.ts";
 import type { ListFilter } from "./list.ts";
@@ -45,6 +46,8 @@ export interface LifecycleOptions<Row extends EntityRow, Changes> {
   removing?: (tx: TxHandle, ctx: RequestContext, row: Row) => Promise<void>;
   /** Listing entities connected to another: each item's connection types. */
   connectionTypes?: (domainId: string, otherId: string, ids: string[]) => Promise<Map<string, string[]>>;
+  /** A user's roles on each of these entities (`?roles=true`, `user=` lists). */
+  memberRoles?: (ids: string[], memberId: string) => Promise<Map<string, MemberRole[]>>;
 }
 
 /**
@@ -71,11 +74,22 @@ export function entityLifecycle<Row extends EntityRow, Changes>(opts: LifecycleO
       return row;
     },
 
+    /** The entity with the caller's roles on it; a caller holding none gets 404 (contract §3). */
+    async viewWithRoles(ctx: RequestContext, id: string): Promise<WithRoles<Row>> {
+      const row = await store.find(ctx.domainId, id);
+      if (!row) throw notFound();
+      const roles = (await opts.memberRoles?.([id], ctx.userId))?.get(id) ?? [];
+      if (roles.length === 0) throw notFound();
+      return { entity: row, roles };
+    },
+
     async list(ctx: RequestContext, filter: ListFilter): Promise<Page<Row>> {
+      if (filter.member !== undefined && !ctx.superAdmin) throw new AppError("FORBIDDEN", Msg.adminOnly);
       const { total, items } = await store.list(ctx.domainId, filter);
       const page: Page<Row> = { total, limit: filter.limit, offset: filter.offset, items };
       if (filter.connectedTo && opts.connectionTypes)
         page.connectionTypes = await opts.connectionTypes(ctx.domainId, filter.connectedTo.id, items.map((r) => r.id));
+      if (filter.member !== undefined && opts.memberRoles) page.memberRoles = await opts.memberRoles(items.map((r) => r.id), filter.member);
       return page;
     },
 

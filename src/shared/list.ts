@@ -29,4 +29,6 @@ export interface ListFilter {
   group?: string | null;
   /** Only entities connected to this channel (listing clients) or client (listing channels). */
   connectedTo?: { id: string; type?: ConnectionType };
+  /** Only entities on which this user holds a role (`user=`, super-admin only). */
+  member?: string;
 }
