@@ -46,6 +46,8 @@ function configure(conn: SqliteConnection, busyTimeoutMs: number): void {
   conn.exec("PRAGMA foreign_keys = ON");
   // FULL: a commit acknowledged to a caller survives power loss, not only a process crash.
   conn.exec("PRAGMA synchronous = FULL");
+  // Savepoint sub-journals and temporary tables in memory, not in temp files (one per savepoint).
+  conn.exec("PRAGMA temp_store = MEMORY");
 }
 
 export function isSqliteBusy(err: unknown): boolean {
@@ -138,8 +140,16 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
     }
   }
 
+  // A transaction body runs without a macrotask boundary (SQLite answers synchronously) and COMMIT
+  // blocks until fsync, so requests that arrive meanwhile are only read once the batch is done. One
+  // event-loop turn before each batch lets them reach transact() and join it.
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
   async function drain(): Promise<void> {
-    while (queue.length > 0) await runBatch(queue.splice(0, MAX_BATCH));
+    await nextTurn();
+    while (queue.length > 0) {
+      await runBatch(queue.splice(0, MAX_BATCH));
+      await nextTurn();
+    }
     draining = undefined;
   }
 
