@@ -140,6 +140,11 @@ export async function startService(config: Config, logger: Logger = createLogger
     [{ cache: "authn" }, cache.size.authn],
     [{ cache: "authz" }, cache.size.authz],
   ]);
+  const dbStats = db.stats;
+  if (dbStats) {
+    counterFromTotals(metrics.registry, "db_transactions_total", "Committed write transactions.", [], () => [[{}, dbStats.transactions]]);
+    counterFromTotals(metrics.registry, "db_commits_total", "Commits (one carries several transactions when they are grouped).", [], () => [[{}, dbStats.commits]]);
+  }
   counterFromTotals(metrics.registry, "grpc_server_handled_total", "gRPC calls by method and status code.", ["grpc_method", "grpc_code"], () => grpcCounts.totals());
 
   const events = createPublisher({

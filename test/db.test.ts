@@ -94,3 +94,21 @@ describe("the transaction helper", () => {
     await db.close();
   });
 });
+
+describe("group commit over HTTP", () => {
+  test("concurrent creates share commits (db_commits_total < db_transactions_total)", async () => {
+    const { startTestService } = await import("./helpers/service.ts");
+    const svc = await startTestService();
+    try {
+      const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, "m").exec((await fetch(svc.url + "/metrics").then((r) => r.text())))?.[1]);
+      const [t0, c0] = [await metric("db_transactions_total"), await metric("db_commits_total")];
+      const results = await Promise.all(Array.from({ length: 64 }, () => svc.api("POST", "/gc/clients", {})));
+      expect(results.every((r) => r.status === 201)).toBe(true);
+      const [t1, c1] = [await metric("db_transactions_total"), await metric("db_commits_total")];
+      expect(t1 - t0).toBe(64);
+      expect(c1 - c0).toBeLessThan(32);
+    } finally {
+      await svc.dispose();
+    }
+  });
+});

@@ -39,6 +39,8 @@ export interface Database {
    */
   transact<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** Committed transactions and the commits that carried them (several per commit when grouped). */
+  readonly stats?: { transactions: number; commits: number };
 }
 
 /** Writes a transaction's pending events; installed by the events module. */

@@ -86,6 +86,7 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
     reject: (err: unknown) => void;
   }
   const queue: Job[] = [];
+  const stats = { transactions: 0, commits: 0 };
   let draining: Promise<void> | undefined;
   let closed = false;
 
@@ -112,6 +113,8 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
           }
         }
         writeConnection.exec("COMMIT");
+        stats.commits++;
+        stats.transactions += done.length;
       } catch (err) {
         if (writeConnection.inTransaction) writeConnection.exec("ROLLBACK");
         if (isSqliteBusy(err) && performance.now() - started < BUSY_BUDGET_MS) {
@@ -159,6 +162,7 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
     read,
     writeConnection,
     readConnection,
+    stats,
     transact<T>(fn: (tx: TxScope) => Promise<T>): Promise<T> {
       if (closed) return Promise.reject(new Error("database is closed"));
       return new Promise<T>((resolve, reject) => {
