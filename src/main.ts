@@ -59,10 +59,18 @@ export async function startService(config: Config, logger: Logger = createLogger
     config.db.driver === "postgres"
       ? await openPostgres({ settings: config.db.pg, logger, writeOutbox: appendToOutbox, onEventsCommitted })
       : openSqlite({ path: config.db.path, logger, writeOutbox: appendToOutbox, onEventsCommitted });
-  const { key, created: keyCreated, path: keyPath } = loadInstallationKey(config.db.dataDir);
-  if (keyCreated) logger.info("created the installation key", { path: keyPath });
+  let key: Buffer;
+  let auth: ReturnType<typeof createStandaloneAuth>;
+  try {
+    const loaded = loadInstallationKey(config.db.dataDir);
+    if (loaded.created) logger.info("created the installation key", { path: loaded.path });
+    key = loaded.key;
+    auth = createStandaloneAuth({ dataDir: config.db.dataDir, id: config.standalone.id, token: config.standalone.token, logger });
+  } catch (err) {
+    await db.close(); // a Postgres pool would keep the process alive
+    throw err;
+  }
   const hasher = createSecretHasher(key);
-  const auth = createStandaloneAuth({ dataDir: config.db.dataDir, id: config.standalone.id, token: config.standalone.token, logger });
   const metrics = createMetrics();
 
   const connectionsRepo = createConnectionsRepository(db);

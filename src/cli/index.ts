@@ -114,13 +114,12 @@ function buildProgram(io: Io): Command {
       if (config.db.driver === "postgres") {
         const pg = config.db.pg;
         const target = describeTarget(pg);
-        const before = await pgMigrationStatus(pg, logger);
         if (opts.status) {
-          io.out(formatStatus(target, true, before));
+          io.out(formatStatus(target, true, await pgMigrationStatus(pg, logger)));
           return;
         }
-        await migratePostgres(await pgConnector(pg, { logger, applicationName: CLI_APP_NAME }));
-        io.out(migrateSummary(target, before, await pgMigrationStatus(pg, logger)));
+        const { before, after } = await migratePostgres(await pgConnector(pg, { logger, applicationName: CLI_APP_NAME }));
+        io.out(migrateSummary(target, before, after));
         return;
       }
       const path = config.db.path;
