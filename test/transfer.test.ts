@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sqliteSchema } from "../src/db/schema.sqlite.ts";
 import { knownMigrations } from "../src/db/migrations.ts";
@@ -60,9 +60,9 @@ async function populated(backend: TestBackend) {
   return { dataDir, env, store: storeOf(env), domain: D };
 }
 
-/** A fresh, empty target on `backend`. */
+/** A fresh, empty target on `backend`, its data directory not created yet. */
 async function emptyTarget(backend: TestBackend) {
-  const dataDir = dir();
+  const dataDir = join(dir(), "data");
   const env = await dbEnv(dataDir, backend);
   return { dataDir, env, store: storeOf(env) };
 }
@@ -172,6 +172,7 @@ describe(`export and import on ${TEST_DB}`, () => {
     const onlyNew = join(dir(), "merge.jsonl");
     await exportTo(target.env, onlyNew);
     const fresh = await emptyTarget(TEST_DB);
+    mkdirSync(fresh.dataDir, { recursive: true });
     writeFileSync(join(fresh.dataDir, "installation.key"), keyBefore, { mode: 0o600 });
     const freshSvc = await startTestService(fresh.env, fresh.dataDir);
     expect((await freshSvc.api("POST", "/fresh-dom/clients", { name: "fresh" })).status).toBe(201);
@@ -217,7 +218,9 @@ describe(`export and import on ${TEST_DB}`, () => {
       expect({ file: f, code: r.code }).toEqual({ file: f, code: 1 });
       expect(expectOneLineError(r)).toBe(`error: cannot import ${f}: ${why}`);
     }
-    for (const rows of Object.values(await everything(target.store))) expect(rows).toEqual([]);
-    expect(() => readFileSync(join(target.dataDir, "installation.key"))).toThrow(); // no key written either
+    // Untouched: not even created (SQLite), no table made (Postgres), no data directory, no key.
+    if (target.store.driver === "sqlite") expect(existsSync(target.store.path)).toBe(false);
+    else expect(await queryStore(target.store, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")).toEqual([]);
+    expect(existsSync(target.dataDir)).toBe(false);
   });
 });

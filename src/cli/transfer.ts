@@ -1,13 +1,15 @@
-import { existsSync, linkSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { installationKeyPath, readInstallationKey } from "../backup/format.ts";
 import type { Config } from "../config/config.ts";
-import { type Database, type Executor, asPg } from "../db/database.ts";
+import { type Database, type Executor, type Tables, asPg } from "../db/database.ts";
+import { pgSchema } from "../db/schema.pg.ts";
+import { sqliteSchema } from "../db/schema.sqlite.ts";
 import { type MigrationStatus, knownMigrations, migrationStatus } from "../db/migrations.ts";
 import { CLI_APP_NAME, PG_MIGRATIONS, describeTarget, type PostgresDatabase, openPostgres, pgMigrationStatus, serviceConnections } from "../db/postgres.ts";
 import { SQLITE_MIGRATIONS, openSqlite, openSqliteReader, snapshotOf } from "../db/sqlite.ts";
 import { appendToOutbox } from "../events/outbox.ts";
 import type { Logger } from "../log/logger.ts";
-import { DumpError, checkDump, exportDump, importDump, isEmpty } from "../transfer/dump.ts";
+import { DumpError, type SchemaOf, checkDump, exportDump, importDump, isEmpty } from "../transfer/dump.ts";
 
 /** `export` and `import` for both drivers; each returns the one line to print. */
 
@@ -65,6 +67,11 @@ export const PREVIOUS_KEY_SUFFIX = ".before-import";
 export async function runImport(config: Config, file: string, opts: { merge: boolean }, logger: Logger): Promise<string> {
   const what = targetOf(config);
   if (!existsSync(file)) throw new DumpError(`cannot import ${file}: no such file`);
+  // The whole file is checked before the database is even opened (or created): a bad dump changes nothing.
+  const target: SchemaOf =
+    config.db.driver === "postgres" ? { dialect: "postgres", tables: pgSchema as unknown as Tables } : { dialect: "sqlite", tables: sqliteSchema };
+  const known = knownMigrations(config.db.driver === "postgres" ? PG_MIGRATIONS : SQLITE_MIGRATIONS).map((m) => m.tag);
+  const checked = await checkDump(target, file, known);
   // Opening applies this build's migrations (SQLite: and takes the lock, refused while a service runs).
   let db: Database;
   if (config.db.driver === "postgres") {
@@ -84,8 +91,6 @@ export async function runImport(config: Config, file: string, opts: { merge: boo
   const keyPath = installationKeyPath(config.db.dataDir);
   const tmpKey = `${keyPath}.tmp-import-${process.pid}`;
   try {
-    const known = knownMigrations(db.dialect === "postgres" ? PG_MIGRATIONS : SQLITE_MIGRATIONS).map((m) => m.tag);
-    const checked = await checkDump(db, file, known);
     const existing = readInstallationKey(config.db.dataDir);
     let keyNote = "unchanged";
     if (!existing || !existing.equals(checked.key)) {
@@ -94,6 +99,7 @@ export async function runImport(config: Config, file: string, opts: { merge: boo
       if (existing && !(await isEmpty(db.read, db)))
         throw new DumpError(`cannot import ${file}: the database is not empty (use --merge to add the dump's rows to what is there)`);
       // Written now, put in place only after the commit: a failed import leaves the old key.
+      mkdirSync(config.db.dataDir, { recursive: true, mode: 0o700 });
       writeFileSync(tmpKey, checked.key.toString("hex") + "\n", { mode: 0o600 });
       keyNote = existing ? `replaced (the previous one is kept as ${keyPath}${PREVIOUS_KEY_SUFFIX})` : "written";
     }

@@ -62,8 +62,11 @@ interface TableInfo {
   order: Column[];
 }
 
+/** What a dump is checked against: a database, or only its dialect and schema (before opening one). */
+export type SchemaOf = Pick<Database, "dialect" | "tables">;
+
 /** The schema's tables, each after the tables it refers to. */
-export function schemaTables(db: Database): TableInfo[] {
+export function schemaTables(db: SchemaOf): TableInfo[] {
   const config = (t: Table) => (db.dialect === "postgres" ? pgTableConfig(t as never) : sqliteTableConfig(t as never));
   const infos = new Map<string, TableInfo & { refs: string[] }>();
   for (const table of Object.values(db.tables) as Table[]) {
@@ -198,7 +201,7 @@ export interface CheckedDump {
  * version, the schema (one this build knows: `knownSchemas`, oldest first), every table and column
  * (present in this build's schema), every line, and the end line with the row counts.
  */
-export async function checkDump(db: Database, file: string, knownSchemas: string[]): Promise<CheckedDump> {
+export async function checkDump(db: SchemaOf, file: string, knownSchemas: string[]): Promise<CheckedDump> {
   if (!existsSync(file)) throw new DumpError(`cannot import ${file}: no such file`);
   const tables = new Map(schemaTables(db).map((t) => [t.name, t]));
   let header: DumpHeader | undefined;
@@ -291,7 +294,7 @@ export async function importDump(db: Database, opts: ImportOptions): Promise<Rec
     const exec = executorOf(tx);
     if (!opts.merge && !(await isEmpty(exec, db)))
       throw new DumpError(`cannot import ${opts.file}: the database is not empty (use --merge to add the dump's rows to what is there)`);
-    const inserted: Record<string, number> = {};
+    const inserted: Record<string, number> = Object.fromEntries(header.tables.map((t) => [t.name, 0]));
     let current: { info: TableInfo; keys: { key: string; dataType: string; index: number }[]; batch: Record<string, unknown>[]; perInsert: number } | undefined;
     const flush = async () => {
       if (!current || current.batch.length === 0) return;
@@ -302,7 +305,7 @@ export async function importDump(db: Database, opts: ImportOptions): Promise<Rec
         if (violated !== undefined) throw new DumpError(`cannot import ${opts.file}: a row of ${current.info.name} is already in the database (${violated}); nothing was imported`);
         throw err;
       }
-      inserted[current.info.name] = (inserted[current.info.name] ?? 0) + current.batch.length;
+      inserted[current.info.name]! += current.batch.length;
       current.batch = [];
     };
     for await (const { text } of lines(opts.file)) {
