@@ -1,5 +1,5 @@
 // Which database a benchmark runs on: SQLite (default), or Postgres with `--postgres` or
-// BENCH_DB=postgres, in a throw-away database created for the run and dropped at the end.
+// BENCH_DB=postgres, in throw-away databases created for the run and dropped at the end.
 // BENCH_PG_HOST/_PORT/_USER/_PASS say where Postgres is (default 127.0.0.1:5432, postgres, no password).
 import postgres from "postgres";
 
@@ -13,19 +13,20 @@ const PG = {
 };
 
 export interface BenchDatabase {
-  /** MG_CLIENTS_DB_* for the service. */
+  /** MG_CLIENTS_DB_* pointing the service at it. */
   env: Record<string, string>;
-  /** postgres:// URL of a second database, for the bare baseline. */
-  bareUrl: string;
+  /** Its postgres:// URL (for a bare baseline). */
+  url: string;
   drop(): Promise<void>;
 }
 
-/** Two fresh databases: one for the service, one for the baseline (each on its own, as on SQLite). */
-export async function benchDatabases(): Promise<BenchDatabase> {
+let seq = 0;
+
+/** A fresh, empty database of the local server. */
+export async function freshDatabase(label: string): Promise<BenchDatabase> {
   const admin = postgres({ ...PG, database: "postgres", max: 1, onnotice: () => undefined });
-  const stamp = `${Date.now()}_${process.pid}`;
-  const names = [`mgc_bench_${stamp}`, `mgc_bench_bare_${stamp}`];
-  for (const n of names) await admin.unsafe(`CREATE DATABASE "${n}" TEMPLATE template0`);
+  const name = `mgc_bench_${label}_${process.pid}_${++seq}`;
+  await admin.unsafe(`CREATE DATABASE "${name}" TEMPLATE template0`);
   const auth = PG.pass ? `${encodeURIComponent(PG.user)}:${encodeURIComponent(PG.pass)}` : encodeURIComponent(PG.user);
   return {
     env: {
@@ -34,11 +35,11 @@ export async function benchDatabases(): Promise<BenchDatabase> {
       MG_CLIENTS_DB_PORT: String(PG.port),
       MG_CLIENTS_DB_USER: PG.user,
       MG_CLIENTS_DB_PASS: PG.pass,
-      MG_CLIENTS_DB_NAME: names[0]!,
+      MG_CLIENTS_DB_NAME: name,
     },
-    bareUrl: `postgres://${auth}@${PG.host}:${PG.port}/${names[1]}`,
+    url: `postgres://${auth}@${PG.host}:${PG.port}/${name}`,
     async drop() {
-      for (const n of names) await admin.unsafe(`DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`);
+      await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await admin.end();
     },
   };

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { load, table } from "./load.ts";
-import { type BenchDatabase, benchDatabases, onPostgres } from "./db.ts";
+import { type BenchDatabase, freshDatabase, onPostgres } from "./db.ts";
 import { ROOT, freePort, startProcess, startService } from "./proc.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -16,12 +16,15 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const dir = mkdtempSync(join(tmpdir(), "mgc-bench-"));
 const JSON_HEADERS = { "content-type": "application/json" };
 
+// Postgres: one database for the service, another for the baseline (each on its own, as on SQLite).
 let pg: BenchDatabase | undefined;
+let pgBare: BenchDatabase | undefined;
 try {
-  pg = onPostgres ? await benchDatabases() : undefined;
+  pg = onPostgres ? await freshDatabase("svc") : undefined;
+  pgBare = onPostgres ? await freshDatabase("bare") : undefined;
   // Baseline.
   const port = await freePort();
-  const bare = await startProcess([process.execPath, join(ROOT, "scripts/bench/bare-http.ts"), pg?.bareUrl ?? join(dir, "bare.db"), String(port)], {}, (l) => l === "ready");
+  const bare = await startProcess([process.execPath, join(ROOT, "scripts/bench/bare-http.ts"), pgBare?.url ?? join(dir, "bare.db"), String(port)], {}, (l) => l === "ready");
   const bareUrl = `http://localhost:${port}`;
   const seeded = (await (await fetch(`${bareUrl}/d/clients`, { method: "POST" })).json()) as { id: string };
   const bareGet = await load({ url: `${bareUrl}/d/clients/${seeded.id}`, connections, seconds });
@@ -62,4 +65,5 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
   await pg?.drop();
+  await pgBare?.drop();
 }

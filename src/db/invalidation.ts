@@ -147,6 +147,7 @@ export function createPgBus(opts: PgBusOptions): PgBus {
     markReady = resolve;
     failReady = reject;
   });
+  void ready.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
   let started = false;
 
   async function listenOnce(): Promise<void> {

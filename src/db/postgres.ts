@@ -125,26 +125,26 @@ export async function pgConnector(pg: PgSettings, opts: ConnectOptions): Promise
       ...extra,
     }) as Options<{}>;
   const candidates = sslCandidates(pg);
-  let chosen = candidates[0]!;
-  if (candidates.length > 1) {
-    let lastError: unknown;
-    chosen = undefined as unknown as SslOption;
-    for (const ssl of candidates) {
-      const probe = postgres(base(ssl, { max: 1 }));
-      try {
-        await probe`SELECT 1`;
-        chosen = ssl;
-        break;
-      } catch (err) {
-        lastError = err;
-      } finally {
-        await probe.end({ timeout: 0 }).catch(() => undefined);
-      }
-    }
-    if (chosen === undefined) throw connectError(target, lastError);
-    opts.logger.debug("postgres connection settled", { target, tls: chosen !== false });
-  }
+  const chosen = candidates.length === 1 ? candidates[0]! : await firstThatConnects(candidates, (ssl) => base(ssl, { max: 1 }), target);
+  if (candidates.length > 1) opts.logger.debug("postgres connection settled", { target, tls: chosen !== false });
   return { target, connect: (extra) => postgres(base(chosen, extra)) };
+}
+
+/** allow/prefer: the first TLS choice a probe connection succeeds with (the last failure if none does). */
+async function firstThatConnects(candidates: SslOption[], options: (ssl: SslOption) => Options<{}>, target: string): Promise<SslOption> {
+  let lastError: unknown;
+  for (const ssl of candidates) {
+    const probe = postgres(options(ssl));
+    try {
+      await probe`SELECT 1`;
+      return ssl;
+    } catch (err) {
+      lastError = err;
+    } finally {
+      await probe.end({ timeout: 0 }).catch(() => undefined);
+    }
+  }
+  throw connectError(target, lastError);
 }
 
 /** A connection failure, in one line with the target (never the password). */
