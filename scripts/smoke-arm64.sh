@@ -153,6 +153,30 @@ fi
 status_out=$(mgc migrate --status 2>&1)
 check "migrate --status on the restored database: nothing pending" test "${status_out/, 0 pending/}" != "$status_out"
 
+# 8. Postgres: export the restored data, import it into a fresh Postgres database, read it back
+#    (the embedded drizzle/postgres migrations and the postgres driver inside the binary).
+#    SMOKE_PG_HOST/_PORT/_USER (default 127.0.0.1:5432, postgres, trust); skipped without psql or a server.
+pg_host=${SMOKE_PG_HOST:-127.0.0.1} pg_port=${SMOKE_PG_PORT:-5432} pg_user=${SMOKE_PG_USER:-postgres}
+if command -v psql >/dev/null && (exec 3<>"/dev/tcp/$pg_host/$pg_port") 2>/dev/null; then
+  pgdb="mgc_smoke_$$_${RANDOM}"
+  psql_admin() { psql -h "$pg_host" -p "$pg_port" -U "$pg_user" -d postgres -qAtc "$1" >/dev/null 2>&1; }
+  trap 'psql_admin "DROP DATABASE IF EXISTS \"$pgdb\" WITH (FORCE)"; cleanup' EXIT
+  if psql_admin "CREATE DATABASE \"$pgdb\""; then
+    export_out=$(mgc export "$work/smoke.jsonl" 2>&1)
+    check "export the restored database: $export_out" test -s "$work/smoke.jsonl"
+    import_out=$(MG_CLIENTS_DB_DRIVER=postgres MG_CLIENTS_DB_HOST=$pg_host MG_CLIENTS_DB_PORT=$pg_port MG_CLIENTS_DB_USER=$pg_user \
+      MG_CLIENTS_DB_NAME=$pgdb MG_CLIENTS_DB_PATH="$work/pg/clients.db" mgc import "$work/smoke.jsonl" 2>&1)
+    check "import it into Postgres: $import_out" test "${import_out/clients 1,/}" != "$import_out"
+    pg_status=$(MG_CLIENTS_DB_DRIVER=postgres MG_CLIENTS_DB_HOST=$pg_host MG_CLIENTS_DB_PORT=$pg_port MG_CLIENTS_DB_USER=$pg_user \
+      MG_CLIENTS_DB_NAME=$pgdb MG_CLIENTS_DB_PATH="$work/pg/clients.db" mgc migrate --status 2>&1)
+    check "migrate --status on Postgres: nothing pending" test "${pg_status/, 0 pending/}" != "$pg_status"
+  else
+    fail "cannot create a Postgres database on $pg_host:$pg_port"
+  fi
+else
+  echo "SKIP: Postgres steps (no psql, or nothing listens on $pg_host:$pg_port)"
+fi
+
 if [ "$failed" -gt 0 ]; then
   echo "--- service log (last 20 lines) ---"; tail -n 20 "$work/service.log"; tail -n 20 "$work/service.err"
   echo "smoke result: FAIL ($failed of $((passed + failed)) steps failed, $arch)"

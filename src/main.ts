@@ -12,6 +12,9 @@ import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { connectionsRoutes } from "./connections/http.ts";
 import { createConnectionsRepository } from "./connections/repository.ts";
 import { createConnectionsService } from "./connections/service.ts";
+import type { Database } from "./db/database.ts";
+import type { InvalidationBus } from "./db/invalidation.ts";
+import { openPostgres } from "./db/postgres.ts";
 import { openSqlite } from "./db/sqlite.ts";
 import { appendToOutbox, createOutbox } from "./events/outbox.ts";
 import { type Publisher, type PublisherTuning, createPublisher } from "./events/publisher.ts";
@@ -33,6 +36,8 @@ export interface RunningService {
   /** The port the gRPC server listens on (MG_CLIENTS_GRPC_PORT, or the one picked for 0). */
   readonly grpcPort: number;
   readonly instanceId: string;
+  /** Cache coherence across the instances of the database (src/db/invalidation.ts). */
+  readonly bus: InvalidationBus;
   /**
    * Stops accepting requests, lets in-flight ones finish, gives the publisher a few seconds to
    * deliver the outbox, closes the database.
@@ -57,16 +62,25 @@ export async function startService(config: Config, logger: Logger = createLogger
   const instanceId = config.instanceId ?? randomUUID();
   // Commits wake the publisher, and the publisher needs the database: the publisher is bound below.
   let publisher: Publisher | undefined;
-  const db = openSqlite({
-    path: config.db.path,
-    logger,
-    writeOutbox: appendToOutbox,
-    onEventsCommitted: (count) => publisher?.eventsCommitted(count),
-  });
-  const { key, created: keyCreated, path: keyPath } = loadInstallationKey(config.db.dataDir);
-  if (keyCreated) logger.info("created the installation key", { path: keyPath });
+  const onEventsCommitted = (count: number) => publisher?.eventsCommitted(count);
+  // Postgres keeps the rows; the data directory (the folder of MG_CLIENTS_DB_PATH) still holds the
+  // installation key and the standalone token, whichever the driver.
+  const db: Database =
+    config.db.driver === "postgres"
+      ? await openPostgres({ settings: config.db.pg, logger, writeOutbox: appendToOutbox, onEventsCommitted })
+      : openSqlite({ path: config.db.path, logger, writeOutbox: appendToOutbox, onEventsCommitted });
+  let key: Buffer;
+  let auth: ReturnType<typeof createStandaloneAuth>;
+  try {
+    const loaded = loadInstallationKey(config.db.dataDir);
+    if (loaded.created) logger.info("created the installation key", { path: loaded.path });
+    key = loaded.key;
+    auth = createStandaloneAuth({ dataDir: config.db.dataDir, id: config.standalone.id, token: config.standalone.token, logger });
+  } catch (err) {
+    await db.close(); // a Postgres pool would keep the process alive
+    throw err;
+  }
   const hasher = createSecretHasher(key);
-  const auth = createStandaloneAuth({ dataDir: config.db.dataDir, id: config.standalone.id, token: config.standalone.token, logger });
   const metrics = createMetrics();
 
   const connectionsRepo = createConnectionsRepository(db);
@@ -214,6 +228,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     httpUrl,
     grpcPort: grpcServer.port,
     instanceId,
+    bus: db.bus,
     stop() {
       stopping ??= (async () => {
         await Promise.all([server.stop(), grpcServer.stop()]);

@@ -1,8 +1,9 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BACKUP_FORMAT, META_TABLE, keyFingerprint } from "../src/backup/format.ts";
+import { describeSqliteOnly } from "./helpers/backend.ts";
 import { cli, expectOneLineError, fingerprintDir } from "./helpers/cli.ts";
 import { spawnService } from "./helpers/process.ts";
 import { type TestService, request, startTestService, tempDir } from "./helpers/service.ts";
@@ -18,6 +19,9 @@ const dir = () => {
   return d;
 };
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** Backup and restore copy the SQLite file; on Postgres the CLI refuses them (test/cli.test.ts). */
+const WHY = "backup/restore copy the SQLite file; Postgres uses export/import or pg_dump";
 
 const KNOWN_SECRET = "restore-proves-the-key";
 const KEY_TAKEN = { message: "client key is not available" };
@@ -45,7 +49,7 @@ async function otherDataDir() {
   return { dataDir, dbPath: join(dataDir, "clients.db") };
 }
 
-describe("backup during a concurrent write load, restored into a fresh directory", () => {
+describeSqliteOnly("backup during a concurrent write load, restored into a fresh directory", WHY, () => {
   test(
     "the restored service has every write acknowledged before the backup started, is consistent, and its secrets still match",
     async () => {
@@ -148,7 +152,7 @@ describe("backup during a concurrent write load, restored into a fresh directory
   );
 });
 
-describe("the backup file", () => {
+describeSqliteOnly("the backup file", WHY, () => {
   test("is an SQLite database with the format, the key and its fingerprint; --no-key leaves only the fingerprint", async () => {
     const { dataDir, file } = await dataDirWithBackup();
     const keyHex = readFileSync(join(dataDir, "installation.key"), "utf8").trim();
@@ -190,7 +194,7 @@ describe("the backup file", () => {
   });
 });
 
-describe("restore refuses bad files and leaves the old database untouched", () => {
+describeSqliteOnly("restore refuses bad files and leaves the old database untouched", WHY, () => {
   async function expectRefused(file: string, message: string | RegExp) {
     const target = await otherDataDir();
     const before = fingerprintDir(target.dataDir);
@@ -273,7 +277,7 @@ describe("restore refuses bad files and leaves the old database untouched", () =
   });
 });
 
-describe("restore and the running service", () => {
+describeSqliteOnly("restore and the running service", WHY, () => {
   test("is refused while the service runs; works once it stopped, keeping the replaced database aside", async () => {
     const source = await dataDirWithBackup();
     const targetDir = dir();

@@ -6,6 +6,9 @@ import { localHealthUrl } from "../src/cli/healthcheck.ts";
 import { DatabaseInUseError } from "../src/db/lock.ts";
 import { knownMigrations } from "../src/db/migrations.ts";
 import { SQLITE_MIGRATIONS } from "../src/db/sqlite.ts";
+import { loadConfig } from "../src/config/config.ts";
+import { PG_MIGRATIONS, describeTarget } from "../src/db/postgres.ts";
+import { PG, createTestDatabase, dbEnv, onPostgres, pgEnv, queryStore, testSqliteOnly } from "./helpers/backend.ts";
 import { cli, expectOneLineError, MAIN } from "./helpers/cli.ts";
 import { BUN, spawnService } from "./helpers/process.ts";
 import { request, startTestService, tempDir } from "./helpers/service.ts";
@@ -34,7 +37,7 @@ describe("version and help", () => {
   });
 
   test("--help works on every command and says what it does", async () => {
-    const commands = ["serve", "migrate", "backup", "restore", "healthcheck", "version"];
+    const commands = ["serve", "migrate", "backup", "restore", "export", "import", "healthcheck", "version"];
     const root = await cli(["--help"]);
     expect(root.code).toBe(0);
     expect(root.stdout).toStartWith("Usage: magistrala-clients [options] [command]");
@@ -45,9 +48,10 @@ describe("version and help", () => {
       expect({ command: commands[i], code: r.code, stderr: r.stderr }).toEqual({ command: commands[i], code: 0, stderr: "" });
       expect(r.stdout).toStartWith(`Usage: magistrala-clients ${commands[i]}`);
     });
-    const [migrate, backup, healthcheck] = [1, 2, 4].map((i) => helps[i]!.stdout);
+    const [migrate, backup, importHelp, healthcheck] = [1, 2, 5, 6].map((i) => helps[i]!.stdout);
     expect(migrate).toContain("--status");
     expect(backup).toContain("--no-key");
+    expect(importHelp).toContain("--merge");
     expect(healthcheck).toContain("--timeout <ms>");
     expect((await cli(["help", "backup"])).stdout).toBe(backup!);
   }, 30_000);
@@ -82,7 +86,10 @@ describe("command-line errors: one line on stderr, no stack trace, non-zero exit
       [["backup", join(d, "b.db")], { MG_CLIENTS_DB_PATH: db }, `error: no database at ${db} (check MG_CLIENTS_DB_PATH)`],
       [["restore", join(d, "missing.db")], { MG_CLIENTS_DB_PATH: db }, `error: cannot restore ${join(d, "missing.db")}: no such file`],
       [["restore", d], { MG_CLIENTS_DB_PATH: db }, `error: cannot restore ${d}: not a file`],
-      [["backup", join(d, "b.db")], { MG_CLIENTS_DB_PATH: db, MG_CLIENTS_DB_DRIVER: "postgres" }, "error: backup works on the SQLite database only (MG_CLIENTS_DB_DRIVER=postgres: use the database's own tools)"],
+      [["backup", join(d, "b.db")], { MG_CLIENTS_DB_PATH: db, MG_CLIENTS_DB_DRIVER: "postgres" }, "error: backup works on the SQLite database only (MG_CLIENTS_DB_DRIVER=postgres: use `export`/`import` for a portable dump, or pg_dump/pg_restore)"],
+      [["restore", join(d, "b.db")], { MG_CLIENTS_DB_PATH: db, MG_CLIENTS_DB_DRIVER: "postgres" }, "error: restore works on the SQLite database only (MG_CLIENTS_DB_DRIVER=postgres: use `export`/`import` for a portable dump, or pg_dump/pg_restore)"],
+      [["export", join(d, "dump.jsonl")], { MG_CLIENTS_DB_PATH: db }, `error: no installation key in ${d} (the folder of MG_CLIENTS_DB_PATH): the stored secrets are useless without it; export with the service's data directory`],
+      [["import", join(d, "missing.jsonl")], { MG_CLIENTS_DB_PATH: db }, `error: cannot import ${join(d, "missing.jsonl")}: no such file`],
       [["migrate"], { MG_CLIENTS_DB_PATH: db, MG_CLIENTS_HTTP_PORT: "eighty" }, 'config error: MG_CLIENTS_HTTP_PORT: "eighty" is not a port number (0-65535)'],
       [["healthcheck"], { MG_CLIENTS_HTTP_PORT: "0" }, "error: MG_CLIENTS_HTTP_PORT is 0 (a random port): give the URL with --url"],
     ];
@@ -99,7 +106,8 @@ describe("command-line errors: one line on stderr, no stack trace, non-zero exit
 describe("migrate", () => {
   const tags = knownMigrations(SQLITE_MIGRATIONS).map((m) => m.tag);
 
-  test("--status before and after migrate on a fresh path", async () => {
+  const FILE = "migrates the SQLite file at MG_CLIENTS_DB_PATH; the Postgres variant is below";
+  testSqliteOnly("--status before and after migrate on a fresh path", FILE, async () => {
     const db = join(dir(), "fresh", "clients.db");
     const env = { MG_CLIENTS_DB_PATH: db };
 
@@ -124,7 +132,7 @@ describe("migrate", () => {
     expect(again.stdout).toBe(`nothing to apply: ${db} is up to date (${tags.at(-1)})\n`);
   });
 
-  test("is refused while a service holds the database; --status still answers", async () => {
+  testSqliteOnly("is refused while a service holds the database; --status still answers", "the SQLite lock; on Postgres migrate runs beside the instances", async () => {
     const svc = await startTestService({}, dir());
     try {
       const r = await cli(["migrate"], { MG_CLIENTS_DB_PATH: svc.dbPath });
@@ -139,8 +147,54 @@ describe("migrate", () => {
   });
 });
 
+describe.skipIf(!onPostgres)("migrate on Postgres", () => {
+  const tags = knownMigrations(PG_MIGRATIONS).map((m) => m.tag);
+
+  test("--status before and after migrate on a fresh database; the password is never shown", async () => {
+    const name = await createTestDatabase("migrate");
+    const env = { ...pgEnv(name), MG_CLIENTS_DB_PASS: "hush-hush-pass", MG_CLIENTS_DB_PATH: join(dir(), "clients.db") };
+    const target = describeTarget(loadConfig(env).db.pg);
+    expect(target).toBe(`postgres://${PG.user}@${PG.host}:${PG.port}/${name}?sslmode=disable`);
+
+    const before = await cli(["migrate", "--status"], env);
+    expect(before.stderr).toBe("");
+    expect(before.stdout.trimEnd().split("\n")).toEqual([`database: ${target}`, ...tags.map((t) => `pending  ${t}`), `0 applied, ${tags.length} pending`]);
+    const migrate = await cli(["migrate"], env);
+    expect(migrate.stderr).toBe("");
+    expect(migrate.stdout).toBe(`applied ${tags.length} migration${tags.length === 1 ? "" : "s"} (${tags.join(", ")}) to ${target}\n`);
+    const after = await cli(["migrate", "--status"], env);
+    expect(after.stdout.trimEnd().split("\n")).toEqual([`database: ${target}`, ...tags.map((t) => `applied  ${t}`), `${tags.length} applied, 0 pending`]);
+    const again = await cli(["migrate"], env);
+    expect(again.stdout).toBe(`nothing to apply: ${target} is up to date (${tags.at(-1)})\n`);
+    for (const r of [before, migrate, after, again]) expect(r.stdout + r.stderr).not.toContain("hush-hush-pass");
+  });
+
+  test("three migrate processes at once on a fresh database: all succeed, each migration applied once", async () => {
+    const name = await createTestDatabase("migrate3");
+    const env = { ...pgEnv(name), MG_CLIENTS_DB_PATH: join(dir(), "clients.db") };
+    const results = await Promise.all([1, 2, 3].map(() => cli(["migrate"], env)));
+    for (const r of results) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(results.filter((r) => r.stdout.startsWith("applied "))).toHaveLength(1);
+    const rows = await queryStore<{ n: number }>({ driver: "postgres", database: name }, "SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations");
+    expect(rows[0]!.n).toBe(tags.length);
+  }, 30_000);
+
+  test("an unreachable or missing database: one line naming it, without the password", async () => {
+    const missing = { ...pgEnv("mgc_no_such_database"), MG_CLIENTS_DB_PASS: "hush-hush-pass", MG_CLIENTS_DB_PATH: join(dir(), "clients.db") };
+    const r = await cli(["migrate", "--status"], missing);
+    expect(r.code).toBe(1);
+    expect(expectOneLineError(r)).toBe(`error: cannot connect to postgres://${PG.user}@${PG.host}:${PG.port}/mgc_no_such_database?sslmode=disable: database "mgc_no_such_database" does not exist`);
+    const down = await cli(["serve"], { ...missing, MG_CLIENTS_DB_PORT: "1", MG_CLIENTS_HTTP_PORT: "0", MG_CLIENTS_GRPC_PORT: "0" });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(new RegExp(`^error: cannot connect to postgres://${PG.user}@${PG.host}:1/mgc_no_such_database\\?sslmode=disable: .+\\n$`));
+    expect(down.stdout + down.stderr).not.toContain("hush-hush-pass");
+  });
+});
+
+const LOCK = "the lock of the SQLite file; several instances share a Postgres database by design";
+
 describe("the database lock", () => {
-  test("a second service on the same database refuses to start; after the first stops it starts", async () => {
+  testSqliteOnly("a second service on the same database refuses to start; after the first stops it starts", LOCK, async () => {
     const d = dir();
     const first = await startTestService({}, d);
     await expect(startTestService({}, d)).rejects.toBeInstanceOf(DatabaseInUseError);
@@ -150,7 +204,7 @@ describe("the database lock", () => {
     await second.stop();
   });
 
-  test("a service killed with SIGKILL leaves no stale lock behind", async () => {
+  testSqliteOnly("a service killed with SIGKILL leaves no stale lock behind", LOCK, async () => {
     const db = join(dir(), "clients.db");
     const svc = await spawnService({ MG_CLIENTS_DB_PATH: db, MG_CLIENTS_STANDALONE_TOKEN: "tok-kill" });
     const refused = await cli(["migrate"], { MG_CLIENTS_DB_PATH: db });
@@ -161,7 +215,7 @@ describe("the database lock", () => {
     expect(r.code).toBe(0);
   });
 
-  test("a service that cannot take the lock says so in one line on stderr and exits 1", async () => {
+  testSqliteOnly("a service that cannot take the lock says so in one line on stderr and exits 1", LOCK, async () => {
     const svc = await startTestService({}, dir());
     try {
       const r = await cli(["serve"], { MG_CLIENTS_DB_PATH: svc.dbPath, MG_CLIENTS_HTTP_PORT: "0", MG_CLIENTS_GRPC_PORT: "0" });
@@ -175,8 +229,7 @@ describe("the database lock", () => {
 
 describe("healthcheck", () => {
   test("exits 0 against a running service (`serve` given explicitly)", async () => {
-    const db = join(dir(), "clients.db");
-    const svc = await spawnService({ MG_CLIENTS_DB_PATH: db, MG_CLIENTS_STANDALONE_TOKEN: "tok-hc" }, [BUN, MAIN, "serve"]);
+    const svc = await spawnService({ ...(await dbEnv(dir())), MG_CLIENTS_STANDALONE_TOKEN: "tok-hc" }, [BUN, MAIN, "serve"]);
     try {
       const port = new URL(svc.url).port;
       const r = await cli(["healthcheck"], { MG_CLIENTS_HTTP_PORT: port });
@@ -216,8 +269,7 @@ describe("healthcheck", () => {
 });
 
 test("no command serves, as `npm start` does", async () => {
-  const db = join(dir(), "clients.db");
-  const svc = await spawnService({ MG_CLIENTS_DB_PATH: db, MG_CLIENTS_STANDALONE_TOKEN: "tok-default" }, [BUN, MAIN]);
+  const svc = await spawnService({ ...(await dbEnv(dir())), MG_CLIENTS_STANDALONE_TOKEN: "tok-default" }, [BUN, MAIN]);
   try {
     const r = await request(svc.url, "GET", "/health");
     expect(r.json.status).toBe("pass");

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Database as Sqlite } from "bun:sqlite";
 import { type TestService, startTestService } from "./helpers/service.ts";
+import { queryStore } from "./helpers/backend.ts";
 
 let svc: TestService;
 beforeAll(async () => {
@@ -20,23 +20,19 @@ async function fixture(clients = 2, channels = 2, domain = `cx${++n}`) {
   return { d: domain, cl, ch };
 }
 
-/** The stored connection rows of a domain, read straight from the SQLite file. */
-function rows(domain: string): string[] {
-  const db = new Sqlite(svc.dbPath, { readonly: true });
-  try {
-    return (db.query("SELECT channel_id, client_id, type FROM connections WHERE domain_id = ? ORDER BY 1, 2, 3").all(domain) as any[]).map((r) => `${r.channel_id}|${r.client_id}|${r.type}`);
-  } finally {
-    db.close();
-  }
+/** The stored connection rows of a domain, read straight from the database (either backend). */
+async function rows(domain: string): Promise<string[]> {
+  const found = await queryStore<{ channel_id: string; client_id: string; type: number }>(
+    svc.store,
+    "SELECT channel_id, client_id, type FROM connections WHERE domain_id = ? ORDER BY 1, 2, 3",
+    [domain],
+  );
+  return found.map((r) => `${r.channel_id}|${r.client_id}|${r.type}`);
 }
 
-function outbox(domain: string): any[] {
-  const db = new Sqlite(svc.dbPath, { readonly: true });
-  try {
-    return (db.query("SELECT payload FROM outbox ORDER BY seq").all() as { payload: string }[]).map((r) => JSON.parse(r.payload)).filter((p) => p.domain === domain);
-  } finally {
-    db.close();
-  }
+async function outbox(domain: string): Promise<any[]> {
+  const found = await queryStore<{ payload: string }>(svc.store, "SELECT payload FROM outbox ORDER BY seq");
+  return found.map((r) => JSON.parse(r.payload)).filter((p) => p.domain === domain);
 }
 
 const connect = (d: string, channel_ids: string[], client_ids: string[], types: unknown[]) => svc.api("POST", `/${d}/channels/connect`, { channel_ids, client_ids, types });
@@ -47,8 +43,8 @@ describe("connect", () => {
     const { d, cl, ch } = await fixture();
     const r = await connect(d, ch, cl, ["publish", "SUBSCRIBE"]);
     expect({ status: r.status, text: r.text }).toEqual({ status: 201, text: "" });
-    expect(rows(d)).toHaveLength(8);
-    const events = outbox(d).filter((e) => e.operation === "channel.connect");
+    expect(await rows(d)).toHaveLength(8);
+    const events = (await outbox(d)).filter((e) => e.operation === "channel.connect");
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ channel_ids: ch, client_ids: cl, types: ["Publish", "Subscribe"], request_id: r.headers.get("x-request-id") });
   });
@@ -57,14 +53,14 @@ describe("connect", () => {
     const { d, cl, ch } = await fixture(1, 1);
     expect((await svc.api("POST", `/${d}/channels/${ch[0]}/connect`, { client_ids: cl, types: ["publish"] })).status).toBe(201);
     expect((await svc.api("POST", `/${d}/channels/${ch[0]}/connect`, { client_ids: cl, types: ["subscribe"] })).status).toBe(201);
-    expect(rows(d)).toEqual([`${ch[0]}|${cl[0]}|1`, `${ch[0]}|${cl[0]}|2`]);
+    expect(await rows(d)).toEqual([`${ch[0]}|${cl[0]}|1`, `${ch[0]}|${cl[0]}|2`]);
   });
 
   test("all or nothing: one existing tuple is 400 and nothing else is added", async () => {
     const { d, cl, ch } = await fixture(2, 1);
     expect((await connect(d, ch, [cl[0]!], ["publish"])).status).toBe(201);
     expectError(await connect(d, ch, cl, ["publish"]), 400, "entity already exists");
-    expect(rows(d)).toEqual([`${ch[0]}|${cl[0]}|1`]);
+    expect(await rows(d)).toEqual([`${ch[0]}|${cl[0]}|1`]);
   });
 
   test("all or nothing: a disabled client, a disabled channel, foreign entities are 422; a missing channel 404, a missing client 422", async () => {
@@ -78,15 +74,15 @@ describe("connect", () => {
     expectError(await connect(d, [ch[0]!], [cl[0]!, other.cl[0]!], ["publish"]), 422, "failed to create entity");
     expectError(await connect(d, [ch[0]!, "no-such-channel"], [cl[0]!], ["publish"]), 404, "entity not found");
     expectError(await connect(d, [ch[0]!], [cl[0]!, crypto.randomUUID()], ["publish"]), 422, "failed to create entity");
-    expect(rows(d)).toEqual([]);
-    expect(outbox(d).filter((e) => e.operation === "channel.connect")).toEqual([]);
+    expect(await rows(d)).toEqual([]);
+    expect((await outbox(d)).filter((e) => e.operation === "channel.connect")).toEqual([]);
   });
 
   test("the same tuple twice in one request is 422", async () => {
     const { d, cl, ch } = await fixture(1, 1);
     expectError(await connect(d, ch, [cl[0]!, cl[0]!], ["publish"]), 422, "failed to create entity");
     expectError(await connect(d, ch, cl, ["publish", "Publish"]), 422, "failed to create entity");
-    expect(rows(d)).toEqual([]);
+    expect(await rows(d)).toEqual([]);
   });
 
   test("validation and decoding messages", async () => {
@@ -103,7 +99,7 @@ describe("connect", () => {
     expectError(await svc.api("POST", `/${d}/channels/${ch[0]}/connect`, { client_ids: ["not-a-uuid"], types: ["publish"] }), 400, "invalid id format provided");
     expectError(await svc.api("POST", `/${d}/channels/${ch[0]}/connect`, { client_ids: [], types: ["publish"] }), 400, "missing entity id");
     expectError(await svc.api("POST", `/${d}/channels/connect`, "{}", { "content-type": "text/plain" }), 415, "unsupported content type");
-    expect(rows(d)).toEqual([]);
+    expect(await rows(d)).toEqual([]);
   });
 
   test("1,000 clients × 1 channel in one request", async () => {
@@ -112,7 +108,7 @@ describe("connect", () => {
     const r = await connect(d, ch, cl, ["publish"]);
     const ms = performance.now() - t0;
     expect(r.status).toBe(201);
-    expect(rows(d)).toHaveLength(1000);
+    expect(await rows(d)).toHaveLength(1000);
     const page = await svc.api("GET", `/${d}/clients?channel=${ch[0]}&only_total=true`);
     expect(page.json.total).toBe(1000);
     console.log(`bulk connect of 1,000 tuples: ${ms.toFixed(0)} ms`);
@@ -125,9 +121,9 @@ describe("disconnect", () => {
     await connect(d, ch, cl, ["publish", "subscribe"]);
     const r = await disconnect(d, ch, [cl[0]!], ["publish"]);
     expect({ status: r.status, text: r.text }).toEqual({ status: 204, text: "" });
-    expect(rows(d)).toEqual([`${ch[0]}|${cl[0]}|2`, `${ch[0]}|${cl[1]}|1`, `${ch[0]}|${cl[1]}|2`].sort());
+    expect(await rows(d)).toEqual([`${ch[0]}|${cl[0]}|2`, `${ch[0]}|${cl[1]}|1`, `${ch[0]}|${cl[1]}|2`].sort());
     expect((await disconnect(d, ch, [cl[0]!], ["publish"])).status).toBe(204);
-    const events = outbox(d).filter((e) => e.operation === "channel.disconnect");
+    const events = (await outbox(d)).filter((e) => e.operation === "channel.disconnect");
     expect(events.map((e) => [e.channel_ids, e.client_ids, e.types])).toEqual([
       [ch, [cl[0]], ["Publish"]],
       [ch, [cl[0]], ["Publish"]],
@@ -140,7 +136,7 @@ describe("disconnect", () => {
     await connect(d, ["kitchen-temp"], cl, ["publish", "subscribe"]);
     expect((await disconnect(d, ["kitchen-temp"], cl, ["publish"])).status).toBe(204);
     expect((await svc.api("POST", `/${d}/channels/kitchen-temp/disconnect`, { client_ids: cl, types: ["subscribe"] })).status).toBe(204);
-    expect(rows(d)).toEqual([]);
+    expect(await rows(d)).toEqual([]);
   });
 
   test("errors: missing channel 404, foreign channel or client 422, non-UUID client 400; status is not checked", async () => {
@@ -157,7 +153,7 @@ describe("disconnect", () => {
     await svc.api("POST", `/${d}/clients/${cl[0]}/disable`);
     await svc.api("POST", `/${d}/channels/${ch[0]}/disable`);
     expect((await disconnect(d, ch, cl, ["publish"])).status).toBe(204);
-    expect(rows(d)).toEqual([]);
+    expect(await rows(d)).toEqual([]);
   });
 });
 
@@ -198,8 +194,8 @@ describe("delete cascades", () => {
     await connect(d, [ch[0]!], [cl[0]!], ["subscribe"]);
     const r = await svc.api("DELETE", `/${d}/clients/${cl[0]}`);
     expect(r.status).toBe(204);
-    expect(rows(d)).toEqual([`${ch[0]}|${cl[1]}|1`, `${ch[1]}|${cl[1]}|1`].sort());
-    const mine = outbox(d).filter((e) => e.request_id === r.headers.get("x-request-id"));
+    expect(await rows(d)).toEqual([`${ch[0]}|${cl[1]}|1`, `${ch[1]}|${cl[1]}|1`].sort());
+    const mine = (await outbox(d)).filter((e) => e.request_id === r.headers.get("x-request-id"));
     expect(mine.map((e) => [e.operation, e.channel_ids, e.client_ids, e.types]).sort()).toEqual(
       [
         ["channel.disconnect", [ch[0]], [cl[0]], ["Publish"]],
@@ -215,8 +211,8 @@ describe("delete cascades", () => {
     await connect(d, ch, cl, ["subscribe"]);
     const r = await svc.api("DELETE", `/${d}/channels/${ch[0]}`);
     expect(r.status).toBe(204);
-    expect(rows(d)).toEqual([`${ch[1]}|${cl[0]}|2`, `${ch[1]}|${cl[1]}|2`].sort());
-    const mine = outbox(d).filter((e) => e.request_id === r.headers.get("x-request-id"));
+    expect(await rows(d)).toEqual([`${ch[1]}|${cl[0]}|2`, `${ch[1]}|${cl[1]}|2`].sort());
+    const mine = (await outbox(d)).filter((e) => e.request_id === r.headers.get("x-request-id"));
     expect(mine.map((e) => e.operation)).toEqual(["channel.disconnect", "channel.remove"]);
     expect(mine[0]).toMatchObject({ channel_ids: [ch[0]], client_ids: cl, types: ["Subscribe"] });
     expect((await svc.api("GET", `/${d}/clients?channel=${ch[0]}`)).json.total).toBe(0);

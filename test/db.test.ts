@@ -1,21 +1,21 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { createSecretHasher } from "../src/auth/secrets.ts";
 import { createClientsRepository } from "../src/clients/repository.ts";
 import type { Client } from "../src/clients/types.ts";
-import { openSqlite } from "../src/db/sqlite.ts";
-import { appendToOutbox } from "../src/events/outbox.ts";
+import type { SqliteDatabase } from "../src/db/sqlite.ts";
+import { isRetryable } from "../src/db/postgres.ts";
+import { eq } from "drizzle-orm";
 import { AppError } from "../src/errors/index.ts";
-import { silentLogger } from "../src/log/logger.ts";
-import { tempDir } from "./helpers/service.ts";
+import { type OpenedDatabase, onPostgres, openTestDatabase, testSqliteOnly } from "./helpers/backend.ts";
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const open = () => {
-  const dir = tempDir();
-  dirs.push(dir);
-  return openSqlite({ path: join(dir, "c.db"), logger: silentLogger, writeOutbox: appendToOutbox });
+const opened: OpenedDatabase[] = [];
+afterAll(async () => {
+  for (const o of opened) await o.dispose();
+});
+const open = async () => {
+  const o = await openTestDatabase();
+  opened.push(o);
+  return o.db;
 };
 const hasher = createSecretHasher(Buffer.alloc(32, 7));
 const client = (id: string, secret: string): Client => ({
@@ -35,8 +35,8 @@ const client = (id: string, secret: string): Client => ({
 });
 
 describe("the transaction helper", () => {
-  test("transactions queued together commit together, and a failing one rolls back only its own work", async () => {
-    const db = open();
+  test("concurrent transactions each commit or roll back on their own; hooks and events only for the committed", async () => {
+    const db = await open();
     const repo = createClientsRepository(db);
     const committed: string[] = [];
     const jobs = Array.from({ length: 40 }, (_, i) =>
@@ -51,22 +51,26 @@ describe("the transaction helper", () => {
     );
     const results = await Promise.allSettled(jobs);
     const ok = results.flatMap((r, i) => (r.status === "fulfilled" ? [`c${i}`] : []));
+    // SQLite runs them in order (the first "s0" wins); on Postgres they race, any one of them wins.
+    const s0 = Array.from({ length: 8 }, (_, k) => k * 5).filter((i) => results[i]!.status === "fulfilled");
+    expect(s0).toHaveLength(1);
+    if (!onPostgres) expect(s0).toEqual([0]);
     const expected = Array.from({ length: 40 }, (_, i) => i)
-      .filter((i) => i === 0 || (i % 5 !== 0 && i !== 7))
+      .filter((i) => i === s0[0] || (i % 5 !== 0 && i !== 7))
       .map((i) => `c${i}`);
     expect(ok).toEqual(expected);
-    expect((results[5] as PromiseRejectedResult).reason.message).toBe("client key is not available");
+    const loser = s0[0] === 5 ? 10 : 5;
+    expect((results[loser] as PromiseRejectedResult).reason.message).toBe("client key is not available");
     expect((results[7] as PromiseRejectedResult).reason.message).toBe("fails after its insert");
     expect(committed.sort()).toEqual([...expected].sort());
-    const rows = db.readConnection.query("SELECT id FROM clients ORDER BY id").all() as { id: string }[];
+    const rows = await db.read.select({ id: db.tables.clients.id }).from(db.tables.clients);
     expect(rows.map((r) => r.id).sort()).toEqual([...expected].sort());
-    const events = db.readConnection.query("SELECT entity_id FROM outbox").all() as { entity_id: string }[];
-    expect(events.map((e) => e.entity_id).sort()).toEqual([...expected].sort());
-    await db.close();
+    const events = await db.read.select({ entityId: db.tables.outbox.entityId }).from(db.tables.outbox);
+    expect(events.map((e) => e.entityId).sort()).toEqual([...expected].sort());
   });
 
   test("reads see only committed data", async () => {
-    const db = open();
+    const db = await open();
     const repo = createClientsRepository(db);
     let seenInside: Client | undefined = undefined;
     await db.transact(async (tx) => {
@@ -76,11 +80,30 @@ describe("the transaction helper", () => {
     });
     expect(seenInside).toBeUndefined();
     expect(await repo.find("d", "x1")).toBeDefined();
-    await db.close();
   });
 
-  test("a transaction waits while another process holds the write lock, then commits", async () => {
-    const db = open();
+  test("tx.invalidate reaches the bus's subscribers after commit, never on rollback", async () => {
+    const db = await open();
+    const seen: string[] = [];
+    db.bus.subscribe((m) => seen.push(m));
+    await db.transact(async (tx) => {
+      tx.invalidate("client:a");
+      expect(seen).toEqual([]); // not before the commit
+    });
+    expect(seen).toEqual(["client:a"]); // before transact resolves
+    await expect(
+      db.transact(async (tx) => {
+        tx.invalidate("client:b");
+        throw new Error("rolled back");
+      }),
+    ).rejects.toThrow("rolled back");
+    db.bus.publish("client:c");
+    expect(seen).toEqual(["client:a", "client:c"]);
+    expect(db.bus.coherent).toBe(true);
+  });
+
+  testSqliteOnly("a transaction waits while another process holds the write lock, then commits", "the write lock of the database file", async () => {
+    const db = (await open()) as SqliteDatabase;
     const repo = createClientsRepository(db);
     const { Database } = await import("bun:sqlite");
     const other = new Database(db.writeConnection.filename);
@@ -91,12 +114,51 @@ describe("the transaction helper", () => {
     other.close();
     await pending;
     expect(await repo.find("d", "late")).toBeDefined();
-    await db.close();
+  });
+});
+
+describe.skipIf(!onPostgres)("Postgres transactions", () => {
+  test("a deadlock aborts one of two transactions, which is run again and commits", async () => {
+    const db = await open();
+    const repo = createClientsRepository(db);
+    await db.transact((tx) => repo.insert(tx, [client("a", "sa"), client("b", "sb")]));
+    const { clients } = db.tables;
+    let bothHoldOne!: () => void;
+    let holding = 0;
+    const ready = new Promise<void>((resolve) => (bothHoldOne = resolve));
+    const runs = [0, 0];
+    const crossing = (me: number, first: string, second: string) =>
+      db.transact(async (tx) => {
+        runs[me]!++;
+        await repo.update(tx, "d", first, { name: `by-${me}` });
+        if (runs[me] === 1 && ++holding === 2) bothHoldOne();
+        if (runs[me] === 1) await ready;
+        await repo.update(tx, "d", second, { name: `by-${me}` });
+      });
+    await Promise.all([crossing(0, "a", "b"), crossing(1, "b", "a")]);
+    expect(runs[0]! + runs[1]!).toBe(3); // the victim of the deadlock ran twice
+    const names = await db.read.select({ name: clients.name }).from(clients).where(eq(clients.domainId, "d"));
+    expect(new Set(names.map((n) => n.name)).size).toBe(1); // one of them did both, last
+  });
+
+  test("the retry is bounded: a transaction that keeps failing to serialize gives up with the error", async () => {
+    const db = await open();
+    let runs = 0;
+    const err = await db
+      .transact(async () => {
+        runs++;
+        throw Object.assign(new Error("could not serialize access"), { code: "40001" });
+      })
+      .catch((e: unknown) => e);
+    expect((err as Error).message).toBe("could not serialize access");
+    expect(runs).toBe(6);
+    expect(isRetryable({ cause: { code: "40P01" } })).toBe(true);
+    expect(isRetryable({ code: "23505" })).toBe(false);
   });
 });
 
 describe("group commit over HTTP", () => {
-  test("concurrent creates share commits (db_commits_total < db_transactions_total)", async () => {
+  testSqliteOnly("concurrent creates share commits (db_commits_total < db_transactions_total)", "group commit is how the SQLite helper commits", async () => {
     const { startTestService } = await import("./helpers/service.ts");
     const svc = await startTestService();
     try {

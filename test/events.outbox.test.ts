@@ -1,31 +1,26 @@
-import { afterAll, afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
-import { join } from "node:path";
-import { type SqliteDatabase, openSqlite } from "../src/db/sqlite.ts";
-import { appendToOutbox, createOutbox } from "../src/events/outbox.ts";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import type { Database } from "../src/db/database.ts";
+import { type OutboxBatch, createOutbox } from "../src/events/outbox.ts";
 import { brokerTarget, topicFor } from "../src/events/publisher.ts";
-import { silentLogger } from "../src/log/logger.ts";
 import { Wakeup } from "../src/shared/wakeup.ts";
-import { tempDir } from "./helpers/service.ts";
+import { type OpenedDatabase, onPostgres, openTestDatabase } from "./helpers/backend.ts";
 
-const dir = tempDir();
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-let n = 0;
-let notified: { count: number; committedRows: number }[] = [];
-let db: SqliteDatabase;
-beforeEach(() => {
-  notified = [];
-  db = openSqlite({
-    path: join(dir, `outbox-${n++}.db`),
-    logger: silentLogger,
-    writeOutbox: appendToOutbox,
-    // What the publisher will read when woken: the rows must already be committed.
-    onEventsCommitted: (count) => notified.push({ count, committedRows: (db.readConnection.query("SELECT count(*) AS n FROM outbox").get() as { n: number }).n }),
+let notified: { count: number; committedRows: Promise<number> }[] = [];
+let opened: OpenedDatabase;
+let db: Database;
+/** A fresh database per test, for the describe blocks that call it. */
+const withDatabase = () => {
+  beforeEach(async () => {
+    notified = [];
+    opened = await openTestDatabase({
+      // What the publisher will read when woken: the rows must already be committed (the count
+      // starts right here, in the notification).
+      onEventsCommitted: (count) => notified.push({ count, committedRows: createOutbox(db).count() }),
+    });
+    db = opened.db;
   });
-});
-
-afterEach(() => db.close());
+  afterEach(() => opened.dispose());
+};
 
 const emit = (ids: string[]) =>
   db.transact(async (tx) => {
@@ -33,9 +28,11 @@ const emit = (ids: string[]) =>
   });
 
 describe("the outbox and the after-commit notification", () => {
+  withDatabase();
   test("a commit that wrote events notifies once, with their number, after they are visible; rollbacks and event-free commits do not", async () => {
     await emit(["a", "b"]);
-    expect(notified).toEqual([{ count: 2, committedRows: 2 }]);
+    expect(notified).toHaveLength(1);
+    expect({ count: notified[0]!.count, committedRows: await notified[0]!.committedRows }).toEqual({ count: 2, committedRows: 2 });
     await db.transact(async () => undefined);
     await expect(
       db.transact(async (tx) => {
@@ -53,11 +50,14 @@ describe("the outbox and the after-commit notification", () => {
     const outbox = createOutbox(db);
     const batch = await outbox.claim(4);
     expect(batch.rows.map((r) => r.entityId)).toEqual(["a", "b", "c", "d"]);
+    expect(outbox.shared).toBe(onPostgres);
     expect(batch.rows.map((r) => r.seq)).toEqual([...batch.rows.map((r) => r.seq)].sort((x, y) => x - y));
     expect(JSON.parse(batch.rows[0]!.payload)).toMatchObject({ operation: "client.create", id: "a", occurred_at: expect.any(Number) });
     expect(batch.rows[0]!.stream).toBe("magistrala.client.create");
     expect(await batch.acknowledge([batch.rows[0]!.seq, batch.rows[2]!.seq])).toBe(2);
-    expect((await outbox.claim(10)).rows.map((r) => r.entityId)).toEqual(["b", "d", "e"]);
+    const again = await outbox.claim(10);
+    expect(again.rows.map((r) => r.entityId)).toEqual(["b", "d", "e"]);
+    await again.acknowledge([]);
     expect(await outbox.count()).toBe(3);
   });
 
@@ -65,10 +65,82 @@ describe("the outbox and the after-commit notification", () => {
     await emit(["a", "b", "c", "d", "e"]);
     const outbox = createOutbox(db);
     expect(await outbox.dropOldest(2)).toBe(2);
-    expect((await outbox.claim(10)).rows.map((r) => r.entityId)).toEqual(["c", "d", "e"]);
+    const left = await outbox.claim(10);
+    expect(left.rows.map((r) => r.entityId)).toEqual(["c", "d", "e"]);
+    await left.acknowledge([]);
     expect(await outbox.dropOldest(0)).toBe(0);
     expect(await outbox.dropOldest(10)).toBe(3);
     expect(await outbox.count()).toBe(0);
+  });
+});
+
+describe.skipIf(!onPostgres)("several publishers on one Postgres outbox", () => {
+  withDatabase();
+  const ids = (b: OutboxBatch) => b.rows.map((r) => r.entityId);
+  const emitFor = (entity: string, n: number) =>
+    db.transact(async (tx) => {
+      for (let i = 0; i < n; i++) tx.emit({ stream: "magistrala.client.update", entityId: entity, payload: { operation: "client.update", id: entity, i } });
+    });
+
+  test("concurrent claims get disjoint rows; what one holds, the other skips; released rows come back first", async () => {
+    await emit(["a", "b", "c", "d", "e", "f"]);
+    const outbox = createOutbox(db);
+    const first = await outbox.claim(3);
+    const second = await outbox.claim(10);
+    expect(ids(first)).toEqual(["a", "b", "c"]);
+    expect(ids(second)).toEqual(["d", "e", "f"]);
+    // Held rows are not the cap's to drop either.
+    expect(await outbox.dropOldest(1)).toBe(0);
+    expect(await first.acknowledge([first.rows[1]!.seq])).toBe(1); // b delivered; a and c released
+    const third = await outbox.claim(10);
+    expect(ids(third)).toEqual(["a", "c"]);
+    await Promise.all([second.acknowledge(second.rows.map((r) => r.seq)), third.acknowledge([])]);
+    expect(await outbox.count()).toBe(2);
+  });
+
+  test("per-entity order: while one claim holds an entity's older event, no other claim gets its later ones", async () => {
+    await emitFor("x", 1); // x#0
+    await emit(["p"]);
+    await emitFor("x", 2); // x#1, x#2 (their i: 0, 1)
+    await emit(["q"]);
+    const outbox = createOutbox(db);
+    const holder = await outbox.claim(1);
+    expect(ids(holder)).toEqual(["x"]);
+    const other = await outbox.claim(10);
+    expect(ids(other)).toEqual(["p", "q"]); // x#1 and x#2 wait for x#0
+    await other.acknowledge(other.rows.map((r) => r.seq));
+    await holder.acknowledge(holder.rows.map((r) => r.seq));
+    const rest = await outbox.claim(10);
+    expect(rest.rows.map((r) => JSON.parse(r.payload).i)).toEqual([0, 1]);
+    await rest.acknowledge(rest.rows.map((r) => r.seq));
+    expect(await outbox.count()).toBe(0);
+  });
+
+  test("two publishers draining 300 events in batches: every event exactly once, each entity in order", async () => {
+    for (let e = 0; e < 30; e++) await emitFor(`e${e % 10}`, 10);
+    const outbox = createOutbox(db);
+    const shipped: { entity: string; i: number; seq: number }[] = [];
+    const drain = async () => {
+      for (;;) {
+        const batch = await outbox.claim(7);
+        if (batch.rows.length === 0) {
+          await batch.acknowledge([]);
+          if ((await outbox.count()) === 0) return;
+          await Bun.sleep(5);
+          continue;
+        }
+        for (const r of batch.rows) shipped.push({ entity: r.entityId, i: JSON.parse(r.payload).i, seq: r.seq });
+        await Bun.sleep(1);
+        await batch.acknowledge(batch.rows.map((r) => r.seq));
+      }
+    };
+    await Promise.all([drain(), drain()]);
+    expect(shipped).toHaveLength(300);
+    expect(new Set(shipped.map((s) => s.seq)).size).toBe(300);
+    for (let e = 0; e < 10; e++) {
+      const mine = shipped.filter((s) => s.entity === `e${e}`).map((s) => s.seq);
+      expect(mine).toEqual([...mine].sort((a, b) => a - b));
+    }
   });
 });
 

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { TestBroker, eventually } from "./helpers/broker.ts";
 import { type ServiceProcess, spawnService } from "./helpers/process.ts";
+import { dbEnv } from "./helpers/backend.ts";
 import { request, tempDir } from "./helpers/service.ts";
 
 const dir = tempDir();
@@ -20,7 +20,7 @@ describe("events survive a crash", () => {
     // The broker takes the PUBLISH but never acknowledges it, so the event is certainly still
     // undelivered when the process dies.
     broker.holdPublishes = true;
-    const env = { MG_CLIENTS_DB_PATH: join(dir, "clients.db"), MG_CLIENTS_STANDALONE_TOKEN: "tok-kill", MG_CLIENTS_ES_URL: broker.url };
+    const env = { ...(await dbEnv(dir)), MG_CLIENTS_STANDALONE_TOKEN: "tok-kill", MG_CLIENTS_ES_URL: broker.url };
     const first = await spawnService(env);
     running.push(first);
     await first.waitForLine((l) => l.includes('"connected to the event broker"'));

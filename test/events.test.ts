@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Database as Sqlite } from "bun:sqlite";
 import { randomUUID } from "node:crypto";
 import { createSecretHasher, loadInstallationKey } from "../src/auth/secrets.ts";
+import { queryStore } from "./helpers/backend.ts";
 import { TestBroker, eventually } from "./helpers/broker.ts";
 import { type ApiResponse, type TestService, request, startTestService, tempDir } from "./helpers/service.ts";
 
@@ -32,14 +32,9 @@ async function metric(svc: TestService, series: string): Promise<number> {
   return Number(line.slice(series.length + 1));
 }
 
-/** Rows left in a service's outbox, read from its SQLite file. */
-function outboxRows(svc: TestService): { stream: string; payload: string }[] {
-  const db = new Sqlite(svc.dbPath, { readonly: true });
-  try {
-    return db.query("SELECT stream, payload FROM outbox ORDER BY seq").all() as { stream: string; payload: string }[];
-  } finally {
-    db.close();
-  }
+/** Rows left in a service's outbox, read from its database (either backend). */
+function outboxRows(svc: TestService): Promise<{ stream: string; payload: string }[]> {
+  return queryStore(svc.store, "SELECT stream, payload FROM outbox ORDER BY seq");
 }
 
 const services: TestService[] = [];
@@ -289,7 +284,7 @@ describe("events on MQTT", () => {
     expect(bulk.status).toBe(200);
     await eventually(async () => (await metric(off, "events_dropped_total")) === 10, 5000, "10 dropped");
     expect(await metric(off, "events_outbox_depth")).toBe(5);
-    expect(outboxRows(off)).toHaveLength(5);
+    expect(await outboxRows(off)).toHaveLength(5);
     const warning = off.logs.map((l) => JSON.parse(l)).find((l) => l.msg.includes("dropped the oldest"));
     expect(warning).toMatchObject({ level: "warn", max_rows: 5 });
     await off.stop();
@@ -315,7 +310,7 @@ describe("events on MQTT", () => {
     expect(bulk.status).toBe(200);
     await svc.stop();
     expect(b.on("events/").filter((m) => m.json?.domain === D)).toHaveLength(20);
-    expect(outboxRows(svc)).toHaveLength(0);
+    expect(await outboxRows(svc)).toHaveLength(0);
   });
 
   test("shutdown deletes nothing unacknowledged: a held event stays in the outbox and is delivered after the restart", async () => {
@@ -332,7 +327,7 @@ describe("events on MQTT", () => {
     const took = performance.now() - t;
     expect(took).toBeGreaterThanOrEqual(250);
     expect(took).toBeLessThan(2000);
-    const left = outboxRows(first);
+    const left = await outboxRows(first);
     expect(left).toHaveLength(1);
     expect(JSON.parse(left[0]!.payload).request_id).toBe(rid(r));
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Database as Sqlite } from "bun:sqlite";
+import { queryStore } from "./helpers/backend.ts";
 import { type GrpcClients, basic, call, domainToken, grpc, grpcClients } from "./helpers/grpc.ts";
 import { type TestService, request, startTestService } from "./helpers/service.ts";
 
@@ -316,9 +316,8 @@ describe("the other RPCs", () => {
     const ch = await channel("gev");
     await call(g.clients, "AddConnections", { connections: [{ client_id: d.id, channel_id: ch, domain_id: "gev", type: 2 }] });
     await call(g.channels, "RemoveClientConnections", { client_id: d.id });
-    const db = new Sqlite(svc.dbPath, { readonly: true });
-    const events = (db.query("SELECT payload FROM outbox ORDER BY seq").all() as { payload: string }[]).map((r) => JSON.parse(r.payload)).filter((e) => e.domain === "gev" && e.operation.startsWith("channel.") && e.channel_ids);
-    db.close();
+    const rows = await queryStore<{ payload: string }>(svc.store, "SELECT payload FROM outbox ORDER BY seq");
+    const events = rows.map((r) => JSON.parse(r.payload)).filter((e) => e.domain === "gev" && e.operation.startsWith("channel.") && e.channel_ids);
     expect(events.map((e) => [e.operation, e.channel_ids, e.client_ids, e.types])).toEqual([
       ["channel.connect", [ch], [d.id], ["Subscribe"]],
       ["channel.disconnect", [ch], [d.id], ["Subscribe"]],

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { BUN, REPO, run, spawnService } from "./helpers/process.ts";
+import { dbEnv } from "./helpers/backend.ts";
 import { request, tempDir } from "./helpers/service.ts";
 
 const dirs: string[] = [];
@@ -14,7 +15,7 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 describe("the service as a process", () => {
   test("data survives a restart, and SIGTERM exits 0 after finishing", async () => {
-    const env = { MG_CLIENTS_DB_PATH: join(dir(), "nested", "clients.db"), MG_CLIENTS_STANDALONE_TOKEN: "tok-proc" };
+    const env = { ...(await dbEnv(join(dir(), "nested"))), MG_CLIENTS_STANDALONE_TOKEN: "tok-proc" };
     const auth = { authorization: "Bearer tok-proc" };
     const first = await spawnService(env);
     const created = await request(first.url, "POST", "/d/clients", { name: "durable" }, auth);
@@ -29,7 +30,7 @@ describe("the service as a process", () => {
   });
 
   test("SIGTERM lets an in-flight request finish", async () => {
-    const env = { MG_CLIENTS_DB_PATH: join(dir(), "clients.db"), MG_CLIENTS_STANDALONE_TOKEN: "tok-proc" };
+    const env = { ...(await dbEnv(dir())), MG_CLIENTS_STANDALONE_TOKEN: "tok-proc" };
     const svc = await spawnService(env);
     // Stream the body in two parts with SIGTERM in between, so the request is certainly in flight.
     const body = JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({ name: `n${i}` })));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Database as Sqlite } from "bun:sqlite";
 import { randomUUID } from "node:crypto";
+import { queryStore } from "./helpers/backend.ts";
 import { type TestService, request, startTestService } from "./helpers/service.ts";
 
 /** The roles API of contract §5 on clients and channels, over real sockets on a real SQLite file. */
@@ -26,15 +26,8 @@ const ROLE_KEYS = ["created_at", "created_by", "entity_id", "id", "name", "updat
 let n = 0;
 const domain = () => `rd${++n}-${randomUUID().slice(0, 8)}`;
 
-/** One SQLite query on the service's file (read-only). */
-function query<T = any>(sql: string, ...params: string[]): T[] {
-  const db = new Sqlite(svc.dbPath, { readonly: true });
-  try {
-    return db.query(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
+/** One read query on the service's store, whichever the backend. */
+const query = <T = any>(sql: string, ...params: string[]): Promise<T[]> => queryStore<T>(svc.store, sql, params);
 
 describe.each(["client", "channel"] as const)("%s roles", (kind: Kind) => {
   const plural = `${kind}s`;
@@ -199,8 +192,8 @@ describe.each(["client", "channel"] as const)("%s roles", (kind: Kind) => {
     expect({ status: del.status, text: del.text }).toEqual({ status: 204, text: "" });
     expectError(await svc.api("GET", roles(d, id, `/${role.id}`)), 404, "entity not found");
     expectError(await svc.api("DELETE", roles(d, id, `/${role.id}`)), 404, "entity not found");
-    expect(query(`SELECT * FROM ${kind}_role_actions WHERE role_id = ?`, role.id)).toEqual([]);
-    expect(query(`SELECT * FROM ${kind}_role_members WHERE role_id = ?`, role.id)).toEqual([]);
+    expect(await query(`SELECT * FROM ${kind}_role_actions WHERE role_id = ?`, role.id)).toEqual([]);
+    expect(await query(`SELECT * FROM ${kind}_role_members WHERE role_id = ?`, role.id)).toEqual([]);
     // the member is free to join another role now
     expect((await svc.api("POST", roles(d, id), { role_name: "again", optional_members: ["m-1"] })).status).toBe(201);
     // the built-in role can be deleted too
@@ -359,17 +352,17 @@ describe.each(["client", "channel"] as const)("%s roles", (kind: Kind) => {
     const keep = await newEntity(d);
     await newRole(d, id, { role_name: "a", optional_actions: ["read"], optional_members: ["u-1"] });
     await newRole(d, keep, { role_name: "a", optional_actions: ["read"], optional_members: ["u-1"] });
-    const count = (table: string, where: string, v: string) => query<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE ${where}`, v)[0]!.n;
-    expect(count(`${kind}_roles`, "entity_id = ?", id)).toBe(2);
+    const count = async (table: string, where: string, v: string) => Number((await query<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE ${where}`, v))[0]!.n);
+    expect(await count(`${kind}_roles`, "entity_id = ?", id)).toBe(2);
     expect((await svc.api("DELETE", `/${d}/${plural}/${id}`)).status).toBe(204);
-    expect(count(`${kind}_roles`, "entity_id = ?", id)).toBe(0);
-    expect(count(`${kind}_role_members`, "entity_id = ?", id)).toBe(0);
+    expect(await count(`${kind}_roles`, "entity_id = ?", id)).toBe(0);
+    expect(await count(`${kind}_role_members`, "entity_id = ?", id)).toBe(0);
     // no action or member row anywhere points at a missing role
-    expect(query(`SELECT a.role_id FROM ${kind}_role_actions a LEFT JOIN ${kind}_roles r ON r.id = a.role_id WHERE r.id IS NULL`)).toEqual([]);
-    expect(query(`SELECT m.role_id FROM ${kind}_role_members m LEFT JOIN ${kind}_roles r ON r.id = m.role_id WHERE r.id IS NULL`)).toEqual([]);
-    expect(query(`SELECT r.id FROM ${kind}_roles r LEFT JOIN ${plural} e ON e.id = r.entity_id WHERE e.id IS NULL`)).toEqual([]);
+    expect(await query(`SELECT a.role_id FROM ${kind}_role_actions a LEFT JOIN ${kind}_roles r ON r.id = a.role_id WHERE r.id IS NULL`)).toEqual([]);
+    expect(await query(`SELECT m.role_id FROM ${kind}_role_members m LEFT JOIN ${kind}_roles r ON r.id = m.role_id WHERE r.id IS NULL`)).toEqual([]);
+    expect(await query(`SELECT r.id FROM ${kind}_roles r LEFT JOIN ${plural} e ON e.id = r.entity_id WHERE e.id IS NULL`)).toEqual([]);
     // the other entity keeps its roles; the deleted one's roles are 404
-    expect(count(`${kind}_roles`, "entity_id = ?", keep)).toBe(2);
+    expect(await count(`${kind}_roles`, "entity_id = ?", keep)).toBe(2);
     expectError(await svc.api("GET", roles(d, id)), 404, "entity not found");
   });
 });

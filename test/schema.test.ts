@@ -6,6 +6,9 @@ import { getTableConfig as pgTable } from "drizzle-orm/pg-core";
 import { getTableConfig as sqliteTable } from "drizzle-orm/sqlite-core";
 import { pgSchema } from "../src/db/schema.pg.ts";
 import { sqliteSchema } from "../src/db/schema.sqlite.ts";
+import { knownMigrations } from "../src/db/migrations.ts";
+import { PG_MIGRATIONS } from "../src/db/postgres.ts";
+import { SQLITE_MIGRATIONS } from "../src/db/sqlite.ts";
 import { REPO, run } from "./helpers/process.ts";
 
 const shape = (cfg: { name: string; columns: { name: string; notNull: boolean; primary: boolean; hasDefault: boolean }[]; indexes: { config: { name?: string } }[] }) => ({
@@ -20,6 +23,10 @@ describe("SQLite and Postgres schemas never drift", () => {
     for (const name of Object.keys(sqliteSchema) as (keyof typeof sqliteSchema)[]) {
       expect(shape(pgTable(pgSchema[name] as never))).toEqual(shape(sqliteTable(sqliteSchema[name] as never)));
     }
+  });
+
+  test("both dialects carry the same migrations, by tag and in order (a dump names its schema by tag)", () => {
+    expect(knownMigrations(PG_MIGRATIONS).map((m) => m.tag)).toEqual(knownMigrations(SQLITE_MIGRATIONS).map((m) => m.tag));
   });
 
   test("the committed migrations are up to date with both schema files", async () => {

@@ -1,11 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, loadConfig } from "../src/config/config.ts";
 import { parseDuration } from "../src/config/duration.ts";
 import { firstJsonValue } from "../src/http/body.ts";
 import { formatTime, parseTime } from "../src/shared/time.ts";
 import { encodePayload } from "../src/events/outbox.ts";
+import { type PgSettings, describeTarget, sslCandidates } from "../src/db/postgres.ts";
 import { tempDir } from "./helpers/service.ts";
 
 const problems = (env: Record<string, string>) => {
@@ -110,5 +111,52 @@ describe("event payloads", () => {
   test("occurred_at is exact integer nanoseconds", () => {
     const text = encodePayload({ operation: "client.create", id: "x" }, 1_795_822_026_123_456);
     expect(text).toBe('{"operation":"client.create","id":"x","occurred_at":1795822026123456000}');
+  });
+});
+
+describe("key files", () => {
+  test("processes creating the same key file at once all end up with one value", async () => {
+    const dir = tempDir();
+    const path = join(dir, "installation.key");
+    const code = `const { readOrCreateSecretFile } = await import(${JSON.stringify(join(import.meta.dir, "../src/auth/keyfile.ts"))});
+      console.log(readOrCreateSecretFile(${JSON.stringify(path)}, () => crypto.randomUUID()).value);`;
+    const outs = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const p = Bun.spawn([process.execPath, "-e", code], { stdout: "pipe", stderr: "pipe" });
+        const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+        expect(err).toBe("");
+        return out.trim();
+      }),
+    );
+    expect(new Set(outs).size).toBe(1);
+    expect(readFileSync(path, "utf8").trim()).toBe(outs[0]!);
+    expect(readdirSync(dir)).toEqual(["installation.key"]); // no temporary file left
+  });
+});
+
+describe("Postgres connection settings", () => {
+  const pg = (over: Partial<PgSettings>): PgSettings => ({ ...loadConfig({}).db.pg, host: "db.example", ...over });
+  const read = (p: string) => `<${p}>`;
+
+  test("each MG_CLIENTS_DB_SSL_MODE maps to the TLS attempts libpq would make", () => {
+    expect(sslCandidates(pg({ sslMode: "disable" }), read)).toEqual([false]);
+    const [plain, tls] = sslCandidates(pg({ sslMode: "allow" }), read) as [false, Record<string, unknown>];
+    expect(plain).toBe(false);
+    expect(tls).toMatchObject({ rejectUnauthorized: false, servername: "db.example" });
+    expect(sslCandidates(pg({ sslMode: "prefer" }), read).map((c) => c !== false)).toEqual([true, false]);
+    expect(sslCandidates(pg({ sslMode: "require" }), read)).toEqual([{ rejectUnauthorized: false, servername: "db.example" }]);
+    // require with a root certificate verifies the chain, as libpq does.
+    const [requireCa] = sslCandidates(pg({ sslMode: "require", sslRootCert: "/ca.pem" }), read) as [Record<string, unknown>];
+    expect(requireCa).toMatchObject({ ca: "</ca.pem>", rejectUnauthorized: true });
+    expect((requireCa.checkServerIdentity as () => unknown)()).toBeUndefined();
+    const [verifyCa] = sslCandidates(pg({ sslMode: "verify-ca", sslRootCert: "/ca.pem", sslCert: "/c.pem", sslKey: "/k.pem" }), read) as [Record<string, unknown>];
+    expect(verifyCa).toMatchObject({ ca: "</ca.pem>", cert: "</c.pem>", key: "</k.pem>", rejectUnauthorized: true });
+    const [full] = sslCandidates(pg({ sslMode: "verify-full", sslRootCert: "/ca.pem", host: "10.0.0.5" }), read) as [Record<string, unknown>];
+    expect(full).toEqual({ ca: "</ca.pem>", rejectUnauthorized: true, servername: undefined });
+  });
+
+  test("the target as logs and messages name it: no password, IPv6 in brackets", () => {
+    expect(describeTarget(pg({ user: "mg", pass: "secret-pass", name: "clients", sslMode: "require" }))).toBe("postgres://mg@db.example:5432/clients?sslmode=require");
+    expect(describeTarget(pg({ host: "::1" }))).toBe("postgres://magistrala@[::1]:5432/clients?sslmode=disable");
   });
 });

@@ -1,10 +1,14 @@
 // HTTP benchmark (issue #2): GET one client and POST create against the service, and the same two
 // calls against a bare Elysia + bun:sqlite server measured in the same run; plus one bulk create of
 // 1,000 clients. Usage: npm run bench  (BENCH_SECONDS, BENCH_CONNECTIONS to change the defaults)
+// On Postgres: npm run bench -- --postgres (or BENCH_DB=postgres): the service with
+// MG_CLIENTS_DB_DRIVER=postgres, and the baseline a bare Elysia + postgres.js server, each on a
+// fresh database of the local server (scripts/bench/db.ts).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { load, table } from "./load.ts";
+import { type BenchDatabase, freshDatabase, onPostgres } from "./db.ts";
 import { ROOT, freePort, startProcess, startService } from "./proc.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -12,10 +16,15 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const dir = mkdtempSync(join(tmpdir(), "mgc-bench-"));
 const JSON_HEADERS = { "content-type": "application/json" };
 
+// Postgres: one database for the service, another for the baseline (each on its own, as on SQLite).
+let pg: BenchDatabase | undefined;
+let pgBare: BenchDatabase | undefined;
 try {
+  pg = onPostgres ? await freshDatabase("svc") : undefined;
+  pgBare = onPostgres ? await freshDatabase("bare") : undefined;
   // Baseline.
   const port = await freePort();
-  const bare = await startProcess([process.execPath, join(ROOT, "scripts/bench/bare-http.ts"), join(dir, "bare.db"), String(port)], {}, (l) => l === "ready");
+  const bare = await startProcess([process.execPath, join(ROOT, "scripts/bench/bare-http.ts"), pgBare?.url ?? join(dir, "bare.db"), String(port)], {}, (l) => l === "ready");
   const bareUrl = `http://localhost:${port}`;
   const seeded = (await (await fetch(`${bareUrl}/d/clients`, { method: "POST" })).json()) as { id: string };
   const bareGet = await load({ url: `${bareUrl}/d/clients/${seeded.id}`, connections, seconds });
@@ -24,7 +33,7 @@ try {
   await bare.proc.exited;
 
   // The service (stdout, with its one log line per request, is read and discarded).
-  const svc = await startService(join(dir, "svc"));
+  const svc = await startService(join(dir, "svc"), pg?.env);
   const auth = { authorization: `Bearer ${svc.token}` };
   const created = (await (await fetch(`${svc.url}/d/clients`, { method: "POST", body: JSON.stringify({ name: "bench" }), headers: { ...auth, ...JSON_HEADERS } })).json()) as { id: string };
   const svcGet = await load({ url: `${svc.url}/d/clients/${created.id}`, headers: auth, connections, seconds });
@@ -43,10 +52,10 @@ try {
   await svc.proc.exited;
 
   bulkTimes.sort((a, b) => a - b);
-  console.log(`HTTP benchmark: ${seconds} s per case, ${connections} connections, load by ${svcGet.tool}, ${navigator.hardwareConcurrency} CPUs\n`);
+  console.log(`HTTP benchmark on ${pg ? "Postgres" : "SQLite"}: ${seconds} s per case, ${connections} connections, load by ${svcGet.tool}, ${navigator.hardwareConcurrency} CPUs\n`);
   console.log(
     table([
-      { name: "bare GET by primary key (baseline)", r: bareGet },
+      { name: `bare GET by primary key (baseline, ${pg ? "postgres.js" : "bun:sqlite"})`, r: bareGet },
       { name: "service GET /{d}/clients/{id}", r: svcGet, base: bareGet, target: 75 },
       { name: "bare one-row INSERT (baseline)", r: barePost },
       { name: "service POST /{d}/clients (+ outbox row)", r: svcPost, base: barePost, target: 60 },
@@ -55,4 +64,6 @@ try {
   console.log(`\nbulk create of 1,000 clients, one request: median ${bulkTimes[2]!.toFixed(1)} ms, max ${bulkTimes[4]!.toFixed(1)} ms (target < 250 ms)`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
+  await pg?.drop();
+  await pgBare?.drop();
 }

@@ -2,12 +2,15 @@
 // database (a fresh data directory each run). Usage:
 //   bun scripts/bench/startup.ts [dist/magistrala-clients-linux-x64] [runs=10]
 // Prints each run and the median. Traffic stays on 127.0.0.1.
+// --postgres (or BENCH_DB=postgres): each run on a fresh, empty Postgres database (scripts/bench/db.ts).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { freshDatabase, onPostgres } from "./db.ts";
 
-const binary = resolve(process.argv[2] ?? "dist/magistrala-clients-linux-x64");
-const runs = Number(process.argv[3] ?? 10);
+const args = process.argv.slice(2).filter((a) => a !== "--postgres");
+const binary = resolve(args[0] ?? "dist/magistrala-clients-linux-x64");
+const runs = Number(args[1] ?? 10);
 
 async function freePort(): Promise<number> {
   const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
@@ -18,6 +21,7 @@ async function freePort(): Promise<number> {
 
 async function once(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "mgc-startup-"));
+  const pg = onPostgres ? await freshDatabase("startup") : undefined;
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/health`;
   const t0 = performance.now();
@@ -31,6 +35,7 @@ async function once(): Promise<number> {
       MG_CLIENTS_GRPC_PORT: "0",
       MG_CLIENTS_ES_URL: "",
       MG_CLIENTS_LOG_LEVEL: "warn",
+      ...pg?.env,
     },
     stdout: "ignore",
     stderr: "inherit",
@@ -51,6 +56,7 @@ async function once(): Promise<number> {
     proc.kill("SIGTERM");
     await proc.exited;
     rmSync(dir, { recursive: true, force: true });
+    await pg?.drop();
   }
 }
 
@@ -63,4 +69,4 @@ for (let i = 0; i < runs; i++) {
 times.sort((a, b) => a - b);
 const mid = Math.floor(times.length / 2);
 const median = times.length % 2 ? times[mid]! : (times[mid - 1]! + times[mid]!) / 2;
-console.log(`${binary}: start to first /health 200, empty database, ${runs} runs: median ${median.toFixed(1)} ms (min ${times[0]!.toFixed(1)}, max ${times.at(-1)!.toFixed(1)})`);
+console.log(`${binary}: start to first /health 200, empty ${onPostgres ? "Postgres" : "SQLite"} database, ${runs} runs: median ${median.toFixed(1)} ms (min ${times[0]!.toFixed(1)}, max ${times.at(-1)!.toFixed(1)})`);

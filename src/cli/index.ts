@@ -6,10 +6,12 @@ import { restoreBackup } from "../backup/restore.ts";
 import { buildInfo } from "../buildinfo.ts";
 import { type Config, ConfigError, loadConfig } from "../config/config.ts";
 import { type MigrationStatus, migrationStatus } from "../db/migrations.ts";
+import { CLI_APP_NAME, describeTarget, migratePostgres, pgConnector, pgMigrationStatus } from "../db/postgres.ts";
 import { SQLITE_MIGRATIONS, openSqlite } from "../db/sqlite.ts";
 import { appendToOutbox } from "../events/outbox.ts";
 import { createLogger } from "../log/logger.ts";
 import { checkHealth, localHealthUrl } from "./healthcheck.ts";
+import { runExport, runImport } from "./transfer.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -102,25 +104,33 @@ function buildProgram(io: Io): Command {
     .command("migrate")
     .description("apply pending database migrations and exit")
     .option("--status", "list applied and pending migrations; change nothing")
-    .addHelpText("after", `\nRefused while a service holds the database; the service applies migrations at start-up anyway.${CONFIG_NOTE}`)
+    .addHelpText(
+      "after",
+      `\nSQLite: refused while a service holds the database. Postgres: safe beside running instances (an advisory lock\nserializes migrations). The service applies migrations at start-up anyway.${CONFIG_NOTE}`,
+    )
     .action(async (opts: { status?: boolean }) => {
-      const config = sqliteConfig(io.env, "migrate");
+      const config = loadConfig(io.env);
+      const logger = createLogger("warn", io.err);
+      if (config.db.driver === "postgres") {
+        const pg = config.db.pg;
+        const target = describeTarget(pg);
+        if (opts.status) {
+          io.out(formatStatus(target, true, await pgMigrationStatus(pg, logger)));
+          return;
+        }
+        const { before, after } = await migratePostgres(await pgConnector(pg, { logger, applicationName: CLI_APP_NAME }));
+        io.out(migrateSummary(target, before, after));
+        return;
+      }
       const path = config.db.path;
       const before = readStatus(path);
       if (opts.status) {
-        io.out(formatStatus(path, before));
+        io.out(formatStatus(path, existsSync(path), before));
         return;
       }
-      const db = openSqlite({ path, logger: createLogger("warn", io.err), writeOutbox: appendToOutbox, owner: "migrate" });
+      const db = openSqlite({ path, logger, writeOutbox: appendToOutbox, owner: "migrate" });
       await db.close();
-      const after = readStatus(path);
-      const newly = after.entries.filter((e) => e.state === "applied" && before.entries.find((b) => b.tag === e.tag)?.state === "pending");
-      const current = lastApplied(after);
-      io.out(
-        newly.length > 0
-          ? `applied ${newly.length} migration${newly.length === 1 ? "" : "s"} (${newly.map((e) => e.tag).join(", ")}) to ${path}\n`
-          : `nothing to apply: ${path} is up to date${current ? ` (${current})` : ""}\n`,
-      );
+      io.out(migrateSummary(path, before, readStatus(path)));
     });
 
   program
@@ -154,6 +164,33 @@ function buildProgram(io: Io): Command {
       io.out(
         `restored ${config.db.path} from ${file}: ${r.clients} clients, schema ${r.schema}, installation key ${r.keyRestored ? "restored" : "kept"}${kept}\n`,
       );
+    });
+
+  program
+    .command("export")
+    .description("write a portable dump (JSON lines) of every table and the installation key to <file>, while the service runs")
+    .argument("<file>", "the dump to write (replaced atomically if it exists)")
+    .addHelpText(
+      "after",
+      `\nWorks on SQLite and Postgres alike; \`import\` loads the file into either, so a gateway's data moves between them.\nThe file holds the installation key: keep it private.${CONFIG_NOTE}`,
+    )
+    .action(async (file: string) => {
+      const config = loadConfig(io.env);
+      io.out(`${await runExport(config, file, createLogger("warn", io.err))}\n`);
+    });
+
+  program
+    .command("import")
+    .description("load a dump written by `export` into the configured database, all or nothing")
+    .argument("<file>", "a file written by `export`")
+    .option("--merge", "add the dump's rows to a database that already has rows (a conflicting row aborts the import)")
+    .addHelpText(
+      "after",
+      `\nRefuses a database that has rows unless --merge, and runs with the services stopped (SQLite: the lock;\nPostgres: refused while instances are connected). On any problem nothing changes.${CONFIG_NOTE}`,
+    )
+    .action(async (file: string, opts: { merge?: boolean }) => {
+      const config = loadConfig(io.env);
+      io.out(`${await runImport(config, file, { merge: opts.merge === true }, createLogger("warn", io.err))}\n`);
     });
 
   program
@@ -198,7 +235,9 @@ function positiveInt(value: string): number {
 function sqliteConfig(env: Env, command: string): Config {
   const config = loadConfig(env);
   if (config.db.driver !== "sqlite")
-    throw new CliError(`${command} works on the SQLite database only (MG_CLIENTS_DB_DRIVER=${config.db.driver}: use the database's own tools)`);
+    throw new CliError(
+      `${command} works on the SQLite database only (MG_CLIENTS_DB_DRIVER=${config.db.driver}: use \`export\`/\`import\` for a portable dump, or pg_dump/pg_restore)`,
+    );
   return config;
 }
 
@@ -218,12 +257,20 @@ function readStatus(path: string): MigrationStatus {
 
 const lastApplied = (s: MigrationStatus) => s.entries.filter((e) => e.state === "applied").at(-1)?.tag;
 
-function formatStatus(path: string, s: MigrationStatus): string {
-  const lines = [`database: ${path}${existsSync(path) ? "" : " (does not exist yet)"}`];
+function formatStatus(target: string, exists: boolean, s: MigrationStatus): string {
+  const lines = [`database: ${target}${exists ? "" : " (does not exist yet)"}`];
   for (const e of s.entries) lines.push(`${e.state.padEnd(8)} ${e.tag}`);
   for (const u of s.unknown) lines.push(`${"unknown".padEnd(8)} migration of ${new Date(u.when).toISOString()} (recorded by a newer version)`);
   const count = (state: string) => s.entries.filter((e) => e.state === state).length;
   const extra = ["modified", "skipped"].filter((st) => count(st) > 0).map((st) => `, ${count(st)} ${st}`).join("");
   lines.push(`${count("applied")} applied, ${count("pending")} pending${extra}${s.unknown.length ? `, ${s.unknown.length} unknown` : ""}`);
   return lines.join("\n") + "\n";
+}
+
+function migrateSummary(target: string, before: MigrationStatus, after: MigrationStatus): string {
+  const newly = after.entries.filter((e) => e.state === "applied" && before.entries.find((b) => b.tag === e.tag)?.state === "pending");
+  const current = lastApplied(after);
+  return newly.length > 0
+    ? `applied ${newly.length} migration${newly.length === 1 ? "" : "s"} (${newly.map((e) => e.tag).join(", ")}) to ${target}\n`
+    : `nothing to apply: ${target} is up to date${current ? ` (${current})` : ""}\n`;
 }

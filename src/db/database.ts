@@ -1,15 +1,25 @@
 import type { TxHandle } from "../shared/tx.ts";
 import type { BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import type { PostgresJsDatabase } from "drizzle-orm/postgres-js";
+import type { InvalidationBus } from "./invalidation.ts";
+import type { pgSchema } from "./schema.pg.ts";
 import type { sqliteSchema } from "./schema.sqlite.ts";
 
 /**
  * What repositories are written against. The SQLite flavour is the static type; the Postgres
- * database (issue #8) is the same query-builder API over the twin tables, so repositories stay one
- * implementation and branch on `dialect` only where SQL itself differs (JSON containment, …).
+ * database (src/db/postgres.ts) is the same query-builder API over the twin tables of
+ * schema.pg.ts, so repositories stay one implementation and branch on `dialect` only where SQL
+ * itself differs (JSON containment, row locks, …; see src/db/sql.ts).
  */
 export type Executor = BunSQLiteDatabase<typeof sqliteSchema>;
 export type Tables = typeof sqliteSchema;
 export type Dialect = "sqlite" | "postgres";
+
+/** The Postgres view of an executor, for the statements only Postgres has (`FOR UPDATE SKIP LOCKED`, raw `execute`). */
+export type PgExecutor = PostgresJsDatabase<typeof pgSchema>;
+export type PgTables = typeof pgSchema;
+/** Only where `db.dialect === "postgres"`. */
+export const asPg = (exec: Executor): PgExecutor => exec as unknown as PgExecutor;
 
 /** An event row destined for the outbox, written in the same transaction as the change. */
 export interface PendingEvent {
@@ -25,6 +35,8 @@ export interface Tx extends TxHandle {
   emit(event: PendingEvent): void;
   /** Run after a successful commit (cache invalidation, waking the publisher); never on rollback. */
   afterCommit(fn: () => void): void;
+  /** Publish on the invalidation bus at commit; never on rollback. */
+  invalidate(message: string): void;
 }
 
 export interface Database {
@@ -34,10 +46,16 @@ export interface Database {
   readonly read: Executor;
   /**
    * Every write goes through here: one transaction, events appended before commit, bounded
-   * retry when the database is busy (another process holding the write lock). `fn` may run
-   * more than once, so it must not have effects outside `tx`.
+   * retry when the database is busy (SQLite: another process holds the write lock; Postgres: a
+   * serialization failure or a deadlock). `fn` may run more than once, so it must not have
+   * effects outside `tx`.
    */
   transact<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Cache coherence between instances on one database (in process on SQLite, LISTEN/NOTIFY on
+   * Postgres). Inside a transaction, publish with `tx.invalidate` instead of `bus.publish`.
+   */
+  readonly bus: InvalidationBus;
   close(): Promise<void>;
   /** Committed transactions and the commits that carried them (several per commit when grouped). */
   readonly stats?: { transactions: number; commits: number };
@@ -49,12 +67,16 @@ export type OutboxWriter = (db: Executor, tables: Tables, events: PendingEvent[]
 export class TxScope implements Tx {
   readonly events: PendingEvent[] = [];
   readonly commitHooks: (() => void)[] = [];
+  readonly invalidations: string[] = [];
   constructor(readonly db: Executor) {}
   emit(event: PendingEvent): void {
     this.events.push(event);
   }
   afterCommit(fn: () => void): void {
     this.commitHooks.push(fn);
+  }
+  invalidate(message: string): void {
+    this.invalidations.push(message);
   }
   runCommitHooks(onError: (err: unknown) => void): void {
     for (const fn of this.commitHooks) {

@@ -1,4 +1,4 @@
-import { type SQL, and, asc, desc, eq, gte, inArray, isNull, lte, sql } from "drizzle-orm";
+import { type SQL, and, asc, desc, eq, getTableName, gte, inArray, isNull, lte, sql } from "drizzle-orm";
 import type { ListFilter } from "../shared/list.ts";
 import type { TxHandle } from "../shared/tx.ts";
 import { type Database, type Dialect, type Executor, type Tables, executorOf } from "./database.ts";
@@ -115,7 +115,7 @@ export function createEntityStore<Row, Changes>(
     list(domainId, f) {
       const conds = listConditions(db.dialect, table, domainId, f);
       if (f.connectedTo) {
-        if (!connectedTo) throw new Error(`${table._.name} store built without connection filters`);
+        if (!connectedTo) throw new Error(`${getTableName(table)} store built without connection filters`);
         conds.push(connectedTo(domainId, f.connectedTo.id, f.connectedTo.type));
       }
       if (f.member) {

@@ -56,8 +56,12 @@ export function appliedMigrations(conn: SqliteConnection): { hash: string; when:
  * `conn` undefined stands for a database that does not exist yet (everything pending).
  */
 export function migrationStatus(conn: SqliteConnection | undefined, folder: string): MigrationStatus {
+  return statusOf(conn ? appliedMigrations(conn) : [], folder);
+}
+
+/** The same comparison from the recorded rows, whichever database they come from. */
+export function statusOf(applied: { hash: string; when: number }[], folder: string): MigrationStatus {
   const known = knownMigrations(folder);
-  const applied = conn ? appliedMigrations(conn) : [];
   const last = applied.reduce((max, r) => Math.max(max, r.when), Number.NEGATIVE_INFINITY);
   const entries = known.map((m): MigrationEntry => {
     if (m.when > last) return { ...m, state: "pending" };

@@ -6,6 +6,7 @@ import { assetPath } from "../assets.ts";
 import type { Logger } from "../log/logger.ts";
 import { lockDatabase } from "./lock.ts";
 import { type Database, type Executor, type OutboxWriter, TxScope } from "./database.ts";
+import { createLocalBus } from "./invalidation.ts";
 import { sqliteSchema } from "./schema.sqlite.ts";
 
 export const SQLITE_MIGRATIONS = assetPath("drizzle", "sqlite");
@@ -76,6 +77,7 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
     throw err;
   }
   const { writeConnection, write, readConnection, read } = connections;
+  const bus = createLocalBus(opts.logger);
 
   // Group commit: transactions that queue up while one batch runs are executed together, each in
   // its own SAVEPOINT (a failure rolls back only its own work), under one BEGIN IMMEDIATE … COMMIT,
@@ -129,6 +131,7 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
       let events = 0;
       for (const d of done) {
         d.tx.runCommitHooks((err) => opts.logger.error("after-commit hook failed", { error: err }));
+        bus.afterCommit(d.tx.invalidations);
         events += d.tx.events.length;
         d.job.resolve(d.value);
       }
@@ -160,6 +163,7 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
     dialect: "sqlite",
     tables: sqliteSchema,
     read,
+    bus,
     writeConnection,
     readConnection,
     stats,
@@ -173,11 +177,46 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
     async close() {
       closed = true;
       await draining;
+      await bus.close();
       readConnection.close();
       writeConnection.close();
       lock.release();
     },
   };
+}
+
+/**
+ * A read-only view of a SQLite database that another process may be writing (the service):
+ * no lock, no migrations, no writes. `export` reads through it inside one read transaction
+ * (`snapshotOf`), which in WAL mode is a consistent snapshot that never blocks the writer.
+ */
+export function openSqliteReader(path: string, logger: Logger): SqliteDatabase {
+  const conn = new SqliteConnection(path, { readonly: true, strict: true });
+  conn.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  const read = drizzle({ client: conn, schema: sqliteSchema }) as Executor;
+  const bus = createLocalBus(logger);
+  return {
+    dialect: "sqlite",
+    tables: sqliteSchema,
+    read,
+    bus,
+    writeConnection: conn,
+    readConnection: conn,
+    transact: () => Promise.reject(new Error("the database is open read-only")),
+    async close() {
+      conn.close();
+    },
+  };
+}
+
+/** Runs `fn` inside one read transaction of the read connection: every read sees the same snapshot. */
+export async function snapshotOf<T>(db: SqliteDatabase, fn: () => Promise<T>): Promise<T> {
+  db.readConnection.exec("BEGIN");
+  try {
+    return await fn();
+  } finally {
+    db.readConnection.exec("COMMIT");
+  }
 }
 
 function connect(opts: SqliteOptions) {

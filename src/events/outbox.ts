@@ -1,5 +1,5 @@
-import { asc, count, inArray, lt } from "drizzle-orm";
-import { type Database, type Executor, type PendingEvent, type Tables, executorOf } from "../db/database.ts";
+import { asc, count, inArray, lt, sql } from "drizzle-orm";
+import { type Database, type Executor, type PendingEvent, type Tables, asPg, executorOf } from "../db/database.ts";
 import { nowMicros } from "../shared/time.ts";
 
 /**
@@ -38,17 +38,23 @@ export interface OutboxBatch {
   readonly rows: OutboxRow[];
   /**
    * Deletes the rows the broker acknowledged (and only those) and ends the claim; the others stay
-   * and come back in a later batch. Returns how many rows were deleted.
+   * and come back in a later batch. Returns how many rows were deleted. Must be called exactly
+   * once per batch, also with [] (on Postgres the claim holds a transaction until then).
    */
   acknowledge(seqs: number[]): Promise<number>;
 }
 
 export interface Outbox {
+  /**
+   * Several publishers may drain this outbox at once (Postgres): claims exclude each other, and
+   * the row count is only known by asking the database.
+   */
+  readonly shared: boolean;
   /** The oldest undelivered events, in `seq` order, at most `limit`. */
   claim(limit: number): Promise<OutboxBatch>;
-  /** Deletes the `n` oldest events (the cap); returns how many were deleted. */
+  /** Deletes the `n` oldest events (the cap) that nobody has claimed; returns how many were deleted. */
   dropOldest(n: number): Promise<number>;
-  /** Exact number of rows. A full count: called at start-up, not per event. */
+  /** Exact number of rows. A full count: at start-up, and at most once a second when shared. */
   count(): Promise<number>;
 }
 
@@ -56,42 +62,96 @@ export interface Outbox {
 const DELETE_CHUNK = 500;
 
 /**
- * The outbox of one database. On SQLite one process owns the file, so a claim is a plain read of
- * the oldest rows and the publisher's in-order loop is the only consumer. Several instances
- * draining one Postgres outbox (issue 8) change `claim` alone: it opens a transaction that
- * selects `FOR UPDATE SKIP LOCKED`, skipping rows whose entity (`entity_id`) has an older row still
- * in the table (so per-entity order holds), and `acknowledge` deletes and commits it.
+ * The outbox of one database.
+ *
+ * SQLite: one process owns the file, so a claim is a plain read of the oldest rows and the
+ * publisher's in-order loop is the only consumer.
+ *
+ * Postgres, several instances draining one outbox: a claim is a transaction that locks the oldest
+ * rows nobody else holds (`FOR UPDATE SKIP LOCKED`) and stays open until `acknowledge` deletes the
+ * acknowledged rows and commits. Another instance's claim skips the locked rows, so no row is
+ * handed to two publishers (a row is published twice only when its delete is lost: a crash or a
+ * lost connection after the broker acknowledged it). Per-entity order: a claim also leaves out
+ * every row whose entity (`entity_id`) has an older row held by another claim; those come back
+ * once that one is deleted (or released, unacknowledged, to be claimed again first). Rows are
+ * never skipped for good: whatever is not deleted stays and is claimed again, oldest first.
  */
 export function createOutbox(db: Database): Outbox {
   const { outbox } = db.tables;
+  const shared = db.dialect === "postgres";
 
-  async function deleteSeqs(seqs: number[]): Promise<number> {
-    if (seqs.length === 0) return 0;
-    return db.transact(async (tx) => {
-      let deleted = 0;
-      for (let i = 0; i < seqs.length; i += DELETE_CHUNK) {
-        const rows = await executorOf(tx)
-          .delete(outbox)
-          .where(inArray(outbox.seq, seqs.slice(i, i + DELETE_CHUNK)))
-          .returning({ seq: outbox.seq });
-        deleted += rows.length;
-      }
-      return deleted;
+  async function deleteIn(exec: Executor, seqs: number[]): Promise<number> {
+    let deleted = 0;
+    for (let i = 0; i < seqs.length; i += DELETE_CHUNK) {
+      const rows = await exec
+        .delete(outbox)
+        .where(inArray(outbox.seq, seqs.slice(i, i + DELETE_CHUNK)))
+        .returning({ seq: outbox.seq });
+      deleted += rows.length;
+    }
+    return deleted;
+  }
+
+  const deleteSeqs = (seqs: number[]): Promise<number> => (seqs.length === 0 ? Promise.resolve(0) : db.transact((tx) => deleteIn(executorOf(tx), seqs)));
+
+  async function claimLocal(limit: number): Promise<OutboxBatch> {
+    const rows = await db.read
+      .select({ seq: outbox.seq, stream: outbox.stream, entityId: outbox.entityId, payload: outbox.payload })
+      .from(outbox)
+      .orderBy(asc(outbox.seq))
+      .limit(limit);
+    return { rows, acknowledge: deleteSeqs };
+  }
+
+  function claimShared(limit: number): Promise<OutboxBatch> {
+    let handOut!: (batch: OutboxBatch) => void;
+    const handed = new Promise<OutboxBatch>((resolve) => (handOut = resolve));
+    let acknowledged!: (seqs: number[]) => void;
+    const acks = new Promise<number[]>((resolve) => (acknowledged = resolve));
+    let given = false;
+    const done: Promise<number> = db.transact(async (tx) => {
+      // The transaction helper retries conflicts; a batch already handed out must not be claimed twice.
+      if (given) throw new Error("an outbox claim cannot be retried once handed out");
+      const exec = executorOf(tx);
+      const found = await asPg(exec).execute<{ seq: string; stream: string; entity_id: string; payload: string }>(sql`
+        WITH claimed AS MATERIALIZED (
+          SELECT seq, entity_id FROM ${outbox} ORDER BY seq LIMIT ${limit} FOR UPDATE SKIP LOCKED
+        ), held_elsewhere AS (
+          SELECT entity_id, min(seq) AS first FROM ${outbox}
+          WHERE seq < (SELECT max(seq) FROM claimed) AND seq NOT IN (SELECT seq FROM claimed)
+          GROUP BY entity_id
+        )
+        SELECT o.seq, o.stream, o.entity_id, o.payload
+        FROM ${outbox} o JOIN claimed c ON c.seq = o.seq
+        WHERE NOT EXISTS (SELECT 1 FROM held_elsewhere h WHERE h.entity_id = c.entity_id AND h.first < c.seq)
+        ORDER BY o.seq`);
+      const rows = found.map((r) => ({ seq: Number(r.seq), stream: r.stream, entityId: r.entity_id, payload: r.payload }));
+      given = true;
+      handOut({ rows, acknowledge: (seqs) => (acknowledged(seqs), done) });
+      if (rows.length === 0) return 0;
+      const claimed = new Set(rows.map((r) => r.seq));
+      return deleteIn(exec, (await acks).filter((s) => claimed.has(s)));
     });
+    // A failure before the hand-out is the claim's failure; later ones surface from acknowledge.
+    return Promise.race([handed, done.then(() => handed)]);
   }
 
   return {
-    async claim(limit) {
-      const rows = await db.read
-        .select({ seq: outbox.seq, stream: outbox.stream, entityId: outbox.entityId, payload: outbox.payload })
-        .from(outbox)
-        .orderBy(asc(outbox.seq))
-        .limit(limit);
-      return { rows, acknowledge: deleteSeqs };
-    },
+    shared,
+
+    claim: shared ? claimShared : claimLocal,
 
     dropOldest(n) {
       if (n <= 0) return Promise.resolve(0);
+      if (shared) {
+        // Rows another instance is publishing right now are not the cap's to take.
+        return db.transact(async (tx) => {
+          const rows = await asPg(executorOf(tx)).execute(
+            sql`DELETE FROM ${outbox} WHERE seq IN (SELECT seq FROM ${outbox} ORDER BY seq LIMIT ${n} FOR UPDATE SKIP LOCKED) RETURNING seq`,
+          );
+          return rows.length;
+        });
+      }
       // One transaction: the cut-off and the delete see the same rows.
       return db.transact(async (tx) => {
         const exec = executorOf(tx);

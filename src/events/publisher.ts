@@ -33,6 +33,8 @@ export interface PublisherTuning {
   dropChunk: number;
   /** At most one warning per this interval for a persisting condition (broker away, cap). */
   warnEveryMs: number;
+  /** Shared outbox (Postgres): how often the depth is counted again in the database. */
+  recountMs: number;
 }
 
 export const DEFAULT_TUNING: PublisherTuning = {
@@ -45,6 +47,7 @@ export const DEFAULT_TUNING: PublisherTuning = {
   keepaliveSeconds: 15,
   dropChunk: 10_000,
   warnEveryMs: 60_000,
+  recountMs: 1000,
 };
 
 export interface PublisherDeps {
@@ -61,7 +64,10 @@ export interface PublisherDeps {
 
 export interface Publisher {
   readonly state: BrokerState;
-  /** Undelivered events (tracked; exact for the one process that owns the database). */
+  /**
+   * Undelivered events: tracked, exact for the one process that owns a SQLite database; on a
+   * shared outbox the database's count of all instances' events, at most recountMs old.
+   */
   readonly depth: number;
   /** Counts the outbox and starts the loop. */
   start(): Promise<void>;
@@ -241,10 +247,32 @@ export function createPublisher(deps: PublisherDeps): Publisher {
   async function publishBatch(c: MqttClient, lost: Promise<void>): Promise<"empty" | "sent" | "failed"> {
     const commitsBefore = commits;
     const batch: OutboxBatch = await outbox.claim(t.batchSize);
-    if (batch.rows.length === 0) {
-      if (commits === commitsBefore) setDepth(0);
-      return "empty";
+    // The claim ends with acknowledge, whatever happens (on Postgres it holds a transaction).
+    let delivered: number[] = [];
+    let outcome = "";
+    try {
+      if (batch.rows.length === 0) {
+        // Shared: others' claims and inserts are invisible here, so an empty claim says nothing.
+        if (!outbox.shared && commits === commitsBefore) setDepth(0);
+        return "empty";
+      }
+      ({ acked: delivered, outcome } = await send(c, lost, batch));
+    } finally {
+      const deleted = await batch.acknowledge(delivered);
+      if (delivered.length > 0) {
+        setDepth(depth - deleted);
+        metrics.published.inc(delivered.length);
+      }
     }
+    const missing = batch.rows.length - delivered.length;
+    if (missing === 0) return "sent";
+    metrics.publishFailures.inc({ reason: "publish" }, missing);
+    if (!stopping) brokerTrouble("events not acknowledged by the broker, will retry", { error: outcome, unacknowledged: missing });
+    return "failed";
+  }
+
+  /** Publishes the batch in order; resolves with the acknowledged seqs once all are in, the connection is lost or the time is up. */
+  async function send(c: MqttClient, lost: Promise<void>, batch: OutboxBatch): Promise<{ acked: number[]; outcome: string }> {
     const acked: number[] = [];
     const all = Promise.all(
       batch.rows.map((row) =>
@@ -261,21 +289,18 @@ export function createPublisher(deps: PublisherDeps): Publisher {
       new Promise<"no acknowledgement in time">((resolve) => (timer = setTimeout(() => resolve("no acknowledgement in time"), t.ackTimeoutMs))),
     ]);
     clearTimeout(timer);
-    const delivered = acked.slice();
-    if (delivered.length > 0) {
-      const deleted = await batch.acknowledge(delivered);
-      setDepth(depth - deleted);
-      metrics.published.inc(delivered.length);
-    }
-    const missing = batch.rows.length - delivered.length;
-    if (missing === 0) return "sent";
-    metrics.publishFailures.inc({ reason: "publish" }, missing);
-    if (!stopping) brokerTrouble("events not acknowledged by the broker, will retry", { error: outcome, unacknowledged: missing });
-    return "failed";
+    return { acked: acked.slice(), outcome };
   }
+
+  let counted = 0;
 
   /** Past the cap: delete the oldest undelivered events, a chunk per transaction. */
   async function enforceCap(): Promise<void> {
+    // A shared outbox grows and shrinks through other instances too: ask the database (at most once a second).
+    if (outbox.shared && Date.now() - counted >= t.recountMs) {
+      counted = Date.now();
+      setDepth(await outbox.count());
+    }
     if (depth <= maxRows) return;
     let dropped = 0;
     while (depth > maxRows) {

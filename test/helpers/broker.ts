@@ -14,6 +14,9 @@ export interface Attempt {
   topic: string;
   qos: number;
   retain: boolean;
+  /** The MQTT client id of the publisher. */
+  clientId: string;
+  text: string;
 }
 
 /**
@@ -60,7 +63,7 @@ export class TestBroker {
     };
     aedes.authorizePublish = (client, packet, callback) => {
       if (!client) return callback(null);
-      this.attempts.push({ topic: packet.topic, qos: packet.qos, retain: packet.retain });
+      this.attempts.push({ topic: packet.topic, qos: packet.qos, retain: packet.retain, clientId: client.id, text: packet.payload.toString() });
       if (this.holdPublishes) return; // never accepted, never acknowledged
       if (this.ackDelayMs > 0) setTimeout(() => callback(null), this.ackDelayMs);
       else callback(null);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/config/config.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { type RunningService, type StartOptions, startService } from "../../src/main.ts";
+import { type Store, dbEnv, releaseDatabaseOf, storeOf } from "./backend.ts";
 
 export interface TestService {
   url: string;
@@ -11,7 +12,10 @@ export interface TestService {
   grpcAddress: string;
   token: string;
   dataDir: string;
+  /** The SQLite file, when the service runs on SQLite (the data directory's clients.db either way). */
   dbPath: string;
+  /** Where its rows are (queryStore reads them on either backend). */
+  store: Store;
   service: RunningService;
   /** Every log line the service wrote. */
   logs: string[];
@@ -32,17 +36,22 @@ export function tempDir(prefix = "mgc-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Starts the real service in-process on a free port with its own SQLite file. */
+/**
+ * Starts the real service in-process on a free port with its own data directory, on the test
+ * backend (test/helpers/backend.ts: a SQLite file there, or a Postgres database of its own).
+ * `env` may point it elsewhere (MG_CLIENTS_DB_DRIVER and friends).
+ */
 export async function startTestService(env: Record<string, string> = {}, dataDir = tempDir(), options: StartOptions = {}): Promise<TestService> {
   const dbPath = join(dataDir, "clients.db");
-  const config = loadConfig({
+  const fullEnv: Record<string, string> = {
     MG_CLIENTS_HTTP_PORT: "0",
     MG_CLIENTS_GRPC_PORT: "0",
-    MG_CLIENTS_DB_PATH: dbPath,
+    ...(env.MG_CLIENTS_DB_DRIVER ? { MG_CLIENTS_DB_PATH: dbPath } : await dbEnv(dataDir)),
     MG_CLIENTS_ES_URL: "",
     MG_CLIENTS_LOG_LEVEL: "info",
     ...env,
-  });
+  };
+  const config = loadConfig(fullEnv);
   const logs: string[] = [];
   const service = await startService(config, createLogger(config.logLevel, (line) => logs.push(line)), options);
   const token = env.MG_CLIENTS_STANDALONE_TOKEN ?? readFileSync(join(dataDir, "standalone.token"), "utf8").trim();
@@ -55,6 +64,7 @@ export async function startTestService(env: Record<string, string> = {}, dataDir
     token,
     dataDir,
     dbPath,
+    store: storeOf(fullEnv),
     service,
     logs,
     api,
@@ -62,6 +72,7 @@ export async function startTestService(env: Record<string, string> = {}, dataDir
     async dispose() {
       await service.stop();
       rmSync(dataDir, { recursive: true, force: true });
+      await releaseDatabaseOf(dataDir);
     },
   };
 }

@@ -1,0 +1,345 @@
+import { closeSync, createReadStream, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+import { createInterface } from "node:readline";
+import { type Column, type Table, asc, getTableColumns, sql } from "drizzle-orm";
+import { getTableConfig as pgTableConfig } from "drizzle-orm/pg-core";
+import { getTableConfig as sqliteTableConfig } from "drizzle-orm/sqlite-core";
+import { fsyncPath, isKeyHex, keyFingerprint } from "../backup/format.ts";
+import { buildInfo } from "../buildinfo.ts";
+import { type Database, type Executor, asPg, executorOf } from "../db/database.ts";
+import { FLUSH_ALL } from "../db/invalidation.ts";
+import { uniqueViolation } from "../db/sql.ts";
+
+/**
+ * The portable dump (`export` / `import`): JSON lines, the same on SQLite and Postgres.
+ *
+ *   line 1      {"format":"magistrala-clients-dump","version":1,"created_at","software":{version,commit},
+ *                "source":"sqlite"|"postgres","schema":"<last migration tag>","installation_key":"<hex>",
+ *                "key_fingerprint","tables":[{"name","columns":[...]}]}
+ *   then        {"table":"clients","values":[...]} per row, in the header's column order, tables
+ *               grouped and in foreign-key order (a referenced table before the one referring to it)
+ *   last line   {"end":true,"rows":{"clients":n,...}}   (a file without it is cut short)
+ *
+ * Every table of the schema is in it, found by walking the schema, so tables added later come along
+ * without a change here. Values are JSON: numbers, strings, JSON documents as themselves, null;
+ * booleans, dates (ISO 8601), bigints (decimal strings) and bytes (base64) by their column's type.
+ * Stored secret hashes and the outbox are rows like any other; the installation key that the
+ * hashes need travels in the header, so the file is as private as the data directory (0600).
+ */
+export const DUMP_FORMAT = "magistrala-clients-dump";
+export const DUMP_VERSION = 1;
+
+/** A refusal or failure an operator can act on: the message is the whole story, on one line. */
+export class DumpError extends Error {
+  override name = "DumpError";
+}
+
+export interface DumpHeader {
+  format: string;
+  version: number;
+  created_at: string;
+  software: { version: string; commit: string };
+  source: string;
+  schema: string;
+  installation_key: string;
+  key_fingerprint: string;
+  tables: { name: string; columns: string[] }[];
+}
+
+interface ColumnInfo {
+  key: string;
+  name: string;
+  dataType: string;
+  /** Assigned by the database (the outbox's seq): given anew on a merge. */
+  generated: boolean;
+}
+
+interface TableInfo {
+  name: string;
+  table: Table;
+  columns: ColumnInfo[];
+  /** Order of the rows in the dump (primary key, else every column). */
+  order: Column[];
+}
+
+/** What a dump is checked against: a database, or only its dialect and schema (before opening one). */
+export type SchemaOf = Pick<Database, "dialect" | "tables">;
+
+/** The schema's tables, each after the tables it refers to. */
+export function schemaTables(db: SchemaOf): TableInfo[] {
+  const config = (t: Table) => (db.dialect === "postgres" ? pgTableConfig(t as never) : sqliteTableConfig(t as never));
+  const infos = new Map<string, TableInfo & { refs: string[] }>();
+  for (const table of Object.values(db.tables) as Table[]) {
+    const cfg = config(table);
+    const columns = Object.entries(getTableColumns(table)).map(([key, c]) => {
+      const col = c as Column & { autoIncrement?: boolean; generatedIdentity?: unknown };
+      return { key, name: col.name, dataType: col.dataType, generated: col.autoIncrement === true || /Serial/.test(col.columnType) || col.generatedIdentity !== undefined };
+    });
+    const all = Object.values(getTableColumns(table)) as Column[];
+    const pk = cfg.primaryKeys[0]?.columns ?? all.filter((c) => c.primary);
+    const refs = cfg.foreignKeys.map((fk) => config(fk.reference().foreignTable as Table).name).filter((n) => n !== cfg.name);
+    infos.set(cfg.name, { name: cfg.name, table, columns, order: pk.length > 0 ? (pk as Column[]) : all, refs });
+  }
+  const sorted: TableInfo[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (name: string) => {
+    if (state.get(name) === "done") return;
+    if (state.get(name) === "visiting") throw new Error(`foreign keys of ${name} form a cycle`);
+    state.set(name, "visiting");
+    const info = infos.get(name)!;
+    for (const r of info.refs) if (infos.has(r)) visit(r);
+    state.set(name, "done");
+    sorted.push(info);
+  };
+  for (const name of infos.keys()) visit(name);
+  return sorted;
+}
+
+const encode = (dataType: string, v: unknown): unknown => {
+  if (v === null || v === undefined) return null;
+  if (dataType === "json") return v;
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === "bigint") return v.toString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString("base64");
+  return v;
+};
+
+const decode = (dataType: string, v: unknown): unknown => {
+  if (v === null) return null;
+  if (dataType === "date") return new Date(v as string);
+  if (dataType === "bigint") return BigInt(v as string);
+  if (dataType === "buffer") return Buffer.from(v as string, "base64");
+  return v;
+};
+
+/** Rows read per query while exporting. */
+const PAGE = 5000;
+
+export interface ExportResult {
+  file: string;
+  rows: Record<string, number>;
+}
+
+/**
+ * Writes the dump of `db` (all of it read in one snapshot) to `file`, atomically (a temporary file
+ * renamed over it) and 0600. `schema` is the last migration the database has (checked by the caller).
+ */
+export async function exportDump(db: Database, opts: { file: string; key: Buffer; schema: string; snapshot: <T>(fn: (exec: Executor) => Promise<T>) => Promise<T> }): Promise<ExportResult> {
+  const tables = schemaTables(db);
+  const header: DumpHeader = {
+    format: DUMP_FORMAT,
+    version: DUMP_VERSION,
+    created_at: new Date().toISOString(),
+    software: { version: buildInfo.version, commit: buildInfo.commit },
+    source: db.dialect,
+    schema: opts.schema,
+    installation_key: opts.key.toString("hex"),
+    key_fingerprint: keyFingerprint(opts.key),
+    tables: tables.map((t) => ({ name: t.name, columns: t.columns.map((c) => c.name) })),
+  };
+  const tmp = `${opts.file}.tmp-${process.pid}`;
+  const fd = openSync(tmp, "w", 0o600);
+  const rows: Record<string, number> = {};
+  try {
+    writeSync(fd, JSON.stringify(header) + "\n");
+    await opts.snapshot(async (exec) => {
+      for (const t of tables) {
+        let n = 0;
+        for (let offset = 0; ; offset += PAGE) {
+          const page = (await exec
+            .select()
+            .from(t.table as never)
+            .orderBy(...t.order.map((c) => asc(c)))
+            .limit(PAGE)
+            .offset(offset)) as Record<string, unknown>[];
+          if (page.length === 0) break;
+          let chunk = "";
+          for (const r of page) chunk += JSON.stringify({ table: t.name, values: t.columns.map((c) => encode(c.dataType, r[c.key])) }) + "\n";
+          writeSync(fd, chunk);
+          n += page.length;
+          if (page.length < PAGE) break;
+        }
+        rows[t.name] = n;
+      }
+    });
+    writeSync(fd, JSON.stringify({ end: true, rows }) + "\n");
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, opts.file);
+    fsyncPath(dirname(opts.file));
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  return { file: opts.file, rows };
+}
+
+type Line = { table: string; values: unknown[] } | { end: true; rows: Record<string, number> };
+
+async function* lines(file: string): AsyncGenerator<{ n: number; text: string }> {
+  const rl = createInterface({ input: createReadStream(file, { encoding: "utf8" }), crlfDelay: Number.POSITIVE_INFINITY });
+  let n = 0;
+  for await (const text of rl) {
+    n++;
+    if (text.trim() !== "") yield { n, text };
+  }
+}
+
+export interface CheckedDump {
+  header: DumpHeader;
+  key: Buffer;
+  rows: Record<string, number>;
+}
+
+/**
+ * Reads the whole file once and checks it without touching any database: the format and its
+ * version, the schema (one this build knows: `knownSchemas`, oldest first), every table and column
+ * (present in this build's schema), every line, and the end line with the row counts.
+ */
+export async function checkDump(db: SchemaOf, file: string, knownSchemas: string[]): Promise<CheckedDump> {
+  if (!existsSync(file)) throw new DumpError(`cannot import ${file}: no such file`);
+  const tables = new Map(schemaTables(db).map((t) => [t.name, t]));
+  let header: DumpHeader | undefined;
+  let end: Record<string, number> | undefined;
+  const counted: Record<string, number> = {};
+  const bad = (n: number, why: string) => new DumpError(`cannot import ${file}: line ${n}: ${why}`);
+  for await (const { n, text } of lines(file)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw n === 1 ? new DumpError(`cannot import ${file}: not a ${DUMP_FORMAT} file`) : bad(n, "not JSON (the file is damaged)");
+    }
+    if (!header) {
+      header = checkHeader(file, parsed, tables, knownSchemas);
+      for (const t of header.tables) counted[t.name] = 0;
+      continue;
+    }
+    if (end) throw bad(n, "data after the end line");
+    const line = parsed as Line;
+    if ("end" in line && line.end === true) {
+      end = line.rows;
+      continue;
+    }
+    const spec = header.tables.find((t) => t.name === (line as { table?: string }).table);
+    if (!spec || !Array.isArray((line as { values?: unknown }).values) || (line as { values: unknown[] }).values.length !== spec.columns.length)
+      throw bad(n, "not a row of a table in the header");
+    counted[spec.name]!++;
+  }
+  if (!header) throw new DumpError(`cannot import ${file}: the file is empty`);
+  if (!end) throw new DumpError(`cannot import ${file}: the file is cut short (no end line)`);
+  for (const t of header.tables)
+    if ((end[t.name] ?? 0) !== counted[t.name]) throw new DumpError(`cannot import ${file}: ${t.name} has ${counted[t.name]} rows, the end line says ${end[t.name] ?? 0}`);
+  return { header, key: Buffer.from(header.installation_key, "hex"), rows: counted };
+}
+
+function checkHeader(file: string, parsed: unknown, tables: Map<string, TableInfo>, knownSchemas: string[]): DumpHeader {
+  const h = parsed as Partial<DumpHeader> | null;
+  if (!h || typeof h !== "object" || h.format !== DUMP_FORMAT) throw new DumpError(`cannot import ${file}: not a ${DUMP_FORMAT} file`);
+  if (h.version !== DUMP_VERSION)
+    throw new DumpError(`cannot import ${file}: dump format version ${String(h.version)} is not the one this build reads (${DUMP_VERSION}); use the version of magistrala-clients that wrote it (${h.software?.version ?? "unknown"})`);
+  if (typeof h.schema !== "string" || !knownSchemas.includes(h.schema))
+    throw new DumpError(
+      `cannot import ${file}: it has schema ${String(h.schema)}, which this build does not know (its latest is ${knownSchemas.at(-1)}); import it with a newer version of magistrala-clients`,
+    );
+  if (typeof h.installation_key !== "string" || !isKeyHex(h.installation_key) || keyFingerprint(Buffer.from(h.installation_key, "hex")) !== h.key_fingerprint)
+    throw new DumpError(`cannot import ${file}: the installation key in the header is damaged`);
+  if (!Array.isArray(h.tables)) throw new DumpError(`cannot import ${file}: the header lists no tables`);
+  for (const t of h.tables) {
+    const info = tables.get(t.name);
+    if (!info) throw new DumpError(`cannot import ${file}: table ${t.name} is not in this build's schema`);
+    const unknown = t.columns.filter((c) => !info.columns.some((ci) => ci.name === c));
+    if (unknown.length > 0) throw new DumpError(`cannot import ${file}: ${t.name} has columns this build does not know (${unknown.join(", ")})`);
+  }
+  return h as DumpHeader;
+}
+
+/** True when no table of the schema has a row. */
+export async function isEmpty(exec: Executor, db: Database): Promise<boolean> {
+  for (const t of schemaTables(db)) {
+    const [row] = await exec
+      .select({ one: sql`1` })
+      .from(t.table as never)
+      .limit(1);
+    if (row) return false;
+  }
+  return true;
+}
+
+export interface ImportOptions {
+  file: string;
+  checked: CheckedDump;
+  /** Add to a database that has rows (conflicting rows abort the whole import). */
+  merge: boolean;
+}
+
+/** Rows per INSERT, under every dialect's bound-parameter limit. */
+const MAX_PARAMS = 30_000;
+
+/**
+ * Loads a checked dump in ONE transaction: all of it or nothing. Refuses a database that has rows
+ * unless `merge`; on a merge, values the database generates (the outbox's seq) are given anew, in
+ * the dump's order. Publishes FLUSH_ALL on the bus with the commit, so every instance's cache starts
+ * over. Returns the rows inserted per table.
+ */
+export async function importDump(db: Database, opts: ImportOptions): Promise<Record<string, number>> {
+  const tables = new Map(schemaTables(db).map((t) => [t.name, t]));
+  const { header } = opts.checked;
+  return db.transact(async (tx) => {
+    const exec = executorOf(tx);
+    if (!opts.merge && !(await isEmpty(exec, db)))
+      throw new DumpError(`cannot import ${opts.file}: the database is not empty (use --merge to add the dump's rows to what is there)`);
+    const inserted: Record<string, number> = Object.fromEntries(header.tables.map((t) => [t.name, 0]));
+    let current: { info: TableInfo; keys: { key: string; dataType: string; index: number }[]; batch: Record<string, unknown>[]; perInsert: number } | undefined;
+    const flush = async () => {
+      if (!current || current.batch.length === 0) return;
+      try {
+        await exec.insert(current.info.table as never).values(current.batch as never);
+      } catch (err) {
+        const violated = uniqueViolation(err);
+        if (violated !== undefined) throw new DumpError(`cannot import ${opts.file}: a row of ${current.info.name} is already in the database (${violated}); nothing was imported`);
+        throw err;
+      }
+      inserted[current.info.name]! += current.batch.length;
+      current.batch = [];
+    };
+    for await (const { text } of lines(opts.file)) {
+      const line = JSON.parse(text) as Line | DumpHeader;
+      if (!("table" in line)) continue; // the header and the end line
+      if (current?.info.name !== line.table) {
+        await flush();
+        const info = tables.get(line.table)!;
+        const spec = header.tables.find((t) => t.name === line.table)!;
+        const keys = spec.columns.flatMap((name, index) => {
+          const c = info.columns.find((ci) => ci.name === name)!;
+          return opts.merge && c.generated ? [] : [{ key: c.key, dataType: c.dataType, index }];
+        });
+        current = { info, keys, batch: [], perInsert: Math.max(1, Math.floor(MAX_PARAMS / Math.max(1, keys.length))) };
+      }
+      const row: Record<string, unknown> = {};
+      for (const k of current.keys) row[k.key] = decode(k.dataType, line.values[k.index]);
+      current.batch.push(row);
+      if (current.batch.length >= current.perInsert) await flush();
+    }
+    await flush();
+    if (db.dialect === "postgres") await advanceSequences(exec, [...tables.values()]);
+    tx.invalidate(FLUSH_ALL);
+    return inserted;
+  });
+}
+
+/** Postgres: explicit values do not move a serial column's sequence; move it past the largest value. */
+async function advanceSequences(exec: Executor, tables: TableInfo[]): Promise<void> {
+  for (const t of tables)
+    for (const c of t.columns.filter((ci) => ci.generated)) {
+      const table = `"${t.name.replace(/"/g, '""')}"`;
+      await asPg(exec).execute(
+        sql`SELECT setval(pg_get_serial_sequence(${table}, ${c.name}), coalesce(max(${sql.identifier(c.name)}), 0) + 1, false) FROM ${sql.identifier(t.name)}`,
+      );
+    }
+}
