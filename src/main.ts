@@ -21,7 +21,7 @@ import { type Publisher, type PublisherTuning, createPublisher } from "./events/
 import { createHttpApp } from "./http/server.ts";
 import { type Logger, createLogger } from "./log/logger.ts";
 import { createAccessService } from "./auth/access.ts";
-import { AccessCache } from "./cache/access-cache.ts";
+import { AccessCache, applyInvalidation, connectionInvalidations, invalidation } from "./cache/access-cache.ts";
 import { channelsGrpc } from "./channels/grpc.ts";
 import { clientsGrpc } from "./clients/grpc.ts";
 import { CallCounts, type RunningGrpcServer, startGrpcServer } from "./grpc/server.ts";
@@ -87,14 +87,16 @@ export async function startService(config: Config, logger: Logger = createLogger
   const roleRepos = { client: createRolesRepository(db, "client"), channel: createRolesRepository(db, "channel") };
   const clientsRepo = createClientsRepository(db, connectionsRepo, roleRepos.client);
   const channelsRepo = createChannelsRepository(db, connectionsRepo, roleRepos.channel);
-  // The hot path's cache: every change that can alter an answer invalidates exactly it, after commit.
-  const cache = new AccessCache({ ttlMs: config.cache.ttlMs, maxEntries: config.cache.maxEntries });
+  // The hot path's cache: every change that can alter an answer publishes, inside its transaction,
+  // an invalidation that every instance applies at commit (src/db/invalidation.ts).
+  const cache = new AccessCache({ ttlMs: config.cache.ttlMs, maxEntries: config.cache.maxEntries, bypass: () => !db.bus.coherent });
+  db.bus.subscribe((message) => applyInvalidation(cache, message));
   const connections = createConnectionsService({
     db,
     repo: connectionsRepo,
     clients: clientsRepo,
     channels: channelsRepo,
-    changed: (rows) => rows.forEach((r) => cache.invalidateConnection(r.domainId, r.clientId, r.channelId, r.type)),
+    changed: (tx, rows) => connectionInvalidations(rows).forEach((m) => tx.invalidate(m)),
   });
   const roles = createRolesService({
     db,
@@ -102,8 +104,8 @@ export async function startService(config: Config, logger: Logger = createLogger
     entities: { client: clientsRepo, channel: channelsRepo },
     // Users' publish/subscribe rights come from channel roles: any change to them drops the
     // channel's cached answers.
-    rolesChanged: (kind, entityId) => {
-      if (kind === "channel") cache.invalidateChannel(entityId);
+    rolesChanged: (tx, kind, entityId) => {
+      if (kind === "channel") tx.invalidate(invalidation.channel(entityId));
     },
   });
   const clients = createClientsService({
@@ -111,7 +113,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     repo: clientsRepo,
     hasher,
     hooks: {
-      credentialsChanged: (id) => cache.invalidateClient(id),
+      credentialsChanged: (tx, id) => tx.invalidate(invalidation.client(id)),
       created: (tx, ctx, created) => roles.provisionBuiltIn(tx, ctx, "client", created.map((c) => c.id)),
       removing: async (tx, ctx, client) => {
         await connections.clientRemoving(tx, ctx, client.id);
@@ -125,7 +127,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     db,
     repo: channelsRepo,
     hooks: {
-      statusChanged: (id) => cache.invalidateChannel(id),
+      statusChanged: (tx, id) => tx.invalidate(invalidation.channel(id)),
       created: (tx, ctx, created) => roles.provisionBuiltIn(tx, ctx, "channel", created.map((c) => c.id)),
       removing: async (tx, ctx, channel) => {
         await connections.channelRemoving(tx, ctx, channel.id);

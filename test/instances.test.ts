@@ -5,6 +5,7 @@ import { knownMigrations } from "../src/db/migrations.ts";
 import { PG_MIGRATIONS } from "../src/db/postgres.ts";
 import { type OpenedDatabase, createTestDatabase, onPostgres, openTestDatabase, pgEnv, queryStore } from "./helpers/backend.ts";
 import { TestBroker, eventually } from "./helpers/broker.ts";
+import { basic, call, grpc, grpcClients } from "./helpers/grpc.ts";
 import { type ApiResponse, type TestService, startTestService, tempDir } from "./helpers/service.ts";
 
 /**
@@ -92,6 +93,60 @@ describe.skipIf(!onPostgres)("several instances on one Postgres", () => {
       expect(arrived).toEqual(order);
     }
   }, 60_000);
+
+  test("caches stay coherent: a change committed through A is refused/allowed by B on its very next call", async () => {
+    const database = await createTestDatabase("coherent");
+    const [a, b] = await instances(2, database);
+    const ga = grpcClients(a!.grpcAddress);
+    const gb = grpcClients(b!.grpcAddress);
+    try {
+      const D = "coh";
+      const dev = await a!.api("POST", `/${D}/clients`, { credentials: { secret: "coh-secret" } });
+      const ch = await a!.api("POST", `/${D}/channels`, {});
+      const token = basic(dev.json.id, "coh-secret");
+      const authz = (g: ReturnType<typeof grpcClients>, type: number) =>
+        call(g.channels, "Authorize", { domain_id: D, client_id: dev.json.id, client_type: "client", channel_id: ch.json.id, type });
+      const user = (g: ReturnType<typeof grpcClients>) => call(g.channels, "Authorize", { domain_id: D, client_id: `${D}_user-1`, client_type: "user", channel_id: ch.json.id, type: 1 });
+      const ok = grpc.status.OK;
+      const denied = grpc.status.PERMISSION_DENIED;
+
+      // B answers (and caches) first, then A changes the truth: B's next call must follow.
+      for (let i = 0; i < 2; i++) expect((await call(gb.clients, "Authenticate", { token })).code).toBe(ok);
+      expect((await a!.api("POST", `/${D}/clients/${dev.json.id}/disable`)).status).toBe(200);
+      expect((await call(gb.clients, "Authenticate", { token })).code).toBe(denied);
+      expect((await a!.api("POST", `/${D}/clients/${dev.json.id}/enable`)).status).toBe(200);
+      expect((await call(gb.clients, "Authenticate", { token })).code).toBe(ok);
+
+      for (let i = 0; i < 2; i++) expect((await authz(gb, 1)).code).toBe(denied);
+      expect((await a!.api("POST", `/${D}/channels/connect`, { channel_ids: [ch.json.id], client_ids: [dev.json.id], types: ["publish"] })).status).toBe(201);
+      expect((await authz(gb, 1)).code).toBe(ok);
+      expect((await b!.api("POST", `/${D}/channels/${ch.json.id}/disconnect`, { client_ids: [dev.json.id], types: ["publish"] })).status).toBe(204);
+      expect((await authz(ga, 1)).code).toBe(denied);
+
+      // A secret changed through B: A refuses the old one at once.
+      expect((await call(ga.clients, "Authenticate", { token })).code).toBe(ok);
+      expect((await b!.api("PATCH", `/${D}/clients/${dev.json.id}/secret`, { secret: "coh-secret-2" })).status).toBe(200);
+      expect((await call(ga.clients, "Authenticate", { token })).code).toBe(denied);
+
+      // Roles: a user's publish right granted and revoked through A, asked through B.
+      for (let i = 0; i < 2; i++) expect((await user(gb)).code).toBe(denied);
+      const role = await a!.api("POST", `/${D}/channels/${ch.json.id}/roles`, { role_name: "pub", optional_actions: ["publish"], optional_members: ["user-1"] });
+      expect(role.status).toBe(201);
+      expect((await user(gb)).code).toBe(ok);
+      expect((await a!.api("POST", `/${D}/channels/${ch.json.id}/roles/${role.json.id}/members/delete`, { members: ["user-1"] })).status).toBe(204);
+      expect((await user(gb)).code).toBe(denied);
+
+      // Delete through A: B refuses the client on its next call.
+      const dev2 = await b!.api("POST", `/${D}/clients`, { credentials: { secret: "coh-3" } });
+      const token2 = basic(dev2.json.id, "coh-3");
+      expect((await call(gb.clients, "Authenticate", { token: token2 })).code).toBe(ok);
+      expect((await a!.api("DELETE", `/${D}/clients/${dev2.json.id}`)).status).toBe(204);
+      expect((await call(gb.clients, "Authenticate", { token: token2 })).code).toBe(denied);
+    } finally {
+      ga.close();
+      gb.close();
+    }
+  }, 30_000);
 
   test("the invalidation bus: a message published through A after a commit reaches B; B's listener reconnects and flushes", async () => {
     const database = await createTestDatabase("bus");

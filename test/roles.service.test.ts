@@ -53,7 +53,12 @@ beforeAll(() => {
     db: failing,
     repos: roleRepos,
     entities: { client: clientsRepo, channel: channelsRepo },
-    rolesChanged: (kind, id) => changes.push({ kind, id, aliceMayPublish: roles.userMayAccessChannel(D, "alice", watched, "publish") as boolean }),
+    // the hook runs inside the transaction; what it publishes reaches the bus's subscribers at commit
+    rolesChanged: (tx, kind, id) => tx.invalidate(`${kind}:${id}`),
+  });
+  db.bus.subscribe((message) => {
+    const [kind, id] = message.split(":") as [EntityKind, string];
+    changes.push({ kind, id, aliceMayPublish: roles.userMayAccessChannel(D, "alice", watched, "publish") as boolean });
   });
   const channels = createChannelsService({
     db,

@@ -6,6 +6,7 @@ import { parseDuration } from "../src/config/duration.ts";
 import { firstJsonValue } from "../src/http/body.ts";
 import { formatTime, parseTime } from "../src/shared/time.ts";
 import { encodePayload } from "../src/events/outbox.ts";
+import { AccessCache, applyInvalidation, connectionInvalidations, invalidation } from "../src/cache/access-cache.ts";
 import { type PgSettings, describeTarget, sslCandidates } from "../src/db/postgres.ts";
 import { tempDir } from "./helpers/service.ts";
 
@@ -158,5 +159,42 @@ describe("Postgres connection settings", () => {
   test("the target as logs and messages name it: no password, IPv6 in brackets", () => {
     expect(describeTarget(pg({ user: "mg", pass: "secret-pass", name: "clients", sslMode: "require" }))).toBe("postgres://mg@db.example:5432/clients?sslmode=require");
     expect(describeTarget(pg({ host: "::1" }))).toBe("postgres://magistrala@[::1]:5432/clients?sslmode=disable");
+  });
+});
+
+describe("the access cache", () => {
+  test("while the bus is not coherent it neither answers nor remembers", () => {
+    let incoherent = false;
+    const cache = new AccessCache({ ttlMs: 60_000, maxEntries: 10, bypass: () => incoherent });
+    cache.rememberAuthenticated("k", "client-1", cache.epoch);
+    expect(cache.authenticated("k")).toBe("client-1");
+    incoherent = true;
+    expect(cache.authenticated("k")).toBeUndefined();
+    cache.rememberAuthenticated("k2", "client-2", cache.epoch);
+    incoherent = false;
+    expect(cache.authenticated("k2")).toBeUndefined();
+  });
+
+  test("an answer looked up before an invalidation is not stored after it", () => {
+    const cache = new AccessCache({ ttlMs: 60_000, maxEntries: 10 });
+    const epoch = cache.epoch;
+    cache.invalidateClient("someone-else");
+    cache.rememberAuthenticated("k", "client-1", epoch);
+    expect(cache.authenticated("k")).toBeUndefined();
+  });
+
+  test("bus messages invalidate exactly their entries; many tuples of one channel drop the channel", () => {
+    const cache = new AccessCache({ ttlMs: 60_000, maxEntries: 100 });
+    const key = (c: string, ch: string, t: number) => `c\u0000d\u0000${c}\u0000${ch}\u0000${t}`;
+    for (const [c, ch, t] of [["a", "x", 1], ["a", "x", 2], ["b", "y", 1]] as const) cache.rememberAuthorized(key(c, ch, t), true, c, ch, cache.epoch);
+    applyInvalidation(cache, invalidation.connection("d", "a", "x", 1));
+    expect([cache.authorized(key("a", "x", 1)), cache.authorized(key("a", "x", 2)), cache.authorized(key("b", "y", 1))]).toEqual([undefined, true, true]);
+    applyInvalidation(cache, invalidation.channel("y"));
+    expect(cache.authorized(key("b", "y", 1))).toBeUndefined();
+    applyInvalidation(cache, "*");
+    expect(cache.authorized(key("a", "x", 2))).toBeUndefined();
+    const many = Array.from({ length: 65 }, (_, i) => ({ domainId: "d", clientId: `c${i}`, channelId: "big", type: 1 }));
+    expect(connectionInvalidations(many)).toEqual([invalidation.channel("big")]);
+    expect(connectionInvalidations(many.slice(0, 2))).toHaveLength(2);
   });
 });

@@ -34,6 +34,11 @@ export interface AccessCacheOptions {
   ttlMs: number;
   /** Bound of each of the two caches. */
   maxEntries: number;
+  /**
+   * True while invalidations from other instances may be missed (the bus is reconnecting): the
+   * cache then neither answers nor remembers, and every call goes to the database.
+   */
+  bypass?: () => boolean;
 }
 
 class KeyIndex {
@@ -89,32 +94,34 @@ export class AccessCache {
     });
     // A TTL of 0 means "do not cache": every call goes to the database.
     this.enabled = ttl !== undefined;
+    this.bypass = opts.bypass ?? (() => false);
   }
 
   private readonly enabled: boolean;
+  private readonly bypass: () => boolean;
 
   authenticated(tokenKey: string): string | undefined {
-    const e = this.enabled ? this.authn.get(tokenKey) : undefined;
+    const e = this.enabled && !this.bypass() ? this.authn.get(tokenKey) : undefined;
     if (e) this.stats.authnHits++;
     else this.stats.authnMisses++;
     return e?.clientId;
   }
 
   rememberAuthenticated(tokenKey: string, clientId: string, epoch: number): void {
-    if (!this.enabled || epoch !== this.epoch) return;
+    if (!this.enabled || epoch !== this.epoch || this.bypass()) return;
     this.authn.set(tokenKey, { clientId });
     this.authnByClient.add(clientId, tokenKey);
   }
 
   authorized(key: string): boolean | undefined {
-    const e = this.enabled ? this.authz.get(key) : undefined;
+    const e = this.enabled && !this.bypass() ? this.authz.get(key) : undefined;
     if (e) this.stats.authzHits++;
     else this.stats.authzMisses++;
     return e?.allowed;
   }
 
   rememberAuthorized(key: string, allowed: boolean, subject: string, channelId: string, epoch: number): void {
-    if (!this.enabled || epoch !== this.epoch) return;
+    if (!this.enabled || epoch !== this.epoch || this.bypass()) return;
     this.authz.set(key, { allowed, subject, channelId });
     this.authzBySubject.add(subject, key);
     this.authzByChannel.add(channelId, key);
@@ -152,4 +159,46 @@ export class AccessCache {
   get size(): { authn: number; authz: number } {
     return { authn: this.authn.size, authz: this.authz.size };
   }
+}
+
+/**
+ * The invalidation messages of this cache, as carried by the database's invalidation bus
+ * (src/db/invalidation.ts): published inside the changing transaction with `tx.invalidate`,
+ * applied by every instance at commit.
+ */
+export const invalidation = {
+  client: (id: string) => `client:${id}`,
+  channel: (id: string) => `channel:${id}`,
+  connection: (domainId: string, clientId: string, channelId: string, type: number) => `conn:${type}:${JSON.stringify([domainId, clientId, channelId])}`,
+};
+
+/** Above this many tuples of one channel in one change, the channel's answers go as a whole. */
+const TUPLES_PER_CHANNEL = 64;
+
+/** The messages for a change of these connections: exact tuples, or the whole channel when many. */
+export function connectionInvalidations(rows: { domainId: string; clientId: string; channelId: string; type: number }[]): string[] {
+  const byChannel = new Map<string, typeof rows>();
+  for (const r of rows) {
+    const list = byChannel.get(r.channelId);
+    if (list) list.push(r);
+    else byChannel.set(r.channelId, [r]);
+  }
+  const out: string[] = [];
+  for (const [channelId, list] of byChannel) {
+    if (list.length > TUPLES_PER_CHANNEL) out.push(invalidation.channel(channelId));
+    else for (const r of list) out.push(invalidation.connection(r.domainId, r.clientId, r.channelId, r.type));
+  }
+  return out;
+}
+
+/** Applies one bus message to the cache; FLUSH_ALL ("*") and anything unknown drop everything. */
+export function applyInvalidation(cache: AccessCache, message: string): void {
+  if (message.startsWith("client:")) return cache.invalidateClient(message.slice(7));
+  if (message.startsWith("channel:")) return cache.invalidateChannel(message.slice(8));
+  if (message.startsWith("conn:")) {
+    const type = Number(message.slice(5, 6));
+    const tuple = JSON.parse(message.slice(7)) as [string, string, string];
+    return cache.invalidateConnection(tuple[0], tuple[1], tuple[2], type);
+  }
+  cache.clear();
 }

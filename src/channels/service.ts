@@ -40,8 +40,8 @@ export interface ChannelHooks {
   created?(tx: TxHandle, ctx: RequestContext, channels: Channel[]): Promise<unknown[][]>;
   /** Before the row is deleted (connections and roles cascade). */
   removing?(tx: TxHandle, ctx: RequestContext, channel: Channel): Promise<void>;
-  /** After commit of a status change or delete (authorization caches listen). */
-  statusChanged?(channelId: string): void;
+  /** Inside the transaction of a status change or delete (authorization caches invalidate at commit). */
+  statusChanged?(tx: TxHandle, channelId: string): void;
   /** Listing the channels of a client: each channel's connection types. */
   connectionTypes?(domainId: string, clientId: string, channelIds: string[]): Promise<Map<string, string[]>>;
   /** A user's roles on each of these channels (`?roles=true`, `user=` lists). */
@@ -60,7 +60,7 @@ export function createChannelsService(deps: ChannelsServiceDeps): ChannelsServic
   const { db, repo, hooks = {} } = deps;
   const makeId = deps.newId ?? newId;
   const now = deps.now ?? nowMicros;
-  const changed = (tx: TxHandle, id: string) => tx.afterCommit(() => hooks.statusChanged?.(id));
+  const changed = (tx: TxHandle, id: string) => hooks.statusChanged?.(tx, id);
   const life = entityLifecycle<Channel, ChannelChanges>({
     kind: "channel",
     db,

@@ -44,8 +44,8 @@ export interface ClientHooks {
   created?(tx: TxHandle, ctx: RequestContext, clients: Client[]): Promise<unknown[][]>;
   /** Before the row is deleted (connections and roles cascade). */
   removing?(tx: TxHandle, ctx: RequestContext, client: Client): Promise<void>;
-  /** After commit of anything that can change an authentication answer for this client. */
-  credentialsChanged?(clientId: string): void;
+  /** Inside the transaction of anything that can change an authentication or authorization answer for this client. */
+  credentialsChanged?(tx: TxHandle, clientId: string): void;
   /** Listing the clients of a channel: each client's connection types. */
   connectionTypes?(domainId: string, channelId: string, clientIds: string[]): Promise<Map<string, string[]>>;
   /** A user's roles on each of these clients (`?roles=true`, `user=` lists). */
@@ -66,7 +66,7 @@ export function createClientsService(deps: ClientsServiceDeps): ClientsService {
   const makeId = deps.newId ?? newId;
   const now = deps.now ?? nowMicros;
 
-  const revoke = (tx: TxHandle, id: string) => tx.afterCommit(() => hooks.credentialsChanged?.(id));
+  const revoke = (tx: TxHandle, id: string) => hooks.credentialsChanged?.(tx, id);
   const life = entityLifecycle<Client, ClientChanges>({
     kind: "client",
     db,

@@ -22,8 +22,8 @@ export interface ConnectionsServiceDeps {
   repo: ConnectionsRepository;
   clients: EntityLookup;
   channels: EntityLookup;
-  /** After commit of any change to connections (the authorization cache listens). */
-  changed?: (rows: Connection[]) => void;
+  /** Inside the transaction of any change to connections (the authorization cache invalidates at commit). */
+  changed?: (tx: TxHandle, rows: Connection[]) => void;
 }
 
 export type ConnectionRequest = Omit<ConnectionSet, "domainId">;
@@ -55,7 +55,7 @@ function eventFields(channelIds: string[], clientIds: string[], types: number[])
 export function createConnectionsService(deps: ConnectionsServiceDeps): ConnectionsService {
   const { db, repo } = deps;
   const notify = (tx: TxHandle, rows: Connection[]) => {
-    if (rows.length > 0 && deps.changed) tx.afterCommit(() => deps.changed!(rows));
+    if (rows.length > 0) deps.changed?.(tx, rows);
   };
 
   /** Loads the entities of `ids`; `check` decides per id in request order (first failure wins). */

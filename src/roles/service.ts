@@ -33,7 +33,11 @@ export interface RolesServiceDeps {
    * deleted, actions or members added or removed, entity created or deleted); never on rollback.
    * The authorization cache invalidates the entity's answers here.
    */
-  rolesChanged?: (kind: EntityKind, entityId: string) => void;
+  /**
+   * Inside the transaction of every change that can alter a user's rights on an entity (the
+   * authorization cache publishes an invalidation with `tx.invalidate`, delivered at commit).
+   */
+  rolesChanged?: (tx: TxHandle, kind: EntityKind, entityId: string) => void;
   /** Role id suffix (default: 20 random base-36 characters). */
   newShortId?: () => string;
   now?: () => Micros;
@@ -117,7 +121,7 @@ export function createRolesService(deps: RolesServiceDeps): RolesService {
   const now = deps.now ?? nowMicros;
   const makeShortId = deps.newShortId ?? shortId;
   const changed = (tx: TxHandle, kind: EntityKind, entityId: string) => {
-    if (deps.rolesChanged) tx.afterCommit(() => deps.rolesChanged!(kind, entityId));
+    deps.rolesChanged?.(tx, kind, entityId);
   };
 
   function validateActions(kind: EntityKind, actions: string[]): void {
