@@ -59,6 +59,24 @@ describe("health, metrics, request ids, logs", () => {
     expect(typeof lines[0].duration_ms).toBe("number");
   });
 
+  test("exactly one log line also for answers given before routing (401, HEAD) and for unknown paths", async () => {
+    const ids = [
+      (await request(svc.url, "GET", "/one/clients")).headers.get("x-request-id")!,
+      (await request(svc.url, "HEAD", "/health")).headers.get("x-request-id")!,
+      (await svc.api("GET", "/nowhere/at/all")).headers.get("x-request-id")!,
+      (await svc.api("PUT", "/one/clients")).headers.get("x-request-id")!,
+    ];
+    await Bun.sleep(20);
+    const lines = ids.map((id) => svc.logs.filter((l) => l.includes(id)).map((l) => JSON.parse(l)));
+    expect(lines.map((l) => l.length)).toEqual([1, 1, 1, 1]);
+    expect(lines.map((l) => [l[0].status, l[0].route])).toEqual([
+      [401, "/:domainID/clients"],
+      [405, "/health"],
+      [404, "unmatched"],
+      [405, "/:domainID/clients"],
+    ]);
+  });
+
   test("GET /metrics exposes request counts and latency by route and status", async () => {
     await svc.api("GET", "/m/clients");
     await svc.api("GET", "/m/clients?limit=0");

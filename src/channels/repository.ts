@@ -20,7 +20,6 @@ export function createChannelsRepository(db: Database, links?: ConnectionFilters
     .select()
     .from(channels)
     .where(and(eq(channels.domainId, sql.placeholder("domainId")), eq(channels.route, sql.placeholder("route"))))
-    .limit(1)
     .prepare();
 
   return {

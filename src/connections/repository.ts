@@ -71,7 +71,6 @@ export function createConnectionsRepository(db: Database): ConnectionsRepository
         eq(channels.status, ENABLED),
       ),
     )
-    .limit(1)
     .prepare();
   const typeCond = (type?: number) => (type === undefined ? sql`` : sql` AND ${connections.type} = ${type}`);
 

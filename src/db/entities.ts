@@ -92,15 +92,14 @@ export function createEntityStore<Row, Changes>(
     .select()
     .from(table)
     .where(and(eq(table.domainId, sql.placeholder("domainId")), eq(table.id, sql.placeholder("id"))))
-    .limit(1)
     .prepare();
   return {
     async find(domainId, id, tx) {
-      if (tx) return (await executorOf(tx).select().from(table).where(byKey(domainId, id)).limit(1))[0] as Row | undefined;
+      if (tx) return (await executorOf(tx).select().from(table).where(byKey(domainId, id)))[0] as Row | undefined;
       return (await preparedAll<Row>(db, findStmt, { domainId, id }))[0];
     },
     async findAny(id) {
-      return (await db.read.select().from(table).where(eq(table.id, id)).limit(1))[0] as Row | undefined;
+      return (await db.read.select().from(table).where(eq(table.id, id)))[0] as Row | undefined;
     },
     async clearParent(tx, parentGroupId) {
       const rows = await executorOf(tx).update(table).set({ parentGroupId: null }).where(eq(table.parentGroupId, parentGroupId)).returning();

@@ -42,6 +42,10 @@ export interface SqliteDatabase extends Database {
   readonly readConnection: SqliteConnection;
 }
 
+/** Page cache per connection (KiB): random-key index inserts (UUIDs, secret hashes) touch many pages. */
+const WRITE_CACHE_KIB = 32 * 1024;
+const READ_CACHE_KIB = 16 * 1024;
+
 function configure(conn: SqliteConnection, busyTimeoutMs: number): void {
   conn.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
   conn.exec("PRAGMA foreign_keys = ON");
@@ -219,6 +223,38 @@ export async function snapshotOf<T>(db: SqliteDatabase, fn: () => Promise<T>): P
   }
 }
 
+/**
+ * The connection as Drizzle sees it, with compiled statements reused: Drizzle prepares a new
+ * statement for every query it runs, and compiling one costs as much as running a small insert.
+ * Sharing a Statement is safe here because every use of it (run/all/values/get) completes
+ * synchronously. Bounded, as bulk inserts produce one SQL text per row count.
+ */
+function withStatementCache(conn: SqliteConnection, max = 256): SqliteConnection {
+  const cache = new Map<string, ReturnType<SqliteConnection["prepare"]>>();
+  const prepare = (sqlText: string) => {
+    let stmt = cache.get(sqlText);
+    if (stmt) {
+      cache.delete(sqlText); // most recently used goes last
+    } else {
+      stmt = conn.prepare(sqlText);
+      if (cache.size >= max) {
+        const [oldest, old] = cache.entries().next().value!;
+        cache.delete(oldest);
+        old.finalize();
+      }
+    }
+    cache.set(sqlText, stmt);
+    return stmt;
+  };
+  return new Proxy(conn, {
+    get(target, prop) {
+      if (prop === "prepare") return prepare;
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 function connect(opts: SqliteOptions) {
   const fresh = !existsSync(opts.path);
   const writeConnection = new SqliteConnection(opts.path, { create: true, readwrite: true, strict: true });
@@ -226,14 +262,16 @@ function connect(opts: SqliteOptions) {
     if (fresh) chmodSync(opts.path, 0o600);
     configure(writeConnection, BUSY_TIMEOUT_MS); // start-up may wait; nothing else runs yet
     writeConnection.exec("PRAGMA journal_mode = WAL");
-    const write = drizzle({ client: writeConnection, schema: sqliteSchema }) as Executor;
+    const write = drizzle({ client: withStatementCache(writeConnection), schema: sqliteSchema }) as Executor;
     if (opts.migrate !== false) migrate(write, { migrationsFolder: SQLITE_MIGRATIONS });
     writeConnection.exec("PRAGMA busy_timeout = 0");
+    writeConnection.exec(`PRAGMA cache_size = -${WRITE_CACHE_KIB}`);
 
     const readConnection = new SqliteConnection(opts.path, { readwrite: true, strict: true });
     configure(readConnection, BUSY_TIMEOUT_MS);
     readConnection.exec("PRAGMA query_only = ON");
-    const read = drizzle({ client: readConnection, schema: sqliteSchema }) as Executor;
+    readConnection.exec(`PRAGMA cache_size = -${READ_CACHE_KIB}`);
+    const read = drizzle({ client: withStatementCache(readConnection), schema: sqliteSchema }) as Executor;
     return { writeConnection, write, readConnection, read };
   } catch (err) {
     writeConnection.close();

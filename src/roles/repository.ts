@@ -94,7 +94,6 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
     .select()
     .from(roles)
     .where(and(eq(roles.id, p("roleId")), eq(roles.entityId, p("entityId"))))
-    .limit(1)
     .prepare();
   const hasActionStmt = db.read
     .select({ one: sql<number>`1` })
@@ -102,7 +101,6 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
     .innerJoin(actions, and(eq(actions.roleId, members.roleId), eq(actions.action, p("action"))))
     .innerJoin(entities, eq(entities.id, members.entityId))
     .where(and(eq(members.entityId, p("entityId")), eq(members.memberId, p("memberId")), eq(entities.domainId, p("domainId"))))
-    .limit(1)
     .prepare();
 
   const count = sql<number>`count(*)`.mapWith(Number);
@@ -136,7 +134,7 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
     },
 
     async find(entityId, roleId, tx) {
-      if (tx) return (await executorOf(tx).select().from(roles).where(and(eq(roles.id, roleId), eq(roles.entityId, entityId))).limit(1))[0];
+      if (tx) return (await executorOf(tx).select().from(roles).where(and(eq(roles.id, roleId), eq(roles.entityId, entityId))))[0];
       return (await findStmt.execute({ roleId, entityId }))[0];
     },
 
