@@ -33,7 +33,7 @@ try {
   const auth = { authorization: `Bearer ${svc.token}` };
   const created = (await (await fetch(`${svc.url}/d/clients`, { method: "POST", body: JSON.stringify({ name: "bench" }), headers: { ...auth, ...JSON_HEADERS } })).json()) as { id: string };
 
-  const rounds = Math.max(1, Math.min(5, Math.floor(seconds / 3)));
+  const rounds = Math.max(1, Math.min(5, Math.floor(seconds / 2)));
   const per = Math.max(1, Math.floor(seconds / rounds)); // wrk takes whole seconds
   const cases = {
     bareGet: { url: `${bareUrl}/d/clients/${seeded.id}`, connections, seconds: per },

@@ -46,7 +46,13 @@ export function createLogger(level: LogLevel, sink: LogSink = stdoutSink): Logge
   const min = RANK[level];
   const write = (lvl: LogLevel, msg: string, fields?: LogFields) => {
     if (RANK[lvl] < min) return;
-    sink(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields, ...errorFields(fields) }) + "\n");
+    // Written by hand around one JSON.stringify of the fields: this runs once per request.
+    let line = `{"time":"${isoNow()}","level":"${lvl}","msg":${JSON.stringify(msg)}`;
+    if (fields) {
+      const body = JSON.stringify(fields.error instanceof Error ? { ...fields, ...errorFields(fields) } : fields);
+      if (body.length > 2) line += "," + body.slice(1, -1);
+    }
+    sink(line + "}\n");
   };
   return {
     debug: (m, f) => write("debug", m, f),
@@ -55,6 +61,18 @@ export function createLogger(level: LogLevel, sink: LogSink = stdoutSink): Logge
     error: (m, f) => write("error", m, f),
     enabled: (lvl) => RANK[lvl] >= min,
   };
+}
+
+let lastMs = 0;
+let lastIso = "";
+/** The current time in ISO 8601, formatted once per millisecond. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }
 
 /** Error objects do not survive JSON.stringify; keep their message and stack. */
