@@ -195,3 +195,25 @@ describe("the read snapshot held between commits", () => {
     }
   }, 60_000);
 });
+
+describe("clean shutdown", () => {
+  testSqliteOnly("a stopped service leaves one self-contained database file: the WAL is checkpointed away", "the WAL is SQLite's", async () => {
+    const { startTestService } = await import("./helpers/service.ts");
+    const { existsSync, copyFileSync } = await import("node:fs");
+    const { Database } = await import("bun:sqlite");
+    const svc = await startTestService();
+    await svc.api("POST", "/clean/clients/bulk", Array.from({ length: 500 }, () => ({})));
+    await svc.stop();
+    try {
+      expect(existsSync(`${svc.dbPath}-wal`)).toBe(false);
+      // the file alone, copied as an operator might, holds everything
+      const copy = `${svc.dataDir}/copy.db`;
+      copyFileSync(svc.dbPath, copy);
+      const db = new Database(copy, { readonly: true });
+      expect((db.query("SELECT count(*) AS n FROM clients").get() as { n: number }).n).toBe(500);
+      db.close();
+    } finally {
+      await svc.dispose();
+    }
+  });
+});

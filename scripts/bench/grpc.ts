@@ -1,20 +1,30 @@
 // gRPC benchmark (issue #5): seeds 10,000 clients, 1,000 channels and 50,000 connections, then
-// drives Authenticate and Authorize with 32 calls in flight for 10 s each — warm (cache hits),
-// cold (every call a cache miss: the service restarted with MG_CLIENTS_CACHE_KEY_DURATION=0, which
-// is each client's first call after a restart, for every call) — and an empty grpc-js unary
-// handler on the same protos as the baseline, all in one run. Usage: npm run bench:grpc
-// (BENCH_SECONDS, BENCH_CONCURRENCY to change the defaults).
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// drives Authenticate and Authorize with 32 calls in flight on one channel — warm (every answer in
+// the cache) and cold (a second service on the same data with MG_CLIENTS_CACHE_KEY_DURATION=0, so
+// every call is a first call and goes to the database) — against an empty grpc-js unary handler on
+// the same protos. The services and the empty handler run in this process (the same runtime, heap
+// and event loop: the ratio is what our code costs); the load comes from a separate process
+// (scripts/bench/grpc-load.ts). Cases alternate over rounds; figures are medians.
+// Usage: npm run bench:grpc   (BENCH_SECONDS per case, BENCH_CONCURRENCY to change the defaults)
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, startProcess, startService } from "./proc.ts";
+import * as grpc from "@grpc/grpc-js";
+import { loadConfig } from "../../src/config/config.ts";
+import { loadProtos } from "../../src/grpc/server.ts";
+import { createLogger } from "../../src/log/logger.ts";
+import { startService } from "../../src/main.ts";
+import { ROOT, startProcess } from "./proc.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const rounds = Math.max(1, Math.min(5, Math.floor(seconds / 2)));
+const per = Math.max(1, Math.floor(seconds / rounds));
 const N_CLIENTS = 10_000;
 const N_CHANNELS = 1_000;
 const dir = mkdtempSync(join(tmpdir(), "mgc-bench-grpc-"));
 const D = "bench";
+const TOKEN = "bench-token";
 
 interface Result {
   calls: number;
@@ -25,7 +35,7 @@ interface Result {
   codes: Record<string, number>;
 }
 
-async function load(address: string, service: "clients" | "channels", method: string, requests: unknown[], secs = seconds): Promise<Result> {
+async function load(address: string, service: "clients" | "channels", method: string, requests: unknown[], secs: number): Promise<Result> {
   const specFile = join(dir, `spec-${Math.random()}.json`);
   writeFileSync(specFile, JSON.stringify({ address, service, method, requests, concurrency, seconds: secs }));
   const p = Bun.spawn([process.execPath, join(ROOT, "scripts/bench/grpc-load.ts"), specFile], { stdout: "pipe", stderr: "inherit" });
@@ -35,79 +45,107 @@ async function load(address: string, service: "clients" | "channels", method: st
 }
 
 const basic = (id: string, secret: string) => "Basic" + Buffer.from(`${id}:${secret}`).toString("base64");
+const quiet = createLogger("warn");
 
-async function post(url: string, token: string, path: string, body: unknown) {
-  const r = await fetch(url + path, { method: "POST", body: JSON.stringify(body), headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } });
+async function service(env: Record<string, string>) {
+  const config = loadConfig({ MG_CLIENTS_HTTP_PORT: "0", MG_CLIENTS_GRPC_PORT: "0", MG_CLIENTS_ES_URL: "", MG_CLIENTS_STANDALONE_TOKEN: TOKEN, ...env });
+  const svc = await startService(config, quiet);
+  return { svc, address: `localhost:${svc.grpcPort}` };
+}
+
+async function post(url: string, path: string, body: unknown) {
+  const r = await fetch(url + path, { method: "POST", body: JSON.stringify(body), headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" } });
   if (r.status >= 300) throw new Error(`${path}: ${r.status} ${await r.text()}`);
   return r.status === 201 && path.endsWith("connect") ? undefined : ((await r.json()) as any);
 }
 
 try {
-  // Baseline: empty handlers.
-  const bare = await startProcess([process.execPath, join(ROOT, "scripts/bench/bare-grpc.ts")], {}, (l) => l.startsWith("ready "));
-  const bareAddress = `localhost:${bare.line.split(" ")[1]}`;
-  await load(bareAddress, "clients", "Authenticate", [{ token: "x" }], 2); // warm-up
-  const baseAuthn = await load(bareAddress, "clients", "Authenticate", [{ token: basic("id", "secret") }]);
-  const baseAuthz = await load(bareAddress, "channels", "Authorize", [{ domain_id: D, client_id: "c", client_type: "client", channel_id: "ch", type: 1 }]);
-  bare.proc.kill();
-  await bare.proc.exited;
-
-  // Seed.
-  const data = join(dir, "svc");
-  let svc = await startService(data);
+  // Seed through the warm service.
+  const dbPath = join(dir, "clients.db");
+  const warm = await service({ MG_CLIENTS_DB_PATH: dbPath });
   const t0 = performance.now();
   const clients: { id: string; secret: string }[] = [];
   for (let i = 0; i < N_CLIENTS; i += 1000) {
     const batch = Array.from({ length: 1000 }, (_, k) => ({ name: `dev-${i + k}`, credentials: { secret: `bench-secret-${i + k}` } }));
-    const r = await post(svc.url, svc.token, `/${D}/clients/bulk`, batch);
-    for (const c of r.clients) clients.push({ id: c.id, secret: c.credentials.secret });
+    for (const c of (await post(warm.svc.httpUrl, `/${D}/clients/bulk`, batch)).clients) clients.push({ id: c.id, secret: c.credentials.secret });
   }
-  const channels: string[] = [];
-  const r = await post(svc.url, svc.token, `/${D}/channels/bulk`, Array.from({ length: N_CHANNELS }, (_, k) => ({ name: `ch-${k}` })));
-  for (const c of r.channels) channels.push(c.id);
+  const channels: string[] = (await post(warm.svc.httpUrl, `/${D}/channels/bulk`, Array.from({ length: N_CHANNELS }, (_, k) => ({ name: `ch-${k}` })))).channels.map((c: any) => c.id);
   const tuples: { client: string; channel: string }[] = [];
-  for (let gi = 0; gi < 100; gi++) {
-    const chs = channels.slice(gi * 10, gi * 10 + 10);
-    const cls = clients.slice(gi * 100, gi * 100 + 50).map((c) => c.id);
-    await post(svc.url, svc.token, `/${D}/channels/connect`, { channel_ids: chs, client_ids: cls, types: ["publish"] });
+  for (let g = 0; g < 100; g++) {
+    const chs = channels.slice(g * 10, g * 10 + 10);
+    const cls = clients.slice(g * 100, g * 100 + 50).map((c) => c.id);
+    await post(warm.svc.httpUrl, `/${D}/channels/connect`, { channel_ids: chs, client_ids: cls, types: ["publish"] });
     for (const ch of chs) for (const cl of cls) tuples.push({ client: cl, channel: ch });
   }
   console.log(`seeded ${clients.length} clients, ${channels.length} channels, ${tuples.length} connections in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  await warm.svc.stop();
 
-  const authnReqs = (n: number) => clients.slice(0, n).map((c) => ({ token: basic(c.id, c.secret) }));
-  const authzReqs = (n: number) =>
+  // The services: warm (default cache) and cold (caching off, on a copy of the same data: one
+  // process owns a SQLite file); the empty handler beside them.
+  mkdirSync(join(dir, "cold"));
+  copyFileSync(dbPath, join(dir, "cold", "clients.db"));
+  copyFileSync(join(dir, "installation.key"), join(dir, "cold", "installation.key"));
+  const hot2 = await service({ MG_CLIENTS_DB_PATH: dbPath });
+  const cold2 = await service({ MG_CLIENTS_DB_PATH: join(dir, "cold", "clients.db"), MG_CLIENTS_CACHE_KEY_DURATION: "0" });
+
+  const protos = loadProtos() as any;
+  const empty = new grpc.Server();
+  const authenticated = { authenticated: true, id: "00000000-0000-4000-8000-000000000000" };
+  const authorized = { authorized: true };
+  empty.addService(protos.clients.v1.ClientsService.service, { Authenticate: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, authenticated) });
+  empty.addService(protos.channels.v1.ChannelsService.service, { Authorize: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, authorized) });
+  const emptyPort = await new Promise<number>((res, rej) => empty.bindAsync("localhost:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  const emptyAddress = `localhost:${emptyPort}`;
+  // For reference: the same empty handler alone in a minimal process.
+  const alone = await startProcess([process.execPath, join(ROOT, "scripts/bench/bare-grpc.ts")], {}, (l) => l.startsWith("ready "));
+  const aloneAddress = `localhost:${alone.line.split(" ")[1]}`;
+
+  const authnWarm = clients.slice(0, 1000).map((c) => ({ token: basic(c.id, c.secret) }));
+  const authnCold = clients.map((c) => ({ token: basic(c.id, c.secret) }));
+  const authz = (n: number) =>
     Array.from({ length: n }, (_, i) => tuples[(i * 7919) % tuples.length]!).map((t) => ({ domain_id: D, client_id: t.client, client_type: "client", channel_id: t.channel, type: 1 }));
+  const cases = {
+    emptyAuthn: () => load(emptyAddress, "clients", "Authenticate", authnWarm, per),
+    warmAuthn: () => load(hot2.address, "clients", "Authenticate", authnWarm, per),
+    coldAuthn: () => load(cold2.address, "clients", "Authenticate", authnCold, per),
+    emptyAuthz: () => load(emptyAddress, "channels", "Authorize", authz(1000), per),
+    warmAuthz: () => load(hot2.address, "channels", "Authorize", authz(1000), per),
+    coldAuthz: () => load(cold2.address, "channels", "Authorize", authz(N_CLIENTS), per),
+    aloneAuthn: () => load(aloneAddress, "clients", "Authenticate", authnWarm, per),
+  };
+  // warm-up: fill the warm cache, start everything once
+  await load(hot2.address, "clients", "Authenticate", authnWarm, 1);
+  await load(hot2.address, "channels", "Authorize", authz(1000), 1);
+  await load(emptyAddress, "clients", "Authenticate", authnWarm, 1);
+  const runs: Record<string, Result[]> = {};
+  for (let r = 0; r < rounds; r++) for (const [k, fn] of Object.entries(cases)) (runs[k] ??= []).push(await fn());
+  alone.proc.kill();
+  empty.forceShutdown();
+  await hot2.svc.stop();
+  await cold2.svc.stop();
 
-  // Warm: 1,000 distinct answers, all cached by a warm-up pass first.
-  await load(svc.grpcAddress, "clients", "Authenticate", authnReqs(1000), 2);
-  const warmAuthn = await load(svc.grpcAddress, "clients", "Authenticate", authnReqs(1000));
-  await load(svc.grpcAddress, "channels", "Authorize", authzReqs(1000), 2);
-  const warmAuthz = await load(svc.grpcAddress, "channels", "Authorize", authzReqs(1000));
-  svc.proc.kill("SIGTERM");
-  await svc.proc.exited;
-
-  // Cold: restarted with caching off, so every call is a first call.
-  svc = await startService(data, { MG_CLIENTS_CACHE_KEY_DURATION: "0" });
-  const coldAuthn = await load(svc.grpcAddress, "clients", "Authenticate", authnReqs(N_CLIENTS));
-  const coldAuthz = await load(svc.grpcAddress, "channels", "Authorize", authzReqs(N_CLIENTS));
-  svc.proc.kill("SIGTERM");
-  await svc.proc.exited;
-
-  const row = (name: string, r: Result, base?: Result, target?: number) => {
-    const ratio = base ? (r.rps / base.rps) * 100 : undefined;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const m = (k: string) => {
+    const rs = runs[k]!;
+    return { rps: median(rs.map((x) => x.rps)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)), errors: rs.reduce((n, x) => n + x.errors, 0) };
+  };
+  const row = (name: string, k: string, base?: string, target?: number) => {
+    const r = m(k);
+    const ratio = base ? (r.rps / m(base).rps) * 100 : undefined;
     const verdict = ratio === undefined || target === undefined ? "" : `≥ ${target} % ${ratio >= target ? "✓" : "✗"}`;
     return `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ${ratio === undefined ? "—" : ratio.toFixed(1) + " %"} | ${verdict} |`;
   };
-  console.log(`\ngRPC benchmark: ${seconds} s per case, ${concurrency} calls in flight on one channel, ${navigator.hardwareConcurrency} CPUs\n`);
+  console.log(`\ngRPC benchmark: ${rounds} rounds of ${per} s per case (medians), ${concurrency} calls in flight on one channel, ${navigator.hardwareConcurrency} CPUs\n`);
   console.log("| case | calls/s | p50 ms | p99 ms | errors | ratio to baseline | target |");
   console.log("|---|---:|---:|---:|---:|---:|---|");
-  console.log(row("empty handler, Authenticate-shaped (baseline)", baseAuthn));
-  console.log(row("Authenticate, warm cache", warmAuthn, baseAuthn, 90));
-  console.log(row("Authenticate, cold (cache off)", coldAuthn, baseAuthn, 50));
-  console.log(row("empty handler, Authorize-shaped (baseline)", baseAuthz));
-  console.log(row("Authorize, warm cache", warmAuthz, baseAuthz, 90));
-  console.log(row("Authorize, cold (cache off)", coldAuthz, baseAuthz, 50));
-  for (const [name, r] of Object.entries({ warmAuthn, coldAuthn, warmAuthz, coldAuthz })) if (r.errors > 0) console.log(`${name}: errors ${JSON.stringify(r.codes)}`);
+  console.log(row("empty handler, Authenticate-shaped (baseline)", "emptyAuthn"));
+  console.log(row("Authenticate, warm cache", "warmAuthn", "emptyAuthn", 90));
+  console.log(row("Authenticate, cold (every call a first call)", "coldAuthn", "emptyAuthn", 50));
+  console.log(row("empty handler, Authorize-shaped (baseline)", "emptyAuthz"));
+  console.log(row("Authorize, warm cache", "warmAuthz", "emptyAuthz", 90));
+  console.log(row("Authorize, cold (every call a first call)", "coldAuthz", "emptyAuthz", 50));
+  console.log(row("(reference) empty handler alone in a minimal process", "aloneAuthn", "emptyAuthn"));
+  for (const k of Object.keys(runs)) if (m(k).errors > 0) console.log(`${k}: errors ${JSON.stringify(runs[k]!.map((r) => r.codes))}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -206,7 +206,15 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
       await draining;
       await bus.close();
       releaseSnapshot();
+      // Open statements would keep the connections alive past close(): the last close could not
+      // checkpoint, and the WAL would stay beside a database that looks complete but is not.
+      for (const conn of [readConnection, writeConnection]) finalizers.get(conn)?.();
       readConnection.close();
+      try {
+        writeConnection.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      } catch (err) {
+        opts.logger.warn("checkpoint at close failed", { error: err });
+      }
       writeConnection.close();
       lock.release();
     },
@@ -253,8 +261,15 @@ export async function snapshotOf<T>(db: SqliteDatabase, fn: () => Promise<T>): P
  * Sharing a Statement is safe here because every use of it (run/all/values/get) completes
  * synchronously. Bounded, as bulk inserts produce one SQL text per row count.
  */
+/** Finalizes every cached statement of a connection (before closing it, see close()). */
+const finalizers = new WeakMap<SqliteConnection, () => void>();
+
 function withStatementCache(conn: SqliteConnection, max = 256): SqliteConnection {
   const cache = new Map<string, ReturnType<SqliteConnection["prepare"]>>();
+  finalizers.set(conn, () => {
+    for (const stmt of cache.values()) stmt.finalize();
+    cache.clear();
+  });
   const prepare = (sqlText: string) => {
     let stmt = cache.get(sqlText);
     if (stmt) {
