@@ -31,9 +31,11 @@ export async function startService(dataDir: string, env: Record<string, string> 
   const port = await freePort();
   const grpcPort = await freePort();
   const proc = spawn({
-    cmd: [process.execPath, join(ROOT, "src/main.ts")],
+    cmd: [process.execPath, ...(process.env.BENCH_BUN_FLAGS ?? "").split(" ").filter(Boolean), join(ROOT, "src/main.ts")],
     cwd: ROOT,
     env: {
+      // as deployed (README "Memory"): the allocator returns freed memory at once
+      MIMALLOC_PURGE_DELAY: "0",
       ...process.env,
       MG_CLIENTS_HTTP_PORT: String(port),
       MG_CLIENTS_GRPC_PORT: String(grpcPort),

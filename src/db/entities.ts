@@ -10,10 +10,15 @@ type EntityTable = Tables["clients"] | Tables["channels"];
 
 /** The WHERE conditions of a §2 list over clients or channels. */
 export function listConditions(dialect: Dialect, table: EntityTable, domainId: string, f: ListFilter): SQL[] {
-  const where: SQL[] = [eq(table.domainId, domainId)];
-  if (f.status === "enabled") where.push(eq(table.status, 0));
-  else if (f.status === "disabled") where.push(eq(table.status, 1));
-  else if (f.status === "deleted") where.push(eq(table.status, 2));
+  // With a subset filter (connected to X, member Y), the subset is small and indexed: on SQLite a
+  // unary `+` keeps the planner from starting at the domain's index instead (without statistics it
+  // would, and scan every entity of the domain: 9 ms instead of 0.1 ms at 100,000 clients).
+  const subset = (f.connectedTo !== undefined || f.member !== undefined) && dialect === "sqlite";
+  const is = (column: typeof table.domainId | typeof table.status, value: string | number) => (subset ? sql`+${column} = ${value}` : eq(column, value));
+  const where: SQL[] = [is(table.domainId, domainId)];
+  if (f.status === "enabled") where.push(is(table.status, 0));
+  else if (f.status === "disabled") where.push(is(table.status, 1));
+  else if (f.status === "deleted") where.push(is(table.status, 2));
   if (f.name) where.push(containsText(table.name, f.name));
   if (f.id) where.push(eq(table.id, f.id));
   if (f.tags && f.tags.values.length > 0) where.push(jsonArrayHas(dialect, table.tags, f.tags.op, f.tags.values));

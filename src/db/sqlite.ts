@@ -18,6 +18,14 @@ export const SQLITE_MIGRATIONS = assetPath("drizzle", "sqlite");
  */
 const BUSY_TIMEOUT_MS = 5000;
 const BUSY_BUDGET_MS = 10_000;
+/**
+ * After writes, the planner's statistics are refreshed (PRAGMA optimize) at most every
+ * OPTIMIZE_EVERY_MS, or sooner — but not more often than OPTIMIZE_MIN_MS — once
+ * OPTIMIZE_AFTER_TRANSACTIONS have committed (a provisioning burst).
+ */
+const OPTIMIZE_EVERY_MS = 60_000;
+const OPTIMIZE_MIN_MS = 5_000;
+const OPTIMIZE_AFTER_TRANSACTIONS = 50;
 /** Upper bound of transactions committed together (keeps one COMMIT from growing without limit). */
 const MAX_BATCH = 256;
 
@@ -43,8 +51,8 @@ export interface SqliteDatabase extends Database {
 }
 
 /** Page cache per connection (KiB): random-key index inserts (UUIDs, secret hashes) touch many pages. */
-const WRITE_CACHE_KIB = 32 * 1024;
-const READ_CACHE_KIB = 16 * 1024;
+const WRITE_CACHE_KIB = 16 * 1024;
+const READ_CACHE_KIB = 8 * 1024;
 
 function configure(conn: SqliteConnection, busyTimeoutMs: number): void {
   conn.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
@@ -114,7 +122,6 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
   const stats = { transactions: 0, commits: 0 };
   let draining: Promise<void> | undefined;
   let closed = false;
-  holdSnapshot();
 
   async function runBatch(batch: Job[]): Promise<void> {
     const started = performance.now();
@@ -141,6 +148,7 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
         }
         writeConnection.exec("COMMIT");
         holdSnapshot(); // before any caller or hook can read
+        writesSinceOptimize += done.length;
         stats.commits++;
         stats.transactions += done.length;
       } catch (err) {
@@ -184,6 +192,34 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
       await nextTurn();
     }
     draining = undefined;
+    maybeOptimize();
+  }
+
+  // The query planner needs table statistics to drive a list from the connections index rather
+  // than scan a domain's clients (100× faster at 100,000 clients). PRAGMA optimize gathers them
+  // where the tables changed enough — at start-up and at most once a minute after writes, never
+  // inside a batch; analysis_limit bounds its cost to milliseconds.
+  let lastOptimize = 0;
+  let writesSinceOptimize = 0;
+  const optimize = (pragma = "PRAGMA optimize") => {
+    try {
+      writeConnection.exec(pragma);
+    } catch (err) {
+      opts.logger.warn("PRAGMA optimize failed", { error: err });
+    }
+    lastOptimize = Date.now();
+    writesSinceOptimize = 0;
+  };
+  optimize("PRAGMA optimize = 0x10002"); // at open: also the tables that have no statistics yet
+  holdSnapshot();
+
+  function maybeOptimize(): void {
+    if (closed || draining || writesSinceOptimize === 0) return;
+    const since = Date.now() - lastOptimize;
+    if (since < OPTIMIZE_MIN_MS || (since < OPTIMIZE_EVERY_MS && writesSinceOptimize < OPTIMIZE_AFTER_TRANSACTIONS)) return;
+    releaseSnapshot();
+    optimize();
+    holdSnapshot();
   }
 
   return {
@@ -305,6 +341,7 @@ function connect(opts: SqliteOptions) {
     if (opts.migrate !== false) migrate(write, { migrationsFolder: SQLITE_MIGRATIONS });
     writeConnection.exec("PRAGMA busy_timeout = 0");
     writeConnection.exec(`PRAGMA cache_size = -${WRITE_CACHE_KIB}`);
+    writeConnection.exec("PRAGMA analysis_limit = 1000");
 
     const readConnection = new SqliteConnection(opts.path, { readwrite: true, strict: true });
     configure(readConnection, BUSY_TIMEOUT_MS);

@@ -50,6 +50,14 @@ export function createMetrics(): Metrics {
       this.set(process.memoryUsage.rss());
     },
   });
+  new Gauge({
+    name: "process_heap_bytes",
+    help: "JavaScript heap in use, in bytes.",
+    registers: [registry],
+    collect() {
+      this.set(process.memoryUsage().heapUsed);
+    },
+  });
   const started = Date.now() / 1000;
   new Gauge({
     name: "process_start_time_seconds",
