@@ -21,6 +21,7 @@ import { type Publisher, type PublisherTuning, createPublisher } from "./events/
 import { createHttpApp } from "./http/server.ts";
 import { type Logger, createLogger } from "./log/logger.ts";
 import { createAccessService } from "./auth/access.ts";
+import type { EntityHooks } from "./shared/lifecycle.ts";
 import { AccessCache, applyInvalidation, connectionInvalidations, invalidation } from "./cache/access-cache.ts";
 import { channelsGrpc } from "./channels/grpc.ts";
 import { clientsGrpc } from "./clients/grpc.ts";
@@ -108,35 +109,19 @@ export async function startService(config: Config, logger: Logger = createLogger
       if (kind === "channel") tx.invalidate(invalidation.channel(entityId));
     },
   });
-  const clients = createClientsService({
-    db,
-    repo: clientsRepo,
-    hasher,
-    hooks: {
-      credentialsChanged: (tx, id) => tx.invalidate(invalidation.client(id)),
-      created: (tx, ctx, created) => roles.provisionBuiltIn(tx, ctx, "client", created.map((c) => c.id)),
-      removing: async (tx, ctx, client) => {
-        await connections.clientRemoving(tx, ctx, client.id);
-        roles.entityRemoving(tx, "client", client.id);
-      },
-      connectionTypes: (domainId, channelId, ids) => connections.typeNames("client", domainId, channelId, ids),
-      memberRoles: (ids, memberId) => roles.memberRoles("client", ids, memberId),
+  // What a client's or channel's changes mean for the other capabilities, alike for both kinds.
+  const hooksFor = <Row extends { id: string }>(kind: "client" | "channel"): EntityHooks<Row> => ({
+    accessChanged: (tx, id) => tx.invalidate(invalidation[kind](id)),
+    created: (tx, ctx, rows) => roles.provisionBuiltIn(tx, ctx, kind, rows.map((r) => r.id)),
+    removing: async (tx, ctx, row) => {
+      await connections.entityRemoving(tx, ctx, kind, row.id);
+      roles.entityRemoving(tx, kind, row.id);
     },
+    connectionTypes: (domainId, otherId, ids) => connections.typeNames(kind, domainId, otherId, ids),
+    memberRoles: (ids, memberId) => roles.memberRoles(kind, ids, memberId),
   });
-  const channels = createChannelsService({
-    db,
-    repo: channelsRepo,
-    hooks: {
-      statusChanged: (tx, id) => tx.invalidate(invalidation.channel(id)),
-      created: (tx, ctx, created) => roles.provisionBuiltIn(tx, ctx, "channel", created.map((c) => c.id)),
-      removing: async (tx, ctx, channel) => {
-        await connections.channelRemoving(tx, ctx, channel.id);
-        roles.entityRemoving(tx, "channel", channel.id);
-      },
-      connectionTypes: (domainId, clientId, ids) => connections.typeNames("channel", domainId, clientId, ids),
-      memberRoles: (ids, memberId) => roles.memberRoles("channel", ids, memberId),
-    },
-  });
+  const clients = createClientsService({ db, repo: clientsRepo, hasher, hooks: hooksFor("client") });
+  const channels = createChannelsService({ db, repo: channelsRepo, hooks: hooksFor("channel") });
 
   const access = createAccessService({
     clients: clientsRepo,

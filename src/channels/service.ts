@@ -1,12 +1,9 @@
 import { AppError, Msg, conflict, notFound, unprocessable } from "../errors/index.ts";
-import type { MemberRole, WithRoles } from "../shared/access.ts";
-import { emitEvent } from "../events/emit.ts";
-import { type Page, newId } from "../shared/ids.ts";
-import { entityLifecycle } from "../shared/lifecycle.ts";
-import type { ListFilter } from "../shared/list.ts";
-import { ENABLED, type EntityStatus } from "../shared/status.ts";
+import { newId } from "../shared/ids.ts";
+import { type EntityHooks, type EntityService, entityLifecycle } from "../shared/lifecycle.ts";
+import { ENABLED } from "../shared/status.ts";
 import { type Micros, nowMicros } from "../shared/time.ts";
-import type { RequestContext, Transactor, TxHandle } from "../shared/tx.ts";
+import type { RequestContext, Transactor } from "../shared/tx.ts";
 import { createdFields, updatedFields } from "./events.ts";
 import type { ChannelsRepository } from "./repository.ts";
 import type { Channel, ChannelChanges, ChannelUpdate, NewChannel } from "./types.ts";
@@ -14,39 +11,14 @@ import type { Channel, ChannelChanges, ChannelUpdate, NewChannel } from "./types
 /** Storage limit of a channel id (a caller-chosen id may be any non-blank string up to this). */
 const MAX_ID = 36;
 
-export interface ChannelsService {
+export interface ChannelsService extends EntityService<Channel, ChannelUpdate> {
+  /** Creates all or none. */
   create(ctx: RequestContext, inputs: NewChannel[]): Promise<Channel[]>;
-  view(ctx: RequestContext, id: string): Promise<Channel>;
-  /** `GET …?roles=true`: the channel with the caller's roles on it (none: 404). */
-  viewWithRoles(ctx: RequestContext, id: string): Promise<WithRoles<Channel>>;
-  list(ctx: RequestContext, filter: ListFilter): Promise<Page<Channel>>;
-  update(ctx: RequestContext, id: string, update: ChannelUpdate): Promise<Channel>;
-  updateTags(ctx: RequestContext, id: string, tags: string[]): Promise<Channel>;
-  setStatus(ctx: RequestContext, id: string, status: EntityStatus): Promise<Channel>;
-  setParent(ctx: RequestContext, id: string, parentGroupId: string): Promise<void>;
-  removeParent(ctx: RequestContext, id: string): Promise<void>;
-  remove(ctx: RequestContext, id: string): Promise<void>;
-  /** gRPC: any domain and status; unknown → `entity not found`. */
-  retrieve(id: string): Promise<Channel>;
   /** gRPC RetrieveIDByRoute: the id of the channel with this route in the domain (any status). */
   idByRoute(domainId: string, route: string): Promise<string>;
-  /** gRPC: clears the parent group on every channel having it; returns how many. */
-  unsetParentGroup(parentGroupId: string): Promise<number>;
 }
 
-/** Hooks other capabilities attach to channel changes (same shape as the clients' hooks). */
-export interface ChannelHooks {
-  /** After the rows are inserted (built-in roles); returns, for each channel in order, the roles provisioned for it. */
-  created?(tx: TxHandle, ctx: RequestContext, channels: Channel[]): Promise<unknown[][]>;
-  /** Before the row is deleted (connections and roles cascade). */
-  removing?(tx: TxHandle, ctx: RequestContext, channel: Channel): Promise<void>;
-  /** Inside the transaction of a status change or delete (authorization caches invalidate at commit). */
-  statusChanged?(tx: TxHandle, channelId: string): void;
-  /** Listing the channels of a client: each channel's connection types. */
-  connectionTypes?(domainId: string, clientId: string, channelIds: string[]): Promise<Map<string, string[]>>;
-  /** A user's roles on each of these channels (`?roles=true`, `user=` lists). */
-  memberRoles?(channelIds: string[], memberId: string): Promise<Map<string, MemberRole[]>>;
-}
+export type ChannelHooks = EntityHooks<Channel>;
 
 export interface ChannelsServiceDeps {
   db: Transactor;
@@ -60,7 +32,6 @@ export function createChannelsService(deps: ChannelsServiceDeps): ChannelsServic
   const { db, repo, hooks = {} } = deps;
   const makeId = deps.newId ?? newId;
   const now = deps.now ?? nowMicros;
-  const changed = (tx: TxHandle, id: string) => hooks.statusChanged?.(tx, id);
   const life = entityLifecycle<Channel, ChannelChanges>({
     kind: "channel",
     db,
@@ -69,10 +40,7 @@ export function createChannelsService(deps: ChannelsServiceDeps): ChannelsServic
     // The reference answers both set-parent conflicts of a channel with the generic message.
     sameParentMessage: Msg.entityExists,
     otherParentMessage: Msg.entityExists,
-    statusChanged: changed,
-    removing: hooks.removing,
-    connectionTypes: hooks.connectionTypes,
-    memberRoles: hooks.memberRoles,
+    hooks,
   });
 
   return {
@@ -103,11 +71,7 @@ export function createChannelsService(deps: ChannelsServiceDeps): ChannelsServic
           updatedBy: null,
         };
       });
-      await db.transact(async (tx) => {
-        await repo.insert(tx, channels);
-        const roles = (await hooks.created?.(tx, ctx, channels)) ?? [];
-        channels.forEach((c, i) => emitEvent(tx, ctx, "channel.create", c.id, createdFields(c, roles[i] ?? [])));
-      });
+      await life.insertNew(ctx, channels, repo.insert, createdFields);
       return channels;
     },
 

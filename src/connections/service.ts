@@ -32,8 +32,7 @@ export interface ConnectionsService {
   connect(ctx: RequestContext, req: ConnectionRequest): Promise<void>;
   disconnect(ctx: RequestContext, req: ConnectionRequest): Promise<void>;
   /** Cascades, inside the deleting transaction: removes the connections and says so in events. */
-  clientRemoving(tx: TxHandle, ctx: RequestContext, clientId: string): Promise<void>;
-  channelRemoving(tx: TxHandle, ctx: RequestContext, channelId: string): Promise<void>;
+  entityRemoving(tx: TxHandle, ctx: RequestContext, kind: "client" | "channel", id: string): Promise<void>;
   /**
    * gRPC bookkeeping calls of other services and adapters (trusted by the network): no session;
    * their events carry the rows' domain and a fresh request id.
@@ -129,14 +128,8 @@ export function createConnectionsService(deps: ConnectionsServiceDeps): Connecti
       });
     },
 
-    async clientRemoving(tx, ctx, clientId) {
-      const removed = await repo.removeByClient(tx, clientId);
-      emitRemoved(tx, ctx, removed);
-      notify(tx, removed);
-    },
-
-    async channelRemoving(tx, ctx, channelId) {
-      const removed = await repo.removeByChannel(tx, channelId);
+    async entityRemoving(tx, ctx, kind, id) {
+      const removed = kind === "client" ? await repo.removeByClient(tx, id) : await repo.removeByChannel(tx, id);
       emitRemoved(tx, ctx, removed);
       notify(tx, removed);
     },

@@ -32,6 +32,44 @@ export interface LifecycleStore<Row, Changes> {
   remove(tx: TxHandle, domainId: string, id: string): Promise<boolean>;
 }
 
+/** What other capabilities attach to client or channel changes (wired in src/main.ts). */
+export interface EntityHooks<Row> {
+  /**
+   * After the rows are inserted, in the same transaction (built-in roles); returns, for each row in
+   * order, the roles provisioned for it (its create event's `roles_provisioned`).
+   */
+  created?(tx: TxHandle, ctx: RequestContext, rows: Row[]): Promise<unknown[][]>;
+  /** Inside the deleting transaction, before the row goes (connections and roles cascade). */
+  removing?(tx: TxHandle, ctx: RequestContext, row: Row): Promise<void>;
+  /**
+   * Inside the transaction of anything that can change an authentication or authorization answer
+   * about this entity (status change, secret change, delete): the cache invalidates at commit.
+   */
+  accessChanged?(tx: TxHandle, id: string): void;
+  /** Listing entities connected to another: each item's connection types. */
+  connectionTypes?(domainId: string, otherId: string, ids: string[]): Promise<Map<string, string[]>>;
+  /** A user's roles on each of these entities (`?roles=true`, `user=` lists). */
+  memberRoles?(ids: string[], memberId: string): Promise<Map<string, MemberRole[]>>;
+}
+
+/** The operations clients and channels share (their services add their own). */
+export interface EntityService<Row, Update> {
+  view(ctx: RequestContext, id: string): Promise<Row>;
+  /** `GET …?roles=true`: the entity with the caller's roles on it (none: 404). */
+  viewWithRoles(ctx: RequestContext, id: string): Promise<WithRoles<Row>>;
+  list(ctx: RequestContext, filter: ListFilter): Promise<Page<Row>>;
+  update(ctx: RequestContext, id: string, update: Update): Promise<Row>;
+  updateTags(ctx: RequestContext, id: string, tags: string[]): Promise<Row>;
+  setStatus(ctx: RequestContext, id: string, status: EntityStatus): Promise<Row>;
+  setParent(ctx: RequestContext, id: string, parentGroupId: string): Promise<void>;
+  removeParent(ctx: RequestContext, id: string): Promise<void>;
+  remove(ctx: RequestContext, id: string): Promise<void>;
+  /** gRPC: any domain and status; unknown → `entity not found`. */
+  retrieve(id: string): Promise<Row>;
+  /** gRPC UnsetParentGroupFrom*: clears the parent group on every entity having it; returns how many. */
+  unsetParentGroup(parentGroupId: string): Promise<number>;
+}
+
 export interface LifecycleOptions<Row extends EntityRow, Changes> {
   kind: "client" | "channel";
   db: Transactor;
@@ -40,14 +78,7 @@ export interface LifecycleOptions<Row extends EntityRow, Changes> {
   /** Set-parent conflicts: the contract words them differently for clients and channels. */
   sameParentMessage: string;
   otherParentMessage: string;
-  /** Inside the transaction of a status change or a delete (to register after-commit cache work). */
-  statusChanged?: (tx: TxHandle, id: string) => void;
-  /** Inside the deleting transaction, before the row goes (cascades). */
-  removing?: (tx: TxHandle, ctx: RequestContext, row: Row) => Promise<void>;
-  /** Listing entities connected to another: each item's connection types. */
-  connectionTypes?: (domainId: string, otherId: string, ids: string[]) => Promise<Map<string, string[]>>;
-  /** A user's roles on each of these entities (`?roles=true`, `user=` lists). */
-  memberRoles?: (ids: string[], memberId: string) => Promise<Map<string, MemberRole[]>>;
+  hooks: EntityHooks<Row>;
 }
 
 /**
@@ -68,6 +99,18 @@ export function entityLifecycle<Row extends EntityRow, Changes>(opts: LifecycleO
   return {
     stamp,
 
+    /**
+     * Inserts new rows (all or none) with whatever the `created` hook provisions, and one
+     * `<kind>.create` event per row, in one transaction.
+     */
+    async insertNew(ctx: RequestContext, rows: Row[], insert: (tx: TxHandle, rows: Row[]) => Promise<void>, fields: (row: Row, roles: unknown[]) => Record<string, unknown>) {
+      await db.transact(async (tx) => {
+        await insert(tx, rows);
+        const roles = (await opts.hooks.created?.(tx, ctx, rows)) ?? [];
+        rows.forEach((r, i) => emitEvent(tx, ctx, `${kind}.create`, r.id, fields(r, roles[i] ?? [])));
+      });
+    },
+
     async view(ctx: RequestContext, id: string): Promise<Row> {
       const row = await store.find(ctx.domainId, id);
       if (!row) throw notFound();
@@ -78,7 +121,7 @@ export function entityLifecycle<Row extends EntityRow, Changes>(opts: LifecycleO
     async viewWithRoles(ctx: RequestContext, id: string): Promise<WithRoles<Row>> {
       const row = await store.find(ctx.domainId, id);
       if (!row) throw notFound();
-      const roles = (await opts.memberRoles?.([id], ctx.userId))?.get(id) ?? [];
+      const roles = (await opts.hooks.memberRoles?.([id], ctx.userId))?.get(id) ?? [];
       if (roles.length === 0) throw notFound();
       return { entity: row, roles };
     },
@@ -87,9 +130,9 @@ export function entityLifecycle<Row extends EntityRow, Changes>(opts: LifecycleO
       if (filter.member !== undefined && !ctx.superAdmin) throw new AppError("FORBIDDEN", Msg.adminOnly);
       const { total, items } = await store.list(ctx.domainId, filter);
       const page: Page<Row> = { total, limit: filter.limit, offset: filter.offset, items };
-      if (filter.connectedTo && opts.connectionTypes)
-        page.connectionTypes = await opts.connectionTypes(ctx.domainId, filter.connectedTo.id, items.map((r) => r.id));
-      if (filter.member !== undefined && opts.memberRoles) page.memberRoles = await opts.memberRoles(items.map((r) => r.id), filter.member);
+      if (filter.connectedTo && opts.hooks.connectionTypes)
+        page.connectionTypes = await opts.hooks.connectionTypes(ctx.domainId, filter.connectedTo.id, items.map((r) => r.id));
+      if (filter.member !== undefined && opts.hooks.memberRoles) page.memberRoles = await opts.hooks.memberRoles(items.map((r) => r.id), filter.member);
       return page;
     },
 
@@ -112,10 +155,10 @@ export function entityLifecycle<Row extends EntityRow, Changes>(opts: LifecycleO
     async remove(ctx: RequestContext, id: string): Promise<void> {
       await db.transact(async (tx) => {
         const current = await existing(tx, ctx, id);
-        await opts.removing?.(tx, ctx, current);
+        await opts.hooks.removing?.(tx, ctx, current);
         await store.remove(tx, ctx.domainId, id);
         emitEvent(tx, ctx, `${kind}.remove`, id, { id });
-        opts.statusChanged?.(tx, id);
+        opts.hooks.accessChanged?.(tx, id);
       });
     },
 
@@ -141,7 +184,7 @@ export function entityLifecycle<Row extends EntityRow, Changes>(opts: LifecycleO
           updated_at: formatTime(updated.updatedAt),
           updated_by: updated.updatedBy ?? "",
         });
-        opts.statusChanged?.(tx, id);
+        opts.hooks.accessChanged?.(tx, id);
         return updated;
       });
     },
