@@ -1,56 +1,56 @@
 import { sql } from "drizzle-orm";
-import { bigint, bigserial, check, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { type PgColumn, bigint, bigserial, check, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
 
 /** Postgres twin of schema.sqlite.ts: same tables, same column names (test/schema.test.ts). */
+
+/** The columns clients and channels share, split where each kind puts its own in between. */
+const entityHead = () => ({
+  id: text("id").primaryKey(),
+  domainId: text("domain_id").notNull(),
+  name: text("name").notNull().default(""),
+  tags: jsonb("tags").$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+});
+const entityTail = () => ({
+  parentGroupId: text("parent_group_id"),
+  status: integer("status").notNull().default(0),
+  createdAt: bigint("created_at", { mode: "number" }).notNull(),
+  updatedAt: bigint("updated_at", { mode: "number" }),
+  updatedBy: text("updated_by"),
+});
+const metadataColumn = (name: string) => jsonb(name).$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`);
+
+type EntityColumns = ReturnType<typeof entityHead> & ReturnType<typeof entityTail>;
+function entityIndexes(kind: string, t: { [K in keyof EntityColumns]: PgColumn }) {
+  return [
+    index(`${kind}_domain_status_updated_idx`).on(t.domainId, t.status, sql`(CASE WHEN ${t.updatedAt} IS NULL THEN ${t.createdAt} ELSE ${t.updatedAt} END)`, t.id),
+    index(`${kind}_domain_created_idx`).on(t.domainId, t.createdAt),
+    index(`${kind}_domain_name_idx`).on(t.domainId, t.name),
+    index(`${kind}_parent_idx`).on(t.domainId, t.parentGroupId),
+  ];
+}
 
 export const clients = pgTable(
   "clients",
   {
-    id: text("id").primaryKey(),
-    domainId: text("domain_id").notNull(),
-    name: text("name").notNull().default(""),
-    tags: jsonb("tags").$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+    ...entityHead(),
     identity: text("identity").notNull().default(""),
     secretHash: text("secret_hash").notNull(),
-    metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
-    privateMetadata: jsonb("private_metadata").$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
-    parentGroupId: text("parent_group_id"),
-    status: integer("status").notNull().default(0),
-    createdAt: bigint("created_at", { mode: "number" }).notNull(),
-    updatedAt: bigint("updated_at", { mode: "number" }),
-    updatedBy: text("updated_by"),
+    metadata: metadataColumn("metadata"),
+    privateMetadata: metadataColumn("private_metadata"),
+    ...entityTail(),
   },
-  (t) => [
-    uniqueIndex("clients_domain_secret_uq").on(t.domainId, t.secretHash),
-    index("clients_domain_status_updated_idx").on(t.domainId, t.status, sql`(CASE WHEN ${t.updatedAt} IS NULL THEN ${t.createdAt} ELSE ${t.updatedAt} END)`, t.id),
-    index("clients_domain_created_idx").on(t.domainId, t.createdAt),
-    index("clients_domain_name_idx").on(t.domainId, t.name),
-    index("clients_parent_idx").on(t.domainId, t.parentGroupId),
-  ],
+  (t) => [uniqueIndex("clients_domain_secret_uq").on(t.domainId, t.secretHash), ...entityIndexes("clients", t)],
 );
 
 export const channels = pgTable(
   "channels",
   {
-    id: text("id").primaryKey(),
-    domainId: text("domain_id").notNull(),
-    name: text("name").notNull().default(""),
-    tags: jsonb("tags").$type<string[]>().notNull().default(sql`'[]'::jsonb`),
-    metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    ...entityHead(),
+    metadata: metadataColumn("metadata"),
     route: text("route"),
-    parentGroupId: text("parent_group_id"),
-    status: integer("status").notNull().default(0),
-    createdAt: bigint("created_at", { mode: "number" }).notNull(),
-    updatedAt: bigint("updated_at", { mode: "number" }),
-    updatedBy: text("updated_by"),
+    ...entityTail(),
   },
-  (t) => [
-    uniqueIndex("channels_domain_route_uq").on(t.domainId, t.route),
-    index("channels_domain_status_updated_idx").on(t.domainId, t.status, sql`(CASE WHEN ${t.updatedAt} IS NULL THEN ${t.createdAt} ELSE ${t.updatedAt} END)`, t.id),
-    index("channels_domain_created_idx").on(t.domainId, t.createdAt),
-    index("channels_domain_name_idx").on(t.domainId, t.name),
-    index("channels_parent_idx").on(t.domainId, t.parentGroupId),
-  ],
+  (t) => [uniqueIndex("channels_domain_route_uq").on(t.domainId, t.route), ...entityIndexes("channels", t)],
 );
 
 export const connections = pgTable(

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { type SQLiteColumn, check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * SQLite schema. Its twin for Postgres is schema.pg.ts: same tables, same column names, same
@@ -7,58 +7,59 @@ import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } fro
  * JSON documents are stored as text.
  */
 
+/** The columns clients and channels share, split where each kind puts its own in between. */
+const entityHead = () => ({
+  id: text("id").primaryKey(),
+  domainId: text("domain_id").notNull(),
+  name: text("name").notNull().default(""),
+  tags: text("tags", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+});
+const entityTail = () => ({
+  parentGroupId: text("parent_group_id"),
+  /** 0 enabled, 1 disabled. */
+  status: integer("status").notNull().default(0),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at"),
+  updatedBy: text("updated_by"),
+});
+const metadataColumn = (name: string) => text(name, { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`);
+
+type EntityColumns = ReturnType<typeof entityHead> & ReturnType<typeof entityTail>;
+/** The list indexes both kinds have (contract §2: domain, status, last touched, created, name, parent). */
+function entityIndexes(kind: string, t: { [K in keyof EntityColumns]: SQLiteColumn }) {
+  return [
+    index(`${kind}_domain_status_updated_idx`).on(t.domainId, t.status, sql`(CASE WHEN ${t.updatedAt} IS NULL THEN ${t.createdAt} ELSE ${t.updatedAt} END)`, t.id),
+    index(`${kind}_domain_created_idx`).on(t.domainId, t.createdAt),
+    index(`${kind}_domain_name_idx`).on(t.domainId, t.name),
+    index(`${kind}_parent_idx`).on(t.domainId, t.parentGroupId),
+  ];
+}
+
 export const clients = sqliteTable(
   "clients",
   {
-    id: text("id").primaryKey(),
-    domainId: text("domain_id").notNull(),
-    name: text("name").notNull().default(""),
-    tags: text("tags", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    ...entityHead(),
     identity: text("identity").notNull().default(""),
     /** HMAC-SHA256 of the secret keyed with the installation key (never the secret itself). */
     secretHash: text("secret_hash").notNull(),
-    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
-    privateMetadata: text("private_metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
-    parentGroupId: text("parent_group_id"),
-    /** 0 enabled, 1 disabled. */
-    status: integer("status").notNull().default(0),
-    createdAt: integer("created_at").notNull(),
-    updatedAt: integer("updated_at"),
-    updatedBy: text("updated_by"),
+    metadata: metadataColumn("metadata"),
+    privateMetadata: metadataColumn("private_metadata"),
+    ...entityTail(),
   },
-  (t) => [
-    uniqueIndex("clients_domain_secret_uq").on(t.domainId, t.secretHash),
-    index("clients_domain_status_updated_idx").on(t.domainId, t.status, sql`(CASE WHEN ${t.updatedAt} IS NULL THEN ${t.createdAt} ELSE ${t.updatedAt} END)`, t.id),
-    index("clients_domain_created_idx").on(t.domainId, t.createdAt),
-    index("clients_domain_name_idx").on(t.domainId, t.name),
-    index("clients_parent_idx").on(t.domainId, t.parentGroupId),
-  ],
+  (t) => [uniqueIndex("clients_domain_secret_uq").on(t.domainId, t.secretHash), ...entityIndexes("clients", t)],
 );
 
 export const channels = sqliteTable(
   "channels",
   {
     /** Server-generated UUID, or any non-blank caller-chosen string of at most 36 characters. */
-    id: text("id").primaryKey(),
-    domainId: text("domain_id").notNull(),
-    name: text("name").notNull().default(""),
-    tags: text("tags", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
-    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    ...entityHead(),
+    metadata: metadataColumn("metadata"),
     /** Unique per domain, immutable; null when the channel has none. */
     route: text("route"),
-    parentGroupId: text("parent_group_id"),
-    status: integer("status").notNull().default(0),
-    createdAt: integer("created_at").notNull(),
-    updatedAt: integer("updated_at"),
-    updatedBy: text("updated_by"),
+    ...entityTail(),
   },
-  (t) => [
-    uniqueIndex("channels_domain_route_uq").on(t.domainId, t.route),
-    index("channels_domain_status_updated_idx").on(t.domainId, t.status, sql`(CASE WHEN ${t.updatedAt} IS NULL THEN ${t.createdAt} ELSE ${t.updatedAt} END)`, t.id),
-    index("channels_domain_created_idx").on(t.domainId, t.createdAt),
-    index("channels_domain_name_idx").on(t.domainId, t.name),
-    index("channels_parent_idx").on(t.domainId, t.parentGroupId),
-  ],
+  (t) => [uniqueIndex("channels_domain_route_uq").on(t.domainId, t.route), ...entityIndexes("channels", t)],
 );
 
 /**
