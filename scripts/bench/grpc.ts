@@ -6,6 +6,8 @@
 // and event loop: the ratio is what our code costs); the load comes from a separate process
 // (scripts/bench/grpc-load.ts). Cases alternate over rounds; figures are medians.
 // Usage: npm run bench:grpc   (BENCH_SECONDS per case, BENCH_CONCURRENCY to change the defaults)
+// On Postgres: npm run bench:grpc -- --postgres (or BENCH_DB=postgres): both services on one fresh
+// database of the local server (several instances may share it).
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +16,7 @@ import { loadConfig } from "../../src/config/config.ts";
 import { loadProtos } from "../../src/grpc/server.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { startService } from "../../src/main.ts";
+import { type BenchDatabase, freshDatabase, onPostgres } from "./db.ts";
 import { ROOT, startProcess } from "./proc.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -59,10 +62,12 @@ async function post(url: string, path: string, body: unknown) {
   return r.status === 201 && path.endsWith("connect") ? undefined : ((await r.json()) as any);
 }
 
+let pg: BenchDatabase | undefined;
 try {
+  pg = onPostgres ? await freshDatabase("grpc") : undefined;
   // Seed through the warm service.
   const dbPath = join(dir, "clients.db");
-  const warm = await service({ MG_CLIENTS_DB_PATH: dbPath });
+  const warm = await service({ MG_CLIENTS_DB_PATH: dbPath, ...pg?.env });
   const t0 = performance.now();
   const clients: { id: string; secret: string }[] = [];
   for (let i = 0; i < N_CLIENTS; i += 1000) {
@@ -80,13 +85,13 @@ try {
   console.log(`seeded ${clients.length} clients, ${channels.length} channels, ${tuples.length} connections in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   await warm.svc.stop();
 
-  // The services: warm (default cache) and cold (caching off, on a copy of the same data: one
-  // process owns a SQLite file); the empty handler beside them.
+  // The services: warm (default cache) and cold (caching off: on SQLite on a copy of the same data,
+  // as one process owns a SQLite file; on Postgres on the same database); the empty handler beside.
   mkdirSync(join(dir, "cold"));
-  copyFileSync(dbPath, join(dir, "cold", "clients.db"));
   copyFileSync(join(dir, "installation.key"), join(dir, "cold", "installation.key"));
-  const hot2 = await service({ MG_CLIENTS_DB_PATH: dbPath });
-  const cold2 = await service({ MG_CLIENTS_DB_PATH: join(dir, "cold", "clients.db"), MG_CLIENTS_CACHE_KEY_DURATION: "0" });
+  if (!pg) copyFileSync(dbPath, join(dir, "cold", "clients.db"));
+  const hot2 = await service({ MG_CLIENTS_DB_PATH: dbPath, ...pg?.env });
+  const cold2 = await service({ MG_CLIENTS_DB_PATH: join(dir, "cold", "clients.db"), MG_CLIENTS_CACHE_KEY_DURATION: "0", ...pg?.env });
 
   const protos = loadProtos() as any;
   const empty = new grpc.Server();
@@ -135,7 +140,7 @@ try {
     const verdict = ratio === undefined || target === undefined ? "" : `≥ ${target} % ${ratio >= target ? "✓" : "✗"}`;
     return `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ${ratio === undefined ? "—" : ratio.toFixed(1) + " %"} | ${verdict} |`;
   };
-  console.log(`\ngRPC benchmark: ${rounds} rounds of ${per} s per case (medians), ${concurrency} calls in flight on one channel, ${navigator.hardwareConcurrency} CPUs\n`);
+  console.log(`\ngRPC benchmark on ${pg ? "Postgres" : "SQLite"}: ${rounds} rounds of ${per} s per case (medians), ${concurrency} calls in flight on one channel, ${navigator.hardwareConcurrency} CPUs\n`);
   console.log("| case | calls/s | p50 ms | p99 ms | errors | ratio to baseline | target |");
   console.log("|---|---:|---:|---:|---:|---:|---|");
   console.log(row("empty handler, Authenticate-shaped (baseline)", "emptyAuthn"));
@@ -148,4 +153,5 @@ try {
   for (const k of Object.keys(runs)) if (m(k).errors > 0) console.log(`${k}: errors ${JSON.stringify(runs[k]!.map((r) => r.codes))}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
+  await pg?.drop();
 }

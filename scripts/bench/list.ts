@@ -1,10 +1,11 @@
 // Scale benchmark (DESIGN.md "Performance targets"): 100,000 clients and 200,000 connections in one
 // domain, then list pages (default order, a name filter, a tag filter, a deep offset, clients of a
 // channel) measured one request at a time, and the process's resident memory from /metrics.
-// Targets: list page p99 < 20 ms; RSS < 160 MiB. Usage: npm run bench:list
+// Targets: list page p99 < 20 ms; RSS < 160 MiB. Usage: npm run bench:list [-- --postgres]
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type BenchDatabase, freshDatabase, onPostgres } from "./db.ts";
 import { startService } from "./proc.ts";
 
 const N_CLIENTS = Number(process.env.BENCH_CLIENTS ?? 100_000);
@@ -14,8 +15,10 @@ const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 300);
 const dir = mkdtempSync(join(tmpdir(), "mgc-bench-list-"));
 const D = "scale";
 
+let pg: BenchDatabase | undefined;
 try {
-  const svc = await startService(dir);
+  pg = onPostgres ? await freshDatabase("list") : undefined;
+  const svc = await startService(dir, pg?.env);
   const headers = { authorization: `Bearer ${svc.token}`, "content-type": "application/json" };
   const post = async (path: string, body: unknown) => {
     const r = await fetch(svc.url + path, { method: "POST", body: JSON.stringify(body), headers });
@@ -52,7 +55,7 @@ try {
     ["clients of a channel (connection_types)", `/${D}/clients?channel=${channelIds[500]}`],
     ["channels of a client", `/${D}/channels?client=${clientIds[100]}`],
   ];
-  console.log(`\nlist pages, ${SAMPLES} sequential requests each (${navigator.hardwareConcurrency} CPUs)\n`);
+  console.log(`\nlist pages on ${pg ? "Postgres" : "SQLite"}, ${SAMPLES} sequential requests each (${navigator.hardwareConcurrency} CPUs)\n`);
   console.log("| list | p50 ms | p99 ms | total | target p99 < 20 ms |");
   console.log("|---|---:|---:|---:|---|");
   for (const [name, path] of cases) {
@@ -79,4 +82,5 @@ try {
   await svc.proc.exited;
 } finally {
   rmSync(dir, { recursive: true, force: true });
+  await pg?.drop();
 }
