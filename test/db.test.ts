@@ -217,3 +217,17 @@ describe("clean shutdown", () => {
     }
   });
 });
+
+describe("the statement cache", () => {
+  testSqliteOnly("a statement prepared once stays usable after hundreds of other SQL texts went through the connection", "the statement cache is the SQLite helper's", async () => {
+    const { inArray } = await import("drizzle-orm");
+    const db = await open();
+    const repo = createClientsRepository(db);
+    await db.transact((tx) => repo.insert(tx, [client("kept", "s-kept")]));
+    expect((await repo.authRecord("kept"))?.id).toBe("kept"); // a prepared statement of the read connection
+    // 300 distinct SQL texts (one per list length): more than the cache holds
+    const ids = db.tables.clients.id;
+    for (let n = 1; n <= 300; n++) await db.read.select({ id: ids }).from(db.tables.clients).where(inArray(ids, Array.from({ length: n }, (_, i) => `x${i}`)));
+    expect((await repo.authRecord("kept"))?.id).toBe("kept");
+  });
+});

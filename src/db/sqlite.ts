@@ -296,15 +296,25 @@ export async function snapshotOf<T>(db: SqliteDatabase, fn: () => Promise<T>): P
  * statement for every query it runs, and compiling one costs as much as running a small insert.
  * Sharing a Statement is safe here because every use of it (run/all/values/get) completes
  * synchronously. Bounded, as bulk inserts produce one SQL text per row count.
+ *
+ * A statement leaving the cache is not finalized: a Drizzle `.prepare()`d query (the hot-path
+ * lookups) holds the Statement it got here for the life of the process, and finalizing it would
+ * break that query for good. An evicted statement is freed by the garbage collector once nothing
+ * holds it; close() finalizes the ones still alive, so the file closes cleanly.
  */
 /** Finalizes every cached statement of a connection (before closing it, see close()). */
 const finalizers = new WeakMap<SqliteConnection, () => void>();
 
+type Statement = ReturnType<SqliteConnection["prepare"]>;
+
 function withStatementCache(conn: SqliteConnection, max = 256): SqliteConnection {
-  const cache = new Map<string, ReturnType<SqliteConnection["prepare"]>>();
+  const cache = new Map<string, Statement>();
+  let evicted: WeakRef<Statement>[] = [];
   finalizers.set(conn, () => {
     for (const stmt of cache.values()) stmt.finalize();
+    for (const ref of evicted) ref.deref()?.finalize();
     cache.clear();
+    evicted = [];
   });
   const prepare = (sqlText: string) => {
     let stmt = cache.get(sqlText);
@@ -315,7 +325,8 @@ function withStatementCache(conn: SqliteConnection, max = 256): SqliteConnection
       if (cache.size >= max) {
         const [oldest, old] = cache.entries().next().value!;
         cache.delete(oldest);
-        old.finalize();
+        if (evicted.length >= max) evicted = evicted.filter((ref) => ref.deref() !== undefined);
+        evicted.push(new WeakRef(old));
       }
     }
     cache.set(sqlText, stmt);
