@@ -5,6 +5,7 @@ import { uniqueViolation } from "../db/sql.ts";
 import { AppError, Msg } from "../errors/index.ts";
 import type { TxHandle } from "../shared/tx.ts";
 import type { Channel, ChannelChanges } from "./types.ts";
+import { insertRows } from "../db/insert.ts";
 
 export interface ChannelsRepository extends EntityStore<Channel, ChannelChanges> {
   /** Inserts all rows or none: a taken id is 400 `channel id already exists`, a taken route 400 `route not available`. */
@@ -28,7 +29,7 @@ export function createChannelsRepository(db: Database, links?: ConnectionFilters
     async insert(tx, rows) {
       try {
         const exec = executorOf(tx);
-        for (let i = 0; i < rows.length; i += 500) await exec.insert(channels).values(rows.slice(i, i + 500));
+        await insertRows(exec, channels, rows);
       } catch (err) {
         const violated = uniqueViolation(err);
         if (violated?.includes("route")) throw new AppError("CONFLICT", Msg.routeTaken);

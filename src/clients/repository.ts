@@ -8,6 +8,7 @@ import { type MaybePromise, then } from "../shared/maybe.ts";
 import { ENABLED } from "../shared/status.ts";
 import type { TxHandle } from "../shared/tx.ts";
 import type { Client, EntityStatus, JsonObject } from "./types.ts";
+import { insertRows } from "../db/insert.ts";
 
 /** Column changes an update may make; absent keys are left as they are. */
 export interface ClientChanges {
@@ -65,7 +66,7 @@ export function createClientsRepository(db: Database, links?: ConnectionFilters,
       try {
         const exec = executorOf(tx);
         // Chunked so a large bulk stays under the database's bound-parameter limit.
-        for (let i = 0; i < rows.length; i += 500) await exec.insert(clients).values(rows.slice(i, i + 500));
+        await insertRows(exec, clients, rows);
       } catch (err) {
         if (secretConflict(err)) throw new AppError("CONFLICT", Msg.secretTaken);
         if (uniqueViolation(err) !== undefined) throw new AppError("UNPROCESSABLE", Msg.createFailed);

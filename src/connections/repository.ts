@@ -7,6 +7,7 @@ import { AppError, Msg } from "../errors/index.ts";
 import { type MaybePromise, then } from "../shared/maybe.ts";
 import { ENABLED } from "../shared/status.ts";
 import type { TxHandle } from "../shared/tx.ts";
+import { insertRows } from "../db/insert.ts";
 
 /** One connection: the client may publish (1) or subscribe (2) on the channel, in that domain. */
 export interface Connection {
@@ -45,7 +46,6 @@ export interface ConnectionsRepository extends ConnectionFilters {
   typesOf(side: "client" | "channel", domainId: string, otherId: string, ids: string[]): Promise<Map<string, number[]>>;
 }
 
-const CHUNK = 500;
 
 export function createConnectionsRepository(db: Database): ConnectionsRepository {
   const { connections, clients, channels } = db.tables;
@@ -92,7 +92,7 @@ export function createConnectionsRepository(db: Database): ConnectionsRepository
     async insert(tx, rows) {
       const exec = executorOf(tx);
       try {
-        for (let i = 0; i < rows.length; i += CHUNK) await exec.insert(connections).values(rows.slice(i, i + CHUNK));
+        await insertRows(exec, connections, rows);
       } catch (err) {
         if (uniqueViolation(err) !== undefined) throw new AppError("CONFLICT", Msg.entityExists);
         throw err;

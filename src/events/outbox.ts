@@ -1,6 +1,7 @@
 import { asc, count, inArray, lt, sql } from "drizzle-orm";
 import { type Database, type Executor, type PendingEvent, type Tables, asPg, executorOf } from "../db/database.ts";
 import { nowMicros } from "../shared/time.ts";
+import { insertRows } from "../db/insert.ts";
 
 /**
  * The outbox: events written in the same transaction as the change they describe, deleted once
@@ -22,7 +23,7 @@ export function encodePayload(payload: Record<string, unknown>, occurredAtMicros
 export async function appendToOutbox(db: Executor, tables: Tables, events: PendingEvent[]): Promise<void> {
   const at = nowMicros();
   const rows = events.map((e) => ({ stream: e.stream, entityId: e.entityId, payload: encodePayload(e.payload, at), createdAt: at }));
-  for (let i = 0; i < rows.length; i += 500) await db.insert(tables.outbox).values(rows.slice(i, i + 500));
+  await insertRows(db, tables.outbox, rows);
 }
 
 export interface OutboxRow {

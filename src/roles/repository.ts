@@ -5,6 +5,7 @@ import { AppError, Msg } from "../errors/index.ts";
 import type { Micros } from "../shared/time.ts";
 import type { TxHandle } from "../shared/tx.ts";
 import type { EntityKind, EntityMembersFilter, MemberRole, PageRequest, Role } from "./types.ts";
+import { insertRows } from "../db/insert.ts";
 
 /** A role with the actions and members to store with it. */
 export interface NewRole {
@@ -77,9 +78,6 @@ export interface RolesRepository {
 
 const CHUNK = 500;
 
-async function insertChunked(exec: ReturnType<typeof executorOf>, table: Parameters<ReturnType<typeof executorOf>["insert"]>[0], rows: object[]) {
-  for (let i = 0; i < rows.length; i += CHUNK) await exec.insert(table).values(rows.slice(i, i + CHUNK) as never);
-}
 
 export function createRolesRepository(db: Database, kind: EntityKind): RolesRepository {
   const t = db.tables;
@@ -124,13 +122,13 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
     async insert(tx, newRoles) {
       const exec = executorOf(tx);
       try {
-        await insertChunked(exec, roles, newRoles.map((r) => r.role));
+        await insertRows(exec, roles, newRoles.map((r) => r.role));
       } catch (err) {
         if (uniqueViolation(err) !== undefined) throw new AppError("UNPROCESSABLE", Msg.createFailed);
         throw err;
       }
-      await insertChunked(exec, actions, newRoles.flatMap((r) => r.actions.map((action) => ({ roleId: r.role.id, action }))));
-      await insertChunked(exec, members, newRoles.flatMap((r) => r.members.map((memberId) => ({ roleId: r.role.id, entityId: r.role.entityId, memberId }))));
+      await insertRows(exec, actions, newRoles.flatMap((r) => r.actions.map((action) => ({ roleId: r.role.id, action }))));
+      await insertRows(exec, members, newRoles.flatMap((r) => r.members.map((memberId) => ({ roleId: r.role.id, entityId: r.role.entityId, memberId }))));
     },
 
     async find(entityId, roleId, tx) {
@@ -171,7 +169,7 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
 
     async addActions(tx, roleId, list) {
       try {
-        await insertChunked(executorOf(tx), actions, list.map((action) => ({ roleId, action })));
+        await insertRows(executorOf(tx), actions, list.map((action) => ({ roleId, action })));
       } catch (err) {
         if (uniqueViolation(err) !== undefined) throw new AppError("UNPROCESSABLE", Msg.addPolicies);
         throw err;
@@ -211,7 +209,7 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
 
     async addMembers(tx, entityId, roleId, memberIds) {
       try {
-        await insertChunked(executorOf(tx), members, memberIds.map((memberId) => ({ roleId, entityId, memberId })));
+        await insertRows(executorOf(tx), members, memberIds.map((memberId) => ({ roleId, entityId, memberId })));
       } catch (err) {
         if (uniqueViolation(err) !== undefined) throw new AppError("UNPROCESSABLE", Msg.addPolicies);
         throw err;

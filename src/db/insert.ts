@@ -1,0 +1,72 @@
+import { getTableName, is, sql } from "drizzle-orm";
+import { BaseSQLiteDatabase, type SQLiteTable } from "drizzle-orm/sqlite-core";
+import type { Executor } from "./database.ts";
+
+/** Rows per INSERT statement: keeps a bulk insert under the database's bound-parameter limit. */
+const CHUNK = 500;
+/** Inserts of up to this many rows (a create's entity, role, actions, member and event) are prepared once per shape. */
+const PREPARED_MAX_ROWS = 64;
+
+interface PreparedInsert {
+  run(params: Record<string, unknown>): unknown;
+}
+
+/** Per SQLite executor (the write connection): prepared inserts by table, row count and columns. */
+const preparedByExecutor = new WeakMap<object, Map<string, { stmt: PreparedInsert; names: string[][] }>>();
+
+/**
+ * Inserts `rows` into `table` inside a transaction (`exec` is the transaction's executor), in
+ * chunks of 500. Repositories call this instead of `exec.insert(table).values(rows)`.
+ *
+ * On SQLite, an insert of a few rows whose objects share one set of keys runs a statement Drizzle
+ * built once for that shape, with placeholders: building the SQL text (Drizzle's query builder,
+ * per call) costs more than SQLite takes to run the insert, and a create writes five such inserts.
+ * Values are mapped exactly as Drizzle maps them (JSON columns, …): a placeholder is encoded
+ * by its column. Postgres (a transaction-scoped executor, one round trip per statement anyway)
+ * and large batches take the builder as is.
+ */
+export async function insertRows(exec: Executor, table: SQLiteTable, rows: readonly object[]): Promise<void> {
+  if (rows.length === 0) return;
+  if (rows.length <= PREPARED_MAX_ROWS && is(exec, BaseSQLiteDatabase)) {
+    const keys = shapeOf(rows);
+    if (keys !== undefined) {
+      runPrepared(exec, table, rows, keys);
+      return;
+    }
+  }
+  for (let i = 0; i < rows.length; i += CHUNK) await exec.insert(table as never).values(rows.slice(i, i + CHUNK) as never);
+}
+
+/** The keys with a defined value, when every row has the same ones (else undefined: not prepared). */
+function shapeOf(rows: readonly object[]): string[] | undefined {
+  const keys = definedKeys(rows[0]!);
+  const signature = keys.join(",");
+  for (let i = 1; i < rows.length; i++) if (definedKeys(rows[i]!).join(",") !== signature) return undefined;
+  return keys;
+}
+
+function definedKeys(row: object): string[] {
+  const keys: string[] = [];
+  for (const [k, v] of Object.entries(row)) if (v !== undefined) keys.push(k);
+  return keys;
+}
+
+function runPrepared(exec: Executor, table: SQLiteTable, rows: readonly object[], keys: string[]): void {
+  let byShape = preparedByExecutor.get(exec);
+  if (!byShape) preparedByExecutor.set(exec, (byShape = new Map()));
+  const shape = `${getTableName(table)}|${rows.length}|${keys.join(",")}`;
+  let entry = byShape.get(shape);
+  if (!entry) {
+    const names = rows.map((_, i) => keys.map((k) => `${i}.${k}`));
+    const template = names.map((rowNames) => Object.fromEntries(keys.map((k, j) => [k, sql.placeholder(rowNames[j]!)])));
+    entry = { stmt: exec.insert(table as never).values(template as never).prepare() as unknown as PreparedInsert, names };
+    byShape.set(shape, entry);
+  }
+  const params: Record<string, unknown> = {};
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as Record<string, unknown>;
+    const rowNames = entry.names[i]!;
+    for (let j = 0; j < keys.length; j++) params[rowNames[j]!] = row[keys[j]!];
+  }
+  entry.stmt.run(params);
+}
