@@ -157,6 +157,22 @@ describe.skipIf(!onPostgres)("Postgres transactions", () => {
   });
 });
 
+describe.skipIf(!onPostgres)("Postgres planner statistics", () => {
+  test("a burst of writes gets its tables analyzed within seconds, without waiting for autovacuum", async () => {
+    const db = await open();
+    const repo = createClientsRepository(db);
+    const pool = (db as import("../src/db/postgres.ts").PostgresDatabase).sql;
+    const analyzed = async () =>
+      Number((await pool<{ n: string }[]>`SELECT analyze_count + autoanalyze_count AS n FROM pg_stat_user_tables WHERE relname = 'clients'`)[0]!.n);
+    expect(await analyzed()).toBe(0);
+    for (let i = 0; i < 60; i++) await db.transact((tx) => repo.insert(tx, [client(`burst-${i}`, `s-${i}`)]));
+    // 5 s after start-up (the least interval), the tables autovacuum's rule calls stale are analyzed:
+    // a cached plan chosen without statistics is planned again.
+    const { eventually } = await import("./helpers/broker.ts");
+    await eventually(async () => (await analyzed()) > 0, 15_000, "clients analyzed");
+  }, 20_000);
+});
+
 describe("group commit over HTTP", () => {
   testSqliteOnly("concurrent creates share commits (db_commits_total < db_transactions_total)", "group commit is how the SQLite helper commits", async () => {
     const { startTestService } = await import("./helpers/service.ts");

@@ -19,6 +19,7 @@ const JSON_HEADERS = { "content-type": "application/json" };
 // Postgres: one database for the service, another for the baseline (each on its own, as on SQLite).
 let pg: BenchDatabase | undefined;
 let pgBare: BenchDatabase | undefined;
+let pgBulk: BenchDatabase | undefined;
 try {
   pg = onPostgres ? await freshDatabase("svc") : undefined;
   pgBare = onPostgres ? await freshDatabase("bare") : undefined;
@@ -52,7 +53,8 @@ try {
   await svc.proc.exited;
 
   // Bulk create on a service of its own (an empty database, as a gateway being provisioned).
-  const fresh = await startService(join(dir, "bulk"), pg ? (await freshDatabase("bulk")).env : undefined);
+  pgBulk = pg ? await freshDatabase("bulk") : undefined;
+  const fresh = await startService(join(dir, "bulk"), pgBulk?.env);
   const bulkBody = JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({ name: `bulk-${i}` })));
   const bulkTimes: number[] = [];
   for (let i = 0; i < 5; i++) {
@@ -85,4 +87,5 @@ try {
   rmSync(dir, { recursive: true, force: true });
   await pg?.drop();
   await pgBare?.drop();
+  await pgBulk?.drop();
 }

@@ -33,6 +33,82 @@ const CONNECT_TIMEOUT_S = 10;
 const IDLE_TIMEOUT_S = 60;
 /** close() waits this long for in-flight transactions before it ends the connections. */
 const CLOSE_WAIT_MS = 5000;
+/** Statistics are checked at most this often after writes, and at least this often while writes go on. */
+const ANALYZE_MIN_MS = 5_000;
+const ANALYZE_EVERY_MS = 60_000;
+const ANALYZE_AFTER_TRANSACTIONS = 50;
+
+/**
+ * Keeps the planner's statistics current, the way SQLite's PRAGMA optimize does there. Postgres's
+ * autovacuum analyzes a table only a minute or more after it changed enough, and until then the
+ * planner works without statistics: postgres.js prepares every statement, and a generic plan
+ * chosen that way for a point lookup (`domain_id = $1 AND id = $2`) was seen scanning the whole
+ * domain through `clients_parent_idx` — GET one client 7× slower after 10,000 creates, until an
+ * ANALYZE (which also makes every cached plan of the table be planned again). After writes
+ * (5 s after the last analysis once 50 transactions committed, else within a minute) and at start-up,
+ * this analyzes the tables autovacuum's own rule calls stale (rows modified since the last
+ * analysis ≥ 50 + 10 % of the live rows) — a sampled scan of those tables only.
+ */
+function statisticsKeeper(pool: Sql, logger: Logger) {
+  let last = Date.now();
+  let writes = 0;
+  let running: Promise<void> | undefined;
+  async function analyzeStale(): Promise<void> {
+    const stale = await pool<{ relname: string }[]>`
+      SELECT relname FROM pg_stat_user_tables
+      WHERE schemaname = current_schema() AND n_mod_since_analyze >= 50 + 0.1 * n_live_tup`;
+    if (stale.length === 0) return;
+    await pool.unsafe(`ANALYZE ${stale.map((t) => `"${t.relname.replaceAll('"', '""')}"`).join(", ")}`);
+    logger.debug("analyzed tables", { tables: stale.map((t) => t.relname) });
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timerAt = 0;
+  let closed = false;
+  function run(): void {
+    running = analyzeStale()
+      .catch((err) => logger.warn("could not refresh the planner statistics", { error: err }))
+      .finally(() => {
+        running = undefined;
+      });
+  }
+  function start(): void {
+    timer = undefined;
+    if (closed) return;
+    if (running) {
+      timerAt = Date.now() + 1000;
+      timer = setTimeout(start, 1000).unref();
+      return;
+    }
+    last = Date.now();
+    writes = 0;
+    run();
+  }
+  return {
+    /** At start-up: a database filled by `import`, or before an upgrade, may have no statistics. */
+    initial: run,
+    committed(): void {
+      writes++;
+      if (running || closed) return;
+      const now = Date.now();
+      const at = last + (writes >= ANALYZE_AFTER_TRANSACTIONS ? ANALYZE_MIN_MS : ANALYZE_EVERY_MS);
+      if (at <= now) {
+        if (timer) clearTimeout(timer);
+        start();
+      } else if (!timer || at < timerAt) {
+        // Later rather than now; the timer also covers the end of a burst (no write left to trigger it).
+        if (timer) clearTimeout(timer);
+        timerAt = at;
+        timer = setTimeout(start, at - now).unref();
+      }
+    },
+    close(): void {
+      closed = true;
+      if (timer) clearTimeout(timer);
+    },
+    /** Resolves once a running analysis ended (before the pool closes). */
+    settled: () => running ?? Promise.resolve(),
+  };
+}
 
 /**
  * One advisory lock key for "migrating this database": the first instance to start applies the
@@ -261,6 +337,8 @@ export async function openPostgres(opts: PostgresOptions): Promise<PostgresDatab
   const read = db as unknown as Executor;
   const inflight = new Set<Promise<unknown>>();
   let closed = false;
+  const statistics = statisticsKeeper(pool, logger);
+  statistics.initial();
   logger.info("opened the postgres database", { target: connector.target });
 
   async function attempt<T>(fn: (tx: TxScope) => Promise<T>): Promise<{ value: T; scope: TxScope }> {
@@ -287,6 +365,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<PostgresDatab
         continue;
       }
       const { value, scope } = done;
+      statistics.committed();
       scope.runCommitHooks((err) => logger.error("after-commit hook failed", { error: err }));
       bus.afterCommit(scope.invalidations);
       if (scope.events.length > 0 && opts.onEventsCommitted) {
@@ -319,6 +398,8 @@ export async function openPostgres(opts: PostgresOptions): Promise<PostgresDatab
       closed = true;
       // In-flight writes finish first; one that never ends (a claim nobody acknowledges) is cut off.
       await Promise.race([Promise.allSettled([...inflight]), idle(CLOSE_WAIT_MS)]);
+      statistics.close();
+      await Promise.race([statistics.settled(), idle(CLOSE_WAIT_MS)]);
       await bus.close();
       await pool.end({ timeout: 5 });
     },
