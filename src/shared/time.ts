@@ -1,7 +1,18 @@
 /** Times are integer Unix microseconds everywhere inside the service. */
 export type Micros = number;
 
-export const nowMicros = (): Micros => Date.now() * 1000;
+let lastMicros = 0;
+/**
+ * The current time in Unix microseconds, strictly increasing within the process: two things made
+ * in the same millisecond (a role created right after its entity's built-in one) still sort in the
+ * order they were made, instead of by their random ids. Drift is bounded by the calls per
+ * millisecond (one microsecond each) and vanishes as soon as the clock moves on.
+ */
+export const nowMicros = (): Micros => {
+  const now = Date.now() * 1000;
+  lastMicros = now > lastMicros ? now : lastMicros + 1;
+  return lastMicros;
+};
 
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
 
