@@ -7,6 +7,7 @@ import { isRetryable } from "../src/db/postgres.ts";
 import { eq } from "drizzle-orm";
 import { AppError } from "../src/errors/index.ts";
 import { type OpenedDatabase, onPostgres, openTestDatabase, testSqliteOnly } from "./helpers/backend.ts";
+import { eventually } from "./helpers/broker.ts";
 
 const opened: OpenedDatabase[] = [];
 afterAll(async () => {
@@ -168,7 +169,6 @@ describe.skipIf(!onPostgres)("Postgres planner statistics", () => {
     for (let i = 0; i < 60; i++) await db.transact((tx) => repo.insert(tx, [client(`burst-${i}`, `s-${i}`)]));
     // 5 s after start-up (the least interval), the tables autovacuum's rule calls stale are analyzed:
     // a cached plan chosen without statistics is planned again.
-    const { eventually } = await import("./helpers/broker.ts");
     await eventually(async () => (await analyzed()) > 0, 15_000, "clients analyzed");
   }, 20_000);
 });

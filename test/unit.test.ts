@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from "../src/config/config.ts";
 import { parseDuration } from "../src/config/duration.ts";
 import { firstJsonValue } from "../src/http/body.ts";
 import { formatTime, nowMicros, parseTime } from "../src/shared/time.ts";
+import { statisticsSchedule } from "../src/db/statistics.ts";
 import { encodePayload } from "../src/events/outbox.ts";
 import { AccessCache, applyInvalidation, connectionInvalidations, invalidation } from "../src/cache/access-cache.ts";
 import { type PgSettings, describeTarget, sslCandidates } from "../src/db/postgres.ts";
@@ -205,5 +206,51 @@ describe("the service clock", () => {
     for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThan(times[i - 1]!);
     // 5,000 calls drift it at most 5 ms ahead of the wall clock
     expect(Math.abs(times.at(-1)! - Date.now() * 1000)).toBeLessThan(10_000);
+  });
+});
+
+describe("the planner-statistics schedule", () => {
+  const timing = { minMs: 100, everyMs: 400, afterTransactions: 5 };
+  test("a burst is refreshed once, min after the last refresh, by the timer when no write follows", async () => {
+    let runs = 0;
+    const s = statisticsSchedule(() => void runs++, undefined, timing);
+    s.committed(5); // due at creation + 100 ms
+    s.committed(3);
+    expect(runs).toBe(0);
+    await Bun.sleep(300);
+    expect(runs).toBe(1);
+    await Bun.sleep(300);
+    expect(runs).toBe(1); // nothing committed since
+    await s.close();
+  });
+
+  test("a few writes wait for `everyMs`; never while busy, then at the owner's check()", async () => {
+    let runs = 0;
+    let busy = false;
+    const s = statisticsSchedule(() => void runs++, () => busy, timing);
+    s.committed(1);
+    await Bun.sleep(150);
+    expect(runs).toBe(0); // fewer than afterTransactions: not before everyMs
+    busy = true;
+    await Bun.sleep(450);
+    expect(runs).toBe(0); // due, but busy
+    busy = false;
+    s.check();
+    expect(runs).toBe(1);
+    await s.close();
+  });
+
+  test("after close nothing runs; close waits for a running refresh", async () => {
+    let finished = false;
+    const s = statisticsSchedule(() => Bun.sleep(50).then(() => void (finished = true)), undefined, { ...timing, minMs: 0 });
+    s.committed(5);
+    await s.close();
+    expect(finished).toBe(true);
+    let runs = 0;
+    const t = statisticsSchedule(() => void runs++, undefined, timing);
+    t.committed(5);
+    await t.close();
+    await Bun.sleep(300);
+    expect(runs).toBe(0);
   });
 });

@@ -12,6 +12,7 @@ import { type Database, type Executor, type OutboxWriter, type Tables, TxScope }
 import { createPgBus, idle } from "./invalidation.ts";
 import { MIGRATIONS_TABLE, type MigrationStatus, statusOf } from "./migrations.ts";
 import { pgSchema } from "./schema.pg.ts";
+import { statisticsSchedule } from "./statistics.ts";
 
 export const PG_MIGRATIONS = assetPath("drizzle", "postgres");
 /** Where Drizzle's migrator keeps its bookkeeping table on Postgres. */
@@ -33,10 +34,6 @@ const CONNECT_TIMEOUT_S = 10;
 const IDLE_TIMEOUT_S = 60;
 /** close() waits this long for in-flight transactions before it ends the connections. */
 const CLOSE_WAIT_MS = 5000;
-/** Statistics are checked at most this often after writes, and at least this often while writes go on. */
-const ANALYZE_MIN_MS = 5_000;
-const ANALYZE_EVERY_MS = 60_000;
-const ANALYZE_AFTER_TRANSACTIONS = 50;
 
 /**
  * Keeps the planner's statistics current, the way SQLite's PRAGMA optimize does there. Postgres's
@@ -44,70 +41,22 @@ const ANALYZE_AFTER_TRANSACTIONS = 50;
  * planner works without statistics: postgres.js prepares every statement, and a generic plan
  * chosen that way for a point lookup (`domain_id = $1 AND id = $2`) was seen scanning the whole
  * domain through `clients_parent_idx` — GET one client 7× slower after 10,000 creates, until an
- * ANALYZE (which also makes every cached plan of the table be planned again). After writes
- * (5 s after the last analysis once 50 transactions committed, else within a minute) and at start-up,
- * this analyzes the tables autovacuum's own rule calls stale (rows modified since the last
- * analysis ≥ 50 + 10 % of the live rows) — a sampled scan of those tables only.
+ * ANALYZE (which also makes every cached plan of the table be planned again). At start-up and
+ * after writes (src/db/statistics.ts), this analyzes the tables autovacuum's own rule calls stale
+ * (rows modified since the last analysis ≥ 50 + 10 % of the live rows) — a sampled scan of those
+ * tables only. Never throws: a failure is a warning.
  */
-function statisticsKeeper(pool: Sql, logger: Logger) {
-  let last = Date.now();
-  let writes = 0;
-  let running: Promise<void> | undefined;
-  async function analyzeStale(): Promise<void> {
+async function analyzeStale(pool: Sql, logger: Logger): Promise<void> {
+  try {
     const stale = await pool<{ relname: string }[]>`
       SELECT relname FROM pg_stat_user_tables
       WHERE schemaname = current_schema() AND n_mod_since_analyze >= 50 + 0.1 * n_live_tup`;
     if (stale.length === 0) return;
     await pool.unsafe(`ANALYZE ${stale.map((t) => `"${t.relname.replaceAll('"', '""')}"`).join(", ")}`);
     logger.debug("analyzed tables", { tables: stale.map((t) => t.relname) });
+  } catch (err) {
+    logger.warn("could not refresh the planner statistics", { error: err });
   }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let timerAt = 0;
-  let closed = false;
-  function run(): void {
-    running = analyzeStale()
-      .catch((err) => logger.warn("could not refresh the planner statistics", { error: err }))
-      .finally(() => {
-        running = undefined;
-      });
-  }
-  function start(): void {
-    timer = undefined;
-    if (closed) return;
-    if (running) {
-      timerAt = Date.now() + 1000;
-      timer = setTimeout(start, 1000).unref();
-      return;
-    }
-    last = Date.now();
-    writes = 0;
-    run();
-  }
-  return {
-    /** At start-up: a database filled by `import`, or before an upgrade, may have no statistics. */
-    initial: run,
-    committed(): void {
-      writes++;
-      if (running || closed) return;
-      const now = Date.now();
-      const at = last + (writes >= ANALYZE_AFTER_TRANSACTIONS ? ANALYZE_MIN_MS : ANALYZE_EVERY_MS);
-      if (at <= now) {
-        if (timer) clearTimeout(timer);
-        start();
-      } else if (!timer || at < timerAt) {
-        // Later rather than now; the timer also covers the end of a burst (no write left to trigger it).
-        if (timer) clearTimeout(timer);
-        timerAt = at;
-        timer = setTimeout(start, at - now).unref();
-      }
-    },
-    close(): void {
-      closed = true;
-      if (timer) clearTimeout(timer);
-    },
-    /** Resolves once a running analysis ended (before the pool closes). */
-    settled: () => running ?? Promise.resolve(),
-  };
 }
 
 /**
@@ -337,8 +286,9 @@ export async function openPostgres(opts: PostgresOptions): Promise<PostgresDatab
   const read = db as unknown as Executor;
   const inflight = new Set<Promise<unknown>>();
   let closed = false;
-  const statistics = statisticsKeeper(pool, logger);
-  statistics.initial();
+  // At start-up too: a database filled by `import`, or before an upgrade, may have no statistics.
+  const initialAnalysis = analyzeStale(pool, logger);
+  const statistics = statisticsSchedule(() => analyzeStale(pool, logger));
   logger.info("opened the postgres database", { target: connector.target });
 
   async function attempt<T>(fn: (tx: TxScope) => Promise<T>): Promise<{ value: T; scope: TxScope }> {
@@ -365,7 +315,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<PostgresDatab
         continue;
       }
       const { value, scope } = done;
-      statistics.committed();
+      statistics.committed(1);
       scope.runCommitHooks((err) => logger.error("after-commit hook failed", { error: err }));
       bus.afterCommit(scope.invalidations);
       if (scope.events.length > 0 && opts.onEventsCommitted) {
@@ -398,8 +348,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<PostgresDatab
       closed = true;
       // In-flight writes finish first; one that never ends (a claim nobody acknowledges) is cut off.
       await Promise.race([Promise.allSettled([...inflight]), idle(CLOSE_WAIT_MS)]);
-      statistics.close();
-      await Promise.race([statistics.settled(), idle(CLOSE_WAIT_MS)]);
+      await Promise.race([Promise.all([initialAnalysis, statistics.close()]), idle(CLOSE_WAIT_MS)]);
       await bus.close();
       await pool.end({ timeout: 5 });
     },

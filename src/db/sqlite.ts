@@ -8,6 +8,7 @@ import { lockDatabase } from "./lock.ts";
 import { type Database, type Executor, type OutboxWriter, TxScope } from "./database.ts";
 import { createLocalBus } from "./invalidation.ts";
 import { sqliteSchema } from "./schema.sqlite.ts";
+import { statisticsSchedule } from "./statistics.ts";
 
 export const SQLITE_MIGRATIONS = assetPath("drizzle", "sqlite");
 
@@ -18,14 +19,6 @@ export const SQLITE_MIGRATIONS = assetPath("drizzle", "sqlite");
  */
 const BUSY_TIMEOUT_MS = 5000;
 const BUSY_BUDGET_MS = 10_000;
-/**
- * After writes, the planner's statistics are refreshed (PRAGMA optimize) at most every
- * OPTIMIZE_EVERY_MS, or sooner — but not more often than OPTIMIZE_MIN_MS — once
- * OPTIMIZE_AFTER_TRANSACTIONS have committed (a provisioning burst).
- */
-const OPTIMIZE_EVERY_MS = 60_000;
-const OPTIMIZE_MIN_MS = 5_000;
-const OPTIMIZE_AFTER_TRANSACTIONS = 50;
 /** Upper bound of transactions committed together (keeps one COMMIT from growing without limit). */
 const MAX_BATCH = 256;
 
@@ -152,7 +145,7 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
         }
         writeConnection.exec("COMMIT");
         holdSnapshot(); // before any caller or hook can read
-        writesSinceOptimize += done.length;
+        statistics.committed(done.length);
         stats.commits++;
         stats.transactions += done.length;
       } catch (err) {
@@ -196,35 +189,30 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
       await nextTurn();
     }
     draining = undefined;
-    maybeOptimize();
+    statistics.check();
   }
 
   // The query planner needs table statistics to drive a list from the connections index rather
   // than scan a domain's clients (100× faster at 100,000 clients). PRAGMA optimize gathers them
-  // where the tables changed enough — at start-up and at most once a minute after writes, never
+  // where the tables changed enough — at start-up and after writes (src/db/statistics.ts), never
   // inside a batch; analysis_limit bounds its cost to milliseconds.
-  let lastOptimize = 0;
-  let writesSinceOptimize = 0;
   const optimize = (pragma = "PRAGMA optimize") => {
     try {
       writeConnection.exec(pragma);
     } catch (err) {
       opts.logger.warn("PRAGMA optimize failed", { error: err });
     }
-    lastOptimize = Date.now();
-    writesSinceOptimize = 0;
   };
   optimize("PRAGMA optimize = 0x10002"); // at open: also the tables that have no statistics yet
   holdSnapshot();
-
-  function maybeOptimize(): void {
-    if (closed || draining || writesSinceOptimize === 0) return;
-    const since = Date.now() - lastOptimize;
-    if (since < OPTIMIZE_MIN_MS || (since < OPTIMIZE_EVERY_MS && writesSinceOptimize < OPTIMIZE_AFTER_TRANSACTIONS)) return;
-    releaseSnapshot();
-    optimize();
-    holdSnapshot();
-  }
+  const statistics = statisticsSchedule(
+    () => {
+      releaseSnapshot();
+      optimize();
+      holdSnapshot();
+    },
+    () => draining !== undefined,
+  );
 
   return {
     dialect: "sqlite",
@@ -244,6 +232,7 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
     async close() {
       closed = true;
       await draining;
+      await statistics.close();
       await bus.close();
       releaseSnapshot();
       // Open statements would keep the connections alive past close(): the last close could not
