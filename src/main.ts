@@ -112,7 +112,13 @@ export async function startService(config: Config, logger: Logger = createLogger
   // What a client's or channel's changes mean for the other capabilities, alike for both kinds.
   const hooksFor = <Row extends { id: string }>(kind: "client" | "channel"): EntityHooks<Row> => ({
     accessChanged: (tx, id) => tx.invalidate(invalidation[kind](id)),
-    created: (tx, ctx, rows) => roles.provisionBuiltIn(tx, ctx, kind, rows.map((r) => r.id)),
+    created: (tx, ctx, rows) =>
+      roles.provisionBuiltIn(
+        tx,
+        ctx,
+        kind,
+        rows.map((r) => r.id),
+      ),
     removing: async (tx, ctx, row) => {
       await connections.entityRemoving(tx, ctx, kind, row.id);
       roles.entityRemoving(tx, kind, row.id);
@@ -131,12 +137,18 @@ export async function startService(config: Config, logger: Logger = createLogger
     users: { superAdminId: auth.userId, mayAccessChannel: (d, u, ch, action) => roles.userMayAccessChannel(d, u, ch, action) },
   });
   const grpcCounts = new CallCounts();
-  counterFromTotals(metrics.registry, "access_cache_requests_total", "Lookups of the authentication/authorization cache by result.", ["cache", "result"], () => [
-    [{ cache: "authn", result: "hit" }, cache.stats.authnHits],
-    [{ cache: "authn", result: "miss" }, cache.stats.authnMisses],
-    [{ cache: "authz", result: "hit" }, cache.stats.authzHits],
-    [{ cache: "authz", result: "miss" }, cache.stats.authzMisses],
-  ]);
+  counterFromTotals(
+    metrics.registry,
+    "access_cache_requests_total",
+    "Lookups of the authentication/authorization cache by result.",
+    ["cache", "result"],
+    () => [
+      [{ cache: "authn", result: "hit" }, cache.stats.authnHits],
+      [{ cache: "authn", result: "miss" }, cache.stats.authnMisses],
+      [{ cache: "authz", result: "hit" }, cache.stats.authzHits],
+      [{ cache: "authz", result: "miss" }, cache.stats.authzMisses],
+    ],
+  );
   gaugeFromValues(metrics.registry, "access_cache_entries", "Entries in the authentication/authorization cache.", ["cache"], () => [
     [{ cache: "authn" }, cache.size.authn],
     [{ cache: "authz" }, cache.size.authz],
@@ -144,9 +156,13 @@ export async function startService(config: Config, logger: Logger = createLogger
   const dbStats = db.stats;
   if (dbStats) {
     counterFromTotals(metrics.registry, "db_transactions_total", "Committed write transactions.", [], () => [[{}, dbStats.transactions]]);
-    counterFromTotals(metrics.registry, "db_commits_total", "Commits (one carries several transactions when they are grouped).", [], () => [[{}, dbStats.commits]]);
+    counterFromTotals(metrics.registry, "db_commits_total", "Commits (one carries several transactions when they are grouped).", [], () => [
+      [{}, dbStats.commits],
+    ]);
   }
-  counterFromTotals(metrics.registry, "grpc_server_handled_total", "gRPC calls by method and status code.", ["grpc_method", "grpc_code"], () => grpcCounts.totals());
+  counterFromTotals(metrics.registry, "grpc_server_handled_total", "gRPC calls by method and status code.", ["grpc_method", "grpc_code"], () =>
+    grpcCounts.totals(),
+  );
 
   const events = createPublisher({
     outbox: createOutbox(db),
@@ -171,7 +187,12 @@ export async function startService(config: Config, logger: Logger = createLogger
     event_broker: events.state,
   });
 
-  const app = createHttpApp({ auth, logger, metrics, health, version: buildInfo.version }, [clientsRoutes(clients), channelsRoutes(channels), connectionsRoutes(connections), rolesRoutes(roles)]);
+  const app = createHttpApp({ auth, logger, metrics, health, version: buildInfo.version }, [
+    clientsRoutes(clients),
+    channelsRoutes(channels),
+    connectionsRoutes(connections),
+    rolesRoutes(roles),
+  ]);
   try {
     app.listen({
       hostname: config.http.host,

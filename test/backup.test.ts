@@ -50,106 +50,108 @@ async function otherDataDir() {
 }
 
 describeSqliteOnly("backup during a concurrent write load, restored into a fresh directory", WHY, () => {
-  test(
-    "the restored service has every write acknowledged before the backup started, is consistent, and its secrets still match",
-    async () => {
-      const dataDir = dir();
-      const dbPath = join(dataDir, "clients.db");
-      const token = "tok-backup-load";
-      const auth = { authorization: `Bearer ${token}` };
-      const svc = await spawnService({ MG_CLIENTS_DB_PATH: dbPath, MG_CLIENTS_STANDALONE_TOKEN: token });
+  test("the restored service has every write acknowledged before the backup started, is consistent, and its secrets still match", async () => {
+    const dataDir = dir();
+    const dbPath = join(dataDir, "clients.db");
+    const token = "tok-backup-load";
+    const auth = { authorization: `Bearer ${token}` };
+    const svc = await spawnService({ MG_CLIENTS_DB_PATH: dbPath, MG_CLIENTS_STANDALONE_TOKEN: token });
 
-      // Some bulk so that the snapshot takes a while, and the client whose secret proves the key.
-      const seeded: string[] = [];
-      for (let i = 0; i < 6; i++) {
-        const bulk = await request(svc.url, "POST", "/bk/clients/bulk", Array.from({ length: 1000 }, (_, j) => ({ name: `seed-${i}-${j}` })), auth);
-        expect(bulk.status).toBe(200);
-        seeded.push(...bulk.json.clients.map((c: { id: string }) => c.id));
+    // Some bulk so that the snapshot takes a while, and the client whose secret proves the key.
+    const seeded: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const bulk = await request(
+        svc.url,
+        "POST",
+        "/bk/clients/bulk",
+        Array.from({ length: 1000 }, (_, j) => ({ name: `seed-${i}-${j}` })),
+        auth,
+      );
+      expect(bulk.status).toBe(200);
+      seeded.push(...bulk.json.clients.map((c: { id: string }) => c.id));
+    }
+    const known = await request(svc.url, "POST", "/bk/clients", { name: "known", credentials: { secret: KNOWN_SECRET } }, auth);
+    expect(known.status).toBe(201);
+
+    // The load: 4 writers creating clients one by one until told to stop.
+    const acks: { id: string; at: number }[] = [];
+    const failures: string[] = [];
+    let running = true;
+    const writer = async (w: number) => {
+      for (let i = 0; running; i++) {
+        const r = await request(svc.url, "POST", "/bk/clients", { name: `load-${w}-${i}`, metadata: { w, i } }, auth);
+        if (r.status === 201) acks.push({ id: r.json.id, at: performance.now() });
+        else failures.push(`${r.status} ${r.text}`);
       }
-      const known = await request(svc.url, "POST", "/bk/clients", { name: "known", credentials: { secret: KNOWN_SECRET } }, auth);
-      expect(known.status).toBe(201);
+    };
+    const writers = [0, 1, 2, 3].map(writer);
+    await Bun.sleep(300);
 
-      // The load: 4 writers creating clients one by one until told to stop.
-      const acks: { id: string; at: number }[] = [];
-      const failures: string[] = [];
-      let running = true;
-      const writer = async (w: number) => {
-        for (let i = 0; running; i++) {
-          const r = await request(svc.url, "POST", "/bk/clients", { name: `load-${w}-${i}`, metadata: { w, i } }, auth);
-          if (r.status === 201) acks.push({ id: r.json.id, at: performance.now() });
-          else failures.push(`${r.status} ${r.text}`);
-        }
-      };
-      const writers = [0, 1, 2, 3].map(writer);
-      await Bun.sleep(300);
+    const file = join(dir(), "live.backup");
+    const backupStart = performance.now();
+    const backup = await cli(["backup", file], { MG_CLIENTS_DB_PATH: dbPath });
+    const backupEnd = performance.now();
+    await Bun.sleep(200);
+    running = false;
+    await Promise.all(writers);
+    expect(await svc.kill("SIGTERM")).toBe(0);
 
-      const file = join(dir(), "live.backup");
-      const backupStart = performance.now();
-      const backup = await cli(["backup", file], { MG_CLIENTS_DB_PATH: dbPath });
-      const backupEnd = performance.now();
-      await Bun.sleep(200);
-      running = false;
-      await Promise.all(writers);
-      expect(await svc.kill("SIGTERM")).toBe(0);
+    expect(backup.stderr).toBe("");
+    expect(backup.code).toBe(0);
+    expect(backup.stdout).toMatch(/^backed up .+ to .+: \d+ clients, \d+ bytes, installation key included\n$/);
+    expect(failures).toEqual([]);
+    const before = acks.filter((a) => a.at < backupStart);
+    const during = acks.filter((a) => a.at >= backupStart && a.at <= backupEnd);
+    expect(before.length).toBeGreaterThan(0);
+    expect(during.length).toBeGreaterThan(0); // the writes really went on while the backup ran
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readdirSync(join(file, "..")).filter((n) => n.includes(".tmp-"))).toEqual([]);
 
-      expect(backup.stderr).toBe("");
-      expect(backup.code).toBe(0);
-      expect(backup.stdout).toMatch(/^backed up .+ to .+: \d+ clients, \d+ bytes, installation key included\n$/);
-      expect(failures).toEqual([]);
-      const before = acks.filter((a) => a.at < backupStart);
-      const during = acks.filter((a) => a.at >= backupStart && a.at <= backupEnd);
-      expect(before.length).toBeGreaterThan(0);
-      expect(during.length).toBeGreaterThan(0); // the writes really went on while the backup ran
-      expect(statSync(file).mode & 0o777).toBe(0o600);
-      expect(readdirSync(join(file, "..")).filter((n) => n.includes(".tmp-"))).toEqual([]);
+    // Restore into a fresh directory (it does not exist yet).
+    const fresh = join(dir(), "restored");
+    const restore = await cli(["restore", file], { MG_CLIENTS_DB_PATH: join(fresh, "clients.db") });
+    expect(restore.stderr).toBe("");
+    expect(restore.code).toBe(0);
+    expect(restore.stdout).toMatch(/: \d+ clients, schema \w+, installation key restored\n$/);
+    expect(readFileSync(join(fresh, "installation.key"))).toEqual(readFileSync(join(dataDir, "installation.key")));
 
-      // Restore into a fresh directory (it does not exist yet).
-      const fresh = join(dir(), "restored");
-      const restore = await cli(["restore", file], { MG_CLIENTS_DB_PATH: join(fresh, "clients.db") });
-      expect(restore.stderr).toBe("");
-      expect(restore.code).toBe(0);
-      expect(restore.stdout).toMatch(/: \d+ clients, schema \w+, installation key restored\n$/);
-      expect(readFileSync(join(fresh, "installation.key"))).toEqual(readFileSync(join(dataDir, "installation.key")));
+    const restored = await startTestService({ MG_CLIENTS_STANDALONE_TOKEN: token }, fresh);
+    try {
+      const ro = new Database(restored.dbPath, { readonly: true });
+      const ids = new Set((ro.query("SELECT id FROM clients").all() as { id: string }[]).map((r) => r.id));
+      const integrity = ro.query("PRAGMA integrity_check").get() as { integrity_check: string };
+      const creates = ro.query("SELECT entity_id FROM outbox WHERE stream = 'magistrala.client.create'").all() as { entity_id: string }[];
+      const metaLeft = ro.query("SELECT name FROM sqlite_master WHERE name = ?").get(META_TABLE);
+      ro.close();
 
-      const restored = await startTestService({ MG_CLIENTS_STANDALONE_TOKEN: token }, fresh);
-      try {
-        const ro = new Database(restored.dbPath, { readonly: true });
-        const ids = new Set((ro.query("SELECT id FROM clients").all() as { id: string }[]).map((r) => r.id));
-        const integrity = ro.query("PRAGMA integrity_check").get() as { integrity_check: string };
-        const creates = ro.query("SELECT entity_id FROM outbox WHERE stream = 'magistrala.client.create'").all() as { entity_id: string }[];
-        const metaLeft = ro.query("SELECT name FROM sqlite_master WHERE name = ?").get(META_TABLE);
-        ro.close();
+      // every acknowledged write from before the backup started is there
+      const missing = [...seeded, known.json.id, ...before.map((a) => a.id)].filter((id) => !ids.has(id));
+      expect(missing).toEqual([]);
+      // and nothing that was never acknowledged (a snapshot holds whole transactions only)
+      const everAcked = new Set([...seeded, known.json.id, ...acks.map((a) => a.id)]);
+      expect([...ids].filter((id) => !everAcked.has(id))).toEqual([]);
+      // internally consistent: each client's create event was committed with it, and only those
+      expect(integrity.integrity_check).toBe("ok");
+      expect(creates.length).toBe(ids.size);
+      expect(new Set(creates.map((c) => c.entity_id))).toEqual(ids);
+      expect(metaLeft).toBeNull();
 
-        // every acknowledged write from before the backup started is there
-        const missing = [...seeded, known.json.id, ...before.map((a) => a.id)].filter((id) => !ids.has(id));
-        expect(missing).toEqual([]);
-        // and nothing that was never acknowledged (a snapshot holds whole transactions only)
-        const everAcked = new Set([...seeded, known.json.id, ...acks.map((a) => a.id)]);
-        expect([...ids].filter((id) => !everAcked.has(id))).toEqual([]);
-        // internally consistent: each client's create event was committed with it, and only those
-        expect(integrity.integrity_check).toBe("ok");
-        expect(creates.length).toBe(ids.size);
-        expect(new Set(creates.map((c) => c.entity_id))).toEqual(ids);
-        expect(metaLeft).toBeNull();
+      // the service serves them
+      const total = await restored.api("GET", "/bk/clients?only_total=true");
+      expect(total.json.total).toBe(ids.size);
+      const one = await restored.api("GET", `/bk/clients/${known.json.id}`);
+      expect(one.json.name).toBe("known");
 
-        // the service serves them
-        const total = await restored.api("GET", "/bk/clients?only_total=true");
-        expect(total.json.total).toBe(ids.size);
-        const one = await restored.api("GET", `/bk/clients/${known.json.id}`);
-        expect(one.json.name).toBe("known");
-
-        // the key came along: the stored HMAC of the known secret collides only under the same key
-        const dup = await restored.api("POST", "/bk/clients", { name: "dup", credentials: { secret: KNOWN_SECRET } });
-        expect(dup.status).toBe(400);
-        expect(dup.json).toEqual(KEY_TAKEN);
-        const fresh2 = await restored.api("POST", "/bk/clients", { name: "new", credentials: { secret: "a-new-secret" } });
-        expect(fresh2.status).toBe(201);
-      } finally {
-        await restored.stop();
-      }
-    },
-    60_000,
-  );
+      // the key came along: the stored HMAC of the known secret collides only under the same key
+      const dup = await restored.api("POST", "/bk/clients", { name: "dup", credentials: { secret: KNOWN_SECRET } });
+      expect(dup.status).toBe(400);
+      expect(dup.json).toEqual(KEY_TAKEN);
+      const fresh2 = await restored.api("POST", "/bk/clients", { name: "new", credentials: { secret: "a-new-secret" } });
+      expect(fresh2.status).toBe(201);
+    } finally {
+      await restored.stop();
+    }
+  }, 60_000);
 });
 
 describeSqliteOnly("the backup file", WHY, () => {
@@ -264,7 +266,9 @@ describeSqliteOnly("restore refuses bad files and leaves the old database untouc
     const before = fingerprintDir(target.dataDir);
     const r = await cli(["restore", file], { MG_CLIENTS_DB_PATH: target.dbPath });
     expect(r.code).toBe(1);
-    expect(expectOneLineError(r)).toBe(`error: cannot restore ${file}: it was taken with another installation key than ${keyPath}; put the original key there first`);
+    expect(expectOneLineError(r)).toBe(
+      `error: cannot restore ${file}: it was taken with another installation key than ${keyPath}; put the original key there first`,
+    );
     expect(fingerprintDir(target.dataDir)).toEqual(before);
 
     const empty = join(dir(), "clients.db");
@@ -288,7 +292,9 @@ describeSqliteOnly("restore and the running service", WHY, () => {
     const refused = await cli(["restore", source.file], { MG_CLIENTS_DB_PATH: dbPath });
     expect(refused.code).toBe(1);
     expect(expectOneLineError(refused)).toMatch(
-      new RegExp(`^error: refusing to restore: the database ${dbPath} is in use by another process \\(serve, pid ${process.pid}, since [^)]+\\); stop it first$`),
+      new RegExp(
+        `^error: refusing to restore: the database ${dbPath} is in use by another process \\(serve, pid ${process.pid}, since [^)]+\\); stop it first$`,
+      ),
     );
     expect((await svc.api("GET", "/other/clients")).json.total).toBe(1); // undisturbed
     expect(readdirSync(targetDir).filter((n) => n.startsWith(".restore-"))).toEqual([]);

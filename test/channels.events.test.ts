@@ -40,7 +40,15 @@ describe("channel events on MQTT", () => {
 
     const full = await call("POST", "/channels", 201, { name: "temps", tags: ["t"], route: "temps", metadata: { u: "C" } });
     const id = full.json.id as string;
-    want(full, "channel.create", [...CREATE, "name", "tags"], { id, route: "temps", name: "temps", tags: ["t"], metadata: { u: "C" }, status: "enabled", roles_provisioned: [expect.objectContaining({ name: "admin", entity_id: id, optional_members: [USER] })] });
+    want(full, "channel.create", [...CREATE, "name", "tags"], {
+      id,
+      route: "temps",
+      name: "temps",
+      tags: ["t"],
+      metadata: { u: "C" },
+      status: "enabled",
+      roles_provisioned: [expect.objectContaining({ name: "admin", entity_id: id, optional_members: [USER] })],
+    });
     const bare = await call("POST", "/channels", 201, { id: "custom-ch" });
     want(bare, "channel.create", CREATE, { id: "custom-ch", route: "", metadata: {} });
     const bulk = await call("POST", "/channels/bulk", 200, [{ name: "b1" }, { name: "b2", status: "disabled" }]);
@@ -64,7 +72,11 @@ describe("channel events on MQTT", () => {
     want(rp, "channel.remove_parent", ["id"], { id });
     await call("DELETE", `/channels/${id}/parent`, 204); // no-op: no event
     const con = await call("POST", "/channels/connect", 201, { channel_ids: [id, "custom-ch"], client_ids: [client], types: ["publish", "subscribe"] });
-    want(con, "channel.connect", ["channel_ids", "client_ids", "types"], { channel_ids: [id, "custom-ch"], client_ids: [client], types: ["Publish", "Subscribe"] });
+    want(con, "channel.connect", ["channel_ids", "client_ids", "types"], {
+      channel_ids: [id, "custom-ch"],
+      client_ids: [client],
+      types: ["Publish", "Subscribe"],
+    });
     await call("POST", "/channels/connect", 400, { channel_ids: [id], client_ids: [client], types: ["publish"] }); // exists: no event
     const dcon = await call("POST", `/channels/custom-ch/disconnect`, 204, { client_ids: [client], types: ["subscribe"] });
     want(dcon, "channel.disconnect", ["channel_ids", "client_ids", "types"], { channel_ids: ["custom-ch"], client_ids: [client], types: ["Subscribe"] });

@@ -8,7 +8,8 @@ beforeAll(async () => {
 afterAll(() => svc.dispose());
 
 const MALFORMED = "request body is not a valid JSON, expecting a valid JSON";
-const expectError = (r: { status: number; json: any }, status: number, message: string) => expect({ status: r.status, body: r.json }).toEqual({ status, body: { message } });
+const expectError = (r: { status: number; json: any }, status: number, message: string) =>
+  expect({ status: r.status, body: r.json }).toEqual({ status, body: { message } });
 const newChannel = async (body: unknown = {}, domain = "chdom") => {
   const r = await svc.api("POST", `/${domain}/channels`, body);
   expect(r.status).toBe(201);
@@ -17,10 +18,26 @@ const newChannel = async (body: unknown = {}, domain = "chdom") => {
 
 describe("channels: the happy path", () => {
   test("create answers 201, Location and the channel, omitting empty fields", async () => {
-    const r = await svc.api("POST", "/chdom/channels", { name: "temps", tags: ["t"], metadata: { unit: "C" }, route: "temps", parent_group_id: "g1", domain_id: "ignored" });
+    const r = await svc.api("POST", "/chdom/channels", {
+      name: "temps",
+      tags: ["t"],
+      metadata: { unit: "C" },
+      route: "temps",
+      parent_group_id: "g1",
+      domain_id: "ignored",
+    });
     expect(r.status).toBe(201);
     expect(r.headers.get("location")).toBe(`/channels/${r.json.id}`);
-    expect(r.json).toMatchObject({ name: "temps", tags: ["t"], metadata: { unit: "C" }, route: "temps", parent_group_id: "g1", domain_id: "chdom", status: "enabled", updated_at: "0001-01-01T00:00:00Z" });
+    expect(r.json).toMatchObject({
+      name: "temps",
+      tags: ["t"],
+      metadata: { unit: "C" },
+      route: "temps",
+      parent_group_id: "g1",
+      domain_id: "chdom",
+      status: "enabled",
+      updated_at: "0001-01-01T00:00:00Z",
+    });
     expect(r.json.id).toMatch(/^[0-9a-f-]{36}$/);
     const bare = await newChannel();
     expect(Object.keys(bare).sort()).toEqual(["created_at", "domain_id", "id", "status", "updated_at"]);
@@ -97,9 +114,14 @@ describe("channels: routes", () => {
 describe("channels: errors", () => {
   test("401, 415, 400 malformed", async () => {
     expectError(await request(svc.url, "GET", "/chdom/channels"), 401, "missing or invalid bearer user token");
-    expectError(await request(svc.url, "POST", "/chdom/channels/connect", "{}", { authorization: "Bearer nope" }), 401, "failed to perform authentication over the entity");
+    expectError(
+      await request(svc.url, "POST", "/chdom/channels/connect", "{}", { authorization: "Bearer nope" }),
+      401,
+      "failed to perform authentication over the entity",
+    );
     expectError(await svc.api("POST", "/chdom/channels", "{}", { "content-type": "text/plain" }), 415, "unsupported content type");
-    for (const body of ["", "{", '{"name":1}', '{"route":5}', '{"metadata":[]}', '{"tags":"a"}']) expectError(await svc.api("POST", "/chdom/channels", body), 400, MALFORMED);
+    for (const body of ["", "{", '{"name":1}', '{"route":5}', '{"metadata":[]}', '{"tags":"a"}'])
+      expectError(await svc.api("POST", "/chdom/channels", body), 400, MALFORMED);
   });
 
   test("status: absent is enabled, an explicit empty string is invalid", async () => {

@@ -86,9 +86,21 @@ describe("command-line errors: one line on stderr, no stack trace, non-zero exit
       [["backup", join(d, "b.db")], { MG_CLIENTS_DB_PATH: db }, `error: no database at ${db} (check MG_CLIENTS_DB_PATH)`],
       [["restore", join(d, "missing.db")], { MG_CLIENTS_DB_PATH: db }, `error: cannot restore ${join(d, "missing.db")}: no such file`],
       [["restore", d], { MG_CLIENTS_DB_PATH: db }, `error: cannot restore ${d}: not a file`],
-      [["backup", join(d, "b.db")], { MG_CLIENTS_DB_PATH: db, MG_CLIENTS_DB_DRIVER: "postgres" }, "error: backup works on the SQLite database only (MG_CLIENTS_DB_DRIVER=postgres: use `export`/`import` for a portable dump, or pg_dump/pg_restore)"],
-      [["restore", join(d, "b.db")], { MG_CLIENTS_DB_PATH: db, MG_CLIENTS_DB_DRIVER: "postgres" }, "error: restore works on the SQLite database only (MG_CLIENTS_DB_DRIVER=postgres: use `export`/`import` for a portable dump, or pg_dump/pg_restore)"],
-      [["export", join(d, "dump.jsonl")], { MG_CLIENTS_DB_PATH: db }, `error: no installation key in ${d} (the folder of MG_CLIENTS_DB_PATH): the stored secrets are useless without it; export with the service's data directory`],
+      [
+        ["backup", join(d, "b.db")],
+        { MG_CLIENTS_DB_PATH: db, MG_CLIENTS_DB_DRIVER: "postgres" },
+        "error: backup works on the SQLite database only (MG_CLIENTS_DB_DRIVER=postgres: use `export`/`import` for a portable dump, or pg_dump/pg_restore)",
+      ],
+      [
+        ["restore", join(d, "b.db")],
+        { MG_CLIENTS_DB_PATH: db, MG_CLIENTS_DB_DRIVER: "postgres" },
+        "error: restore works on the SQLite database only (MG_CLIENTS_DB_DRIVER=postgres: use `export`/`import` for a portable dump, or pg_dump/pg_restore)",
+      ],
+      [
+        ["export", join(d, "dump.jsonl")],
+        { MG_CLIENTS_DB_PATH: db },
+        `error: no installation key in ${d} (the folder of MG_CLIENTS_DB_PATH): the stored secrets are useless without it; export with the service's data directory`,
+      ],
       [["import", join(d, "missing.jsonl")], { MG_CLIENTS_DB_PATH: db }, `error: cannot import ${join(d, "missing.jsonl")}: no such file`],
       [["migrate"], { MG_CLIENTS_DB_PATH: db, MG_CLIENTS_HTTP_PORT: "eighty" }, 'config error: MG_CLIENTS_HTTP_PORT: "eighty" is not a port number (0-65535)'],
       [["healthcheck"], { MG_CLIENTS_HTTP_PORT: "0" }, "error: MG_CLIENTS_HTTP_PORT is 0 (a random port): give the URL with --url"],
@@ -132,19 +144,25 @@ describe("migrate", () => {
     expect(again.stdout).toBe(`nothing to apply: ${db} is up to date (${tags.at(-1)})\n`);
   });
 
-  testSqliteOnly("is refused while a service holds the database; --status still answers", "the SQLite lock; on Postgres migrate runs beside the instances", async () => {
-    const svc = await startTestService({}, dir());
-    try {
-      const r = await cli(["migrate"], { MG_CLIENTS_DB_PATH: svc.dbPath });
-      expect(r.code).toBe(1);
-      expect(expectOneLineError(r)).toMatch(new RegExp(`^error: the database ${svc.dbPath} is in use by another process \\(serve, pid ${process.pid}, since .+\\)$`));
-      const status = await cli(["migrate", "--status"], { MG_CLIENTS_DB_PATH: svc.dbPath });
-      expect(status.code).toBe(0);
-      expect(status.stdout).toContain(", 0 pending");
-    } finally {
-      await svc.dispose();
-    }
-  });
+  testSqliteOnly(
+    "is refused while a service holds the database; --status still answers",
+    "the SQLite lock; on Postgres migrate runs beside the instances",
+    async () => {
+      const svc = await startTestService({}, dir());
+      try {
+        const r = await cli(["migrate"], { MG_CLIENTS_DB_PATH: svc.dbPath });
+        expect(r.code).toBe(1);
+        expect(expectOneLineError(r)).toMatch(
+          new RegExp(`^error: the database ${svc.dbPath} is in use by another process \\(serve, pid ${process.pid}, since .+\\)$`),
+        );
+        const status = await cli(["migrate", "--status"], { MG_CLIENTS_DB_PATH: svc.dbPath });
+        expect(status.code).toBe(0);
+        expect(status.stdout).toContain(", 0 pending");
+      } finally {
+        await svc.dispose();
+      }
+    },
+  );
 });
 
 describe.skipIf(!onPostgres)("migrate on Postgres", () => {
@@ -183,7 +201,9 @@ describe.skipIf(!onPostgres)("migrate on Postgres", () => {
     const missing = { ...pgEnv("mgc_no_such_database"), MG_CLIENTS_DB_PASS: "hush-hush-pass", MG_CLIENTS_DB_PATH: join(dir(), "clients.db") };
     const r = await cli(["migrate", "--status"], missing);
     expect(r.code).toBe(1);
-    expect(expectOneLineError(r)).toBe(`error: cannot connect to postgres://${PG.user}@${PG.host}:${PG.port}/mgc_no_such_database?sslmode=disable: database "mgc_no_such_database" does not exist`);
+    expect(expectOneLineError(r)).toBe(
+      `error: cannot connect to postgres://${PG.user}@${PG.host}:${PG.port}/mgc_no_such_database?sslmode=disable: database "mgc_no_such_database" does not exist`,
+    );
     const down = await cli(["serve"], { ...missing, MG_CLIENTS_DB_PORT: "1", MG_CLIENTS_HTTP_PORT: "0", MG_CLIENTS_GRPC_PORT: "0" });
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(new RegExp(`^error: cannot connect to postgres://${PG.user}@${PG.host}:1/mgc_no_such_database\\?sslmode=disable: .+\\n$`));

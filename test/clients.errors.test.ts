@@ -98,7 +98,22 @@ describe("415: body routes need a JSON content type", () => {
 
 describe("400: bodies that do not decode", () => {
   test("empty body, syntax errors and wrong JSON types", async () => {
-    const bodies = ["", "   ", "{", "nope", '{"name":1}', '{"tags":"a"}', '{"tags":[1]}', '{"metadata":[1]}', '{"metadata":"x"}', '{"private_metadata":5}', '{"credentials":"x"}', '{"credentials":{"secret":5}}', "[]", '"str"'];
+    const bodies = [
+      "",
+      "   ",
+      "{",
+      "nope",
+      '{"name":1}',
+      '{"tags":"a"}',
+      '{"tags":[1]}',
+      '{"metadata":[1]}',
+      '{"metadata":"x"}',
+      '{"private_metadata":5}',
+      '{"credentials":"x"}',
+      '{"credentials":{"secret":5}}',
+      "[]",
+      '"str"',
+    ];
     for (const body of bodies) {
       const r = await svc.api("POST", "/dom1/clients", body);
       expect(`${body} -> ${r.status} ${r.json?.message}`).toBe(`${body} -> 400 ${MALFORMED}`);
@@ -314,7 +329,9 @@ describe("routing", () => {
       ["HEAD", "/health"],
     ] as const) {
       const r = await svc.api(method, path);
-      expect(`${method} ${path} ${r.status} ${r.text}`).toBe(`${method} ${path} ${method === "GET" ? 404 : 405} ${method === "GET" ? "404 page not found\n" : ""}`);
+      expect(`${method} ${path} ${r.status} ${r.text}`).toBe(
+        `${method} ${path} ${method === "GET" ? 404 : 405} ${method === "GET" ? "404 page not found\n" : ""}`,
+      );
     }
   });
 });

@@ -9,14 +9,30 @@ beforeAll(async () => {
 afterAll(() => svc.dispose());
 
 const MALFORMED = "request body is not a valid JSON, expecting a valid JSON";
-const expectError = (r: { status: number; json: any }, status: number, message: string) => expect({ status: r.status, body: r.json }).toEqual({ status, body: { message } });
+const expectError = (r: { status: number; json: any }, status: number, message: string) =>
+  expect({ status: r.status, body: r.json }).toEqual({ status, body: { message } });
 
 let n = 0;
 /** A fresh domain with `clients` clients and `channels` channels. */
 async function fixture(clients = 2, channels = 2, domain = `cx${++n}`) {
-  const cl = (await svc.api("POST", `/${domain}/clients/bulk`, Array.from({ length: clients }, (_, i) => ({ name: `c${i}` })))).json.clients.map((c: any) => c.id as string);
+  const cl = (
+    await svc.api(
+      "POST",
+      `/${domain}/clients/bulk`,
+      Array.from({ length: clients }, (_, i) => ({ name: `c${i}` })),
+    )
+  ).json.clients.map((c: any) => c.id as string);
   const ch: string[] = [];
-  if (channels > 0) ch.push(...(await svc.api("POST", `/${domain}/channels/bulk`, Array.from({ length: channels }, (_, i) => ({ name: `ch${i}` })))).json.channels.map((c: any) => c.id as string));
+  if (channels > 0)
+    ch.push(
+      ...(
+        await svc.api(
+          "POST",
+          `/${domain}/channels/bulk`,
+          Array.from({ length: channels }, (_, i) => ({ name: `ch${i}` })),
+        )
+      ).json.channels.map((c: any) => c.id as string),
+    );
   return { d: domain, cl, ch };
 }
 
@@ -35,8 +51,10 @@ async function outbox(domain: string): Promise<any[]> {
   return found.map((r) => JSON.parse(r.payload)).filter((p) => p.domain === domain);
 }
 
-const connect = (d: string, channel_ids: string[], client_ids: string[], types: unknown[]) => svc.api("POST", `/${d}/channels/connect`, { channel_ids, client_ids, types });
-const disconnect = (d: string, channel_ids: string[], client_ids: string[], types: unknown[]) => svc.api("POST", `/${d}/channels/disconnect`, { channel_ids, client_ids, types });
+const connect = (d: string, channel_ids: string[], client_ids: string[], types: unknown[]) =>
+  svc.api("POST", `/${d}/channels/connect`, { channel_ids, client_ids, types });
+const disconnect = (d: string, channel_ids: string[], client_ids: string[], types: unknown[]) =>
+  svc.api("POST", `/${d}/channels/disconnect`, { channel_ids, client_ids, types });
 
 describe("connect", () => {
   test("connects every channel × client × type, 201 with an empty body, one event", async () => {
@@ -96,7 +114,11 @@ describe("connect", () => {
     expectError(await connect(d, ch, cl, ["read"]), 400, MALFORMED);
     expectError(await connect(d, ch, cl, [1]), 400, MALFORMED);
     expectError(await connect(d, [], [], ["bogus"]), 400, MALFORMED); // decoding before validation
-    expectError(await svc.api("POST", `/${d}/channels/${ch[0]}/connect`, { client_ids: ["not-a-uuid"], types: ["publish"] }), 400, "invalid id format provided");
+    expectError(
+      await svc.api("POST", `/${d}/channels/${ch[0]}/connect`, { client_ids: ["not-a-uuid"], types: ["publish"] }),
+      400,
+      "invalid id format provided",
+    );
     expectError(await svc.api("POST", `/${d}/channels/${ch[0]}/connect`, { client_ids: [], types: ["publish"] }), 400, "missing entity id");
     expectError(await svc.api("POST", `/${d}/channels/connect`, "{}", { "content-type": "text/plain" }), 415, "unsupported content type");
     expect(await rows(d)).toEqual([]);

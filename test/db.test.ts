@@ -178,7 +178,7 @@ describe("group commit over HTTP", () => {
     const { startTestService } = await import("./helpers/service.ts");
     const svc = await startTestService();
     try {
-      const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, "m").exec((await fetch(svc.url + "/metrics").then((r) => r.text())))?.[1]);
+      const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(await fetch(svc.url + "/metrics").then((r) => r.text()))?.[1]);
       const [t0, c0] = [await metric("db_transactions_total"), await metric("db_commits_total")];
       const results = await Promise.all(Array.from({ length: 64 }, () => svc.api("POST", "/gc/clients", {})));
       expect(results.every((r) => r.status === 201)).toBe(true);
@@ -192,24 +192,29 @@ describe("group commit over HTTP", () => {
 });
 
 describe("the read snapshot held between commits", () => {
-  testSqliteOnly("a read right after a commit sees it; the WAL stays bounded under a write load", "the held snapshot is the SQLite helper's", async () => {
-    const { startTestService } = await import("./helpers/service.ts");
-    const { statSync } = await import("node:fs");
-    const svc = await startTestService();
-    try {
-      for (let i = 0; i < 60; i++) {
-        const created = await Promise.all(Array.from({ length: 50 }, () => svc.api("POST", "/wal/clients", { tags: ["t"] })));
-        // every acknowledged write is visible to the very next read
-        const id = created[i % 50]!.json.id;
-        expect((await svc.api("GET", `/wal/clients/${id}`)).status).toBe(200);
+  testSqliteOnly(
+    "a read right after a commit sees it; the WAL stays bounded under a write load",
+    "the held snapshot is the SQLite helper's",
+    async () => {
+      const { startTestService } = await import("./helpers/service.ts");
+      const { statSync } = await import("node:fs");
+      const svc = await startTestService();
+      try {
+        for (let i = 0; i < 60; i++) {
+          const created = await Promise.all(Array.from({ length: 50 }, () => svc.api("POST", "/wal/clients", { tags: ["t"] })));
+          // every acknowledged write is visible to the very next read
+          const id = created[i % 50]!.json.id;
+          expect((await svc.api("GET", `/wal/clients/${id}`)).status).toBe(200);
+        }
+        expect((await svc.api("GET", "/wal/clients?only_total=true")).json.total).toBe(3000);
+        // without the release during writes, a checkpoint could never reset the WAL and it would grow with every write
+        expect(statSync(`${svc.dbPath}-wal`).size).toBeLessThan(24 * 2 ** 20);
+      } finally {
+        await svc.dispose();
       }
-      expect((await svc.api("GET", "/wal/clients?only_total=true")).json.total).toBe(3000);
-      // without the release during writes, a checkpoint could never reset the WAL and it would grow with every write
-      expect(statSync(`${svc.dbPath}-wal`).size).toBeLessThan(24 * 2 ** 20);
-    } finally {
-      await svc.dispose();
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });
 
 describe("clean shutdown", () => {
@@ -218,7 +223,11 @@ describe("clean shutdown", () => {
     const { existsSync, copyFileSync } = await import("node:fs");
     const { Database } = await import("bun:sqlite");
     const svc = await startTestService();
-    await svc.api("POST", "/clean/clients/bulk", Array.from({ length: 500 }, () => ({})));
+    await svc.api(
+      "POST",
+      "/clean/clients/bulk",
+      Array.from({ length: 500 }, () => ({})),
+    );
     await svc.stop();
     try {
       expect(existsSync(`${svc.dbPath}-wal`)).toBe(false);
@@ -235,15 +244,28 @@ describe("clean shutdown", () => {
 });
 
 describe("the statement cache", () => {
-  testSqliteOnly("a statement prepared once stays usable after hundreds of other SQL texts went through the connection", "the statement cache is the SQLite helper's", async () => {
-    const { inArray } = await import("drizzle-orm");
-    const db = await open();
-    const repo = createClientsRepository(db);
-    await db.transact((tx) => repo.insert(tx, [client("kept", "s-kept")]));
-    expect((await repo.authRecord("kept"))?.id).toBe("kept"); // a prepared statement of the read connection
-    // 300 distinct SQL texts (one per list length): more than the cache holds
-    const ids = db.tables.clients.id;
-    for (let n = 1; n <= 300; n++) await db.read.select({ id: ids }).from(db.tables.clients).where(inArray(ids, Array.from({ length: n }, (_, i) => `x${i}`)));
-    expect((await repo.authRecord("kept"))?.id).toBe("kept");
-  });
+  testSqliteOnly(
+    "a statement prepared once stays usable after hundreds of other SQL texts went through the connection",
+    "the statement cache is the SQLite helper's",
+    async () => {
+      const { inArray } = await import("drizzle-orm");
+      const db = await open();
+      const repo = createClientsRepository(db);
+      await db.transact((tx) => repo.insert(tx, [client("kept", "s-kept")]));
+      expect((await repo.authRecord("kept"))?.id).toBe("kept"); // a prepared statement of the read connection
+      // 300 distinct SQL texts (one per list length): more than the cache holds
+      const ids = db.tables.clients.id;
+      for (let n = 1; n <= 300; n++)
+        await db.read
+          .select({ id: ids })
+          .from(db.tables.clients)
+          .where(
+            inArray(
+              ids,
+              Array.from({ length: n }, (_, i) => `x${i}`),
+            ),
+          );
+      expect((await repo.authRecord("kept"))?.id).toBe("kept");
+    },
+  );
 });

@@ -153,7 +153,13 @@ describe("publisher helpers", () => {
   });
 
   test("broker credentials come out of the URL, percent-decoded", () => {
-    expect(brokerTarget("mqtt://user:p%40ss%3Aword@broker.local:1883")).toEqual({ protocol: "mqtt", host: "broker.local", port: 1883, username: "user", password: "p@ss:word" });
+    expect(brokerTarget("mqtt://user:p%40ss%3Aword@broker.local:1883")).toEqual({
+      protocol: "mqtt",
+      host: "broker.local",
+      port: 1883,
+      username: "user",
+      password: "p@ss:word",
+    });
     expect(brokerTarget("mqtts://broker.local")).toEqual({ protocol: "mqtts", host: "broker.local" });
     expect(brokerTarget("mqtt://[::1]:1884")).toEqual({ protocol: "mqtt", host: "::1", port: 1884 });
     expect(brokerTarget("ws://u@gw:8080/mqtt")).toEqual({ protocol: "ws", host: "gw", port: 8080, path: "/mqtt", username: "u" });

@@ -101,7 +101,8 @@ describe("events on MQTT", () => {
     const bare = await call("POST", "", 201, {});
     expect1(bare, "client.create", "events/magistrala/client/create", bare.json.id, CREATE_KEYS, { metadata: {}, private_metadata: {} });
     const bulk = await call("POST", "/bulk", 200, [{ name: "b1" }, { name: "b2" }, { name: "b3", status: "disabled" }]);
-    for (const c of bulk.json.clients) expect1(bulk, "client.create", "events/magistrala/client/create", c.id, [...CREATE_KEYS, "name"], { name: c.name, status: c.status });
+    for (const c of bulk.json.clients)
+      expect1(bulk, "client.create", "events/magistrala/client/create", c.id, [...CREATE_KEYS, "name"], { name: c.name, status: c.status });
 
     // Reads emit nothing.
     await call("GET", `/${id}`, 200);
@@ -153,7 +154,15 @@ describe("events on MQTT", () => {
       const e = expected[i]!;
       expect(m.topic).toBe(e.topic);
       expect(Object.keys(m.json).sort()).toEqual(e.keys);
-      expect(m.json).toMatchObject({ operation: e.op, id: e.id, domain: D, user_id: USER, token_type: "access token", super_admin: false, request_id: e.requestId });
+      expect(m.json).toMatchObject({
+        operation: e.op,
+        id: e.id,
+        domain: D,
+        user_id: USER,
+        token_type: "access token",
+        super_admin: false,
+        request_id: e.requestId,
+      });
       if (e.values) expect(m.json).toMatchObject(e.values);
       for (const k of ["created_at", "updated_at"]) if (k in m.json) expect(m.json[k]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
       // occurred_at: an integer of Unix nanoseconds, written as exact digits.
@@ -280,7 +289,11 @@ describe("events on MQTT", () => {
       ids.push(r.json.id);
     }
     // A bulk past the cap on its own also succeeds.
-    const bulk = await off.api("POST", `/${D}/clients/bulk`, Array.from({ length: 7 }, (_, i) => ({ name: `bulk${i}` })));
+    const bulk = await off.api(
+      "POST",
+      `/${D}/clients/bulk`,
+      Array.from({ length: 7 }, (_, i) => ({ name: `bulk${i}` })),
+    );
     expect(bulk.status).toBe(200);
     await eventually(async () => (await metric(off, "events_dropped_total")) === 10, 5000, "10 dropped");
     expect(await metric(off, "events_outbox_depth")).toBe(5);
@@ -306,7 +319,11 @@ describe("events on MQTT", () => {
     const svc = await service({ MG_CLIENTS_ES_URL: b.url });
     await connected(svc);
     const D = `flush-${randomUUID()}`;
-    const bulk = await svc.api("POST", `/${D}/clients/bulk`, Array.from({ length: 20 }, (_, i) => ({ name: `f${i}` })));
+    const bulk = await svc.api(
+      "POST",
+      `/${D}/clients/bulk`,
+      Array.from({ length: 20 }, (_, i) => ({ name: `f${i}` })),
+    );
     expect(bulk.status).toBe(200);
     await svc.stop();
     expect(b.on("events/").filter((m) => m.json?.domain === D)).toHaveLength(20);

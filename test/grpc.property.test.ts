@@ -183,7 +183,8 @@ describe("the cache is never stale", () => {
       const r = await call(g.clients, "Authenticate", { token: domainForm ? domainToken(cl.domain, secret) : basic(cl.id, secret) });
       const truth = cl.exists && cl.enabled && secret === cl.secret;
       const got = r.code === grpc.status.OK && r.value.id === cl.id;
-      if (got !== truth) throw new Error(`step ${step} (seed ${SEED}): Authenticate ${domainForm ? "Domain" : "Basic"} of ${cl.id} answered ${r.code}, truth ${truth}`);
+      if (got !== truth)
+        throw new Error(`step ${step} (seed ${SEED}): Authenticate ${domainForm ? "Domain" : "Basic"} of ${cl.id} answered ${r.code}, truth ${truth}`);
       if (!truth) expect(r.code).toBe(grpc.status.PERMISSION_DENIED);
       tally(`authn ${truth}`);
     }

@@ -62,7 +62,13 @@ describe("ClientsService.Authenticate", () => {
 
   test("tokens that are not base64 after the prefix are refused with INTERNAL", async () => {
     const d = await device();
-    for (const token of [d.secret, `Client ${d.secret}`, `Basic ${Buffer.from(`${d.id}:${d.secret}`).toString("base64")}`, "Basic!!!", `Domain ${d.domain}:${d.secret}`]) {
+    for (const token of [
+      d.secret,
+      `Client ${d.secret}`,
+      `Basic ${Buffer.from(`${d.id}:${d.secret}`).toString("base64")}`,
+      "Basic!!!",
+      `Domain ${d.domain}:${d.secret}`,
+    ]) {
       expect(await codeOf(authn(token))).toBe(INTERNAL);
     }
   });
@@ -114,7 +120,7 @@ describe("ChannelsService.Authorize", () => {
   });
 });
 
-describe("Authorize for users (client_type \"user\"): channel roles with publish/subscribe", () => {
+describe('Authorize for users (client_type "user"): channel roles with publish/subscribe', () => {
   const roles = (ch: string) => `/gdom/channels/${ch}/roles`;
 
   test("a member of a role holding publish may publish, not subscribe; others are refused", async () => {
@@ -231,10 +237,15 @@ describe("revocation right after a cached success is refused on the next call", 
 describe("the other RPCs", () => {
   test("RetrieveEntity on both services: any status; unknown is INTERNAL entity not found", async () => {
     const d = await device(undefined, "gdom", { status: "disabled", parent_group_id: "pg-1" });
-    expect(await call(g.clients, "RetrieveEntity", { id: d.id })).toEqual({ code: OK, details: "", value: { entity: { id: d.id, domain_id: "gdom", parent_group_id: "pg-1", status: 1 } } });
+    expect(await call(g.clients, "RetrieveEntity", { id: d.id })).toEqual({
+      code: OK,
+      details: "",
+      value: { entity: { id: d.id, domain_id: "gdom", parent_group_id: "pg-1", status: 1 } },
+    });
     const ch = await channel("gdom", { id: "custom-grpc-ch" });
     expect((await call(g.channels, "RetrieveEntity", { id: ch })).value).toEqual({ entity: { id: ch, domain_id: "gdom", parent_group_id: "", status: 0 } });
-    for (const client of [g.clients, g.channels]) expect(await call(client, "RetrieveEntity", { id: "nope" })).toEqual({ code: INTERNAL, details: "entity not found" });
+    for (const client of [g.clients, g.channels])
+      expect(await call(client, "RetrieveEntity", { id: "nope" })).toEqual({ code: INTERNAL, details: "entity not found" });
   });
 
   test("RetrieveEntities: only enabled ones, oldest first; empty ids give an all-zero answer", async () => {
@@ -325,8 +336,9 @@ describe("the other RPCs", () => {
     expect(events[0].request_id).not.toBe(events[1].request_id);
   });
 
-  test("grpc.health.v1.Health: clients, channels and \"\" are SERVING; an unknown name is NOT_FOUND", async () => {
-    for (const service of ["", "clients", "channels"]) expect(await call(g.health, "Check", { service })).toEqual({ code: OK, details: "", value: { status: "SERVING" } });
+  test('grpc.health.v1.Health: clients, channels and "" are SERVING; an unknown name is NOT_FOUND', async () => {
+    for (const service of ["", "clients", "channels"])
+      expect(await call(g.health, "Check", { service })).toEqual({ code: OK, details: "", value: { status: "SERVING" } });
     expect(await codeOf(call(g.health, "Check", { service: "nope" }))).toBe(NOT_FOUND);
   });
 });

@@ -26,7 +26,9 @@ afterAll(async () => {
 
 async function instances(n: number, database: string, env: Record<string, string> = {}, dataDir = tempDir()): Promise<TestService[]> {
   const started = await Promise.all(
-    Array.from({ length: n }, () => startTestService({ ...pgEnv(database), MG_CLIENTS_DB_PATH: `${dataDir}/clients.db`, MG_CLIENTS_STANDALONE_TOKEN: TOKEN, ...env }, dataDir)),
+    Array.from({ length: n }, () =>
+      startTestService({ ...pgEnv(database), MG_CLIENTS_DB_PATH: `${dataDir}/clients.db`, MG_CLIENTS_STANDALONE_TOKEN: TOKEN, ...env }, dataDir),
+    ),
   );
   services.push(...started);
   return started;
@@ -78,12 +80,18 @@ describe.skipIf(!onPostgres)("several instances on one Postgres", () => {
     const total = 30 * 5;
     const mine = () => broker!.on("events/").filter((m) => m.json?.domain === D);
     await broker.waitUntil(() => new Set(mine().map((m) => m.json.request_id)).size >= total, 20_000, `${total} events`);
-    await eventually(async () => (await queryStore<{ n: number }>({ driver: "postgres", database }, "SELECT count(*)::int AS n FROM outbox"))[0]!.n === 0, 10_000, "an empty outbox");
+    await eventually(
+      async () => (await queryStore<{ n: number }>({ driver: "postgres", database }, "SELECT count(*)::int AS n FROM outbox"))[0]!.n === 0,
+      10_000,
+      "an empty outbox",
+    );
     await Bun.sleep(200); // a duplicate would be on its way by now
     const seen = mine().map((m) => m.json.request_id as string);
     const duplicates = seen.length - new Set(seen).size;
     const publishers = new Set(broker.attempts.filter((t) => t.text.includes(D)).map((t) => t.clientId));
-    console.log(`two instances: ${total} events written, ${new Set(seen).size} delivered, ${duplicates} duplicates, published by ${publishers.size} instance(s)`);
+    console.log(
+      `two instances: ${total} events written, ${new Set(seen).size} delivered, ${duplicates} duplicates, published by ${publishers.size} instance(s)`,
+    );
     expect(duplicates).toBe(0);
     expect(new Set(seen).size).toBe(total);
     for (const [id, order] of expected) {
@@ -106,7 +114,8 @@ describe.skipIf(!onPostgres)("several instances on one Postgres", () => {
       const token = basic(dev.json.id, "coh-secret");
       const authz = (g: ReturnType<typeof grpcClients>, type: number) =>
         call(g.channels, "Authorize", { domain_id: D, client_id: dev.json.id, client_type: "client", channel_id: ch.json.id, type });
-      const user = (g: ReturnType<typeof grpcClients>) => call(g.channels, "Authorize", { domain_id: D, client_id: `${D}_user-1`, client_type: "user", channel_id: ch.json.id, type: 1 });
+      const user = (g: ReturnType<typeof grpcClients>) =>
+        call(g.channels, "Authorize", { domain_id: D, client_id: `${D}_user-1`, client_type: "user", channel_id: ch.json.id, type: 1 });
       const ok = grpc.status.OK;
       const denied = grpc.status.PERMISSION_DENIED;
 
@@ -136,9 +145,13 @@ describe.skipIf(!onPostgres)("several instances on one Postgres", () => {
       expect((await call(gb.clients, "Authenticate", { token })).code).toBe(ok);
 
       for (let i = 0; i < 2; i++) expect((await authz(gb, 1)).code).toBe(denied);
-      expect((await seenBy(b!, () => a!.api("POST", `/${D}/channels/connect`, { channel_ids: [ch.json.id], client_ids: [dev.json.id], types: ["publish"] }))).status).toBe(201);
+      expect(
+        (await seenBy(b!, () => a!.api("POST", `/${D}/channels/connect`, { channel_ids: [ch.json.id], client_ids: [dev.json.id], types: ["publish"] }))).status,
+      ).toBe(201);
       expect((await authz(gb, 1)).code).toBe(ok);
-      expect((await seenBy(a!, () => b!.api("POST", `/${D}/channels/${ch.json.id}/disconnect`, { client_ids: [dev.json.id], types: ["publish"] }))).status).toBe(204);
+      expect(
+        (await seenBy(a!, () => b!.api("POST", `/${D}/channels/${ch.json.id}/disconnect`, { client_ids: [dev.json.id], types: ["publish"] }))).status,
+      ).toBe(204);
       expect((await authz(ga, 1)).code).toBe(denied);
 
       // A secret changed through B: A refuses the old one at once.
@@ -148,10 +161,14 @@ describe.skipIf(!onPostgres)("several instances on one Postgres", () => {
 
       // Roles: a user's publish right granted and revoked through A, asked through B.
       for (let i = 0; i < 2; i++) expect((await user(gb)).code).toBe(denied);
-      const role = await seenBy(b!, () => a!.api("POST", `/${D}/channels/${ch.json.id}/roles`, { role_name: "pub", optional_actions: ["publish"], optional_members: ["user-1"] }));
+      const role = await seenBy(b!, () =>
+        a!.api("POST", `/${D}/channels/${ch.json.id}/roles`, { role_name: "pub", optional_actions: ["publish"], optional_members: ["user-1"] }),
+      );
       expect(role.status).toBe(201);
       expect((await user(gb)).code).toBe(ok);
-      expect((await seenBy(b!, () => a!.api("POST", `/${D}/channels/${ch.json.id}/roles/${role.json.id}/members/delete`, { members: ["user-1"] }))).status).toBe(204);
+      expect(
+        (await seenBy(b!, () => a!.api("POST", `/${D}/channels/${ch.json.id}/roles/${role.json.id}/members/delete`, { members: ["user-1"] }))).status,
+      ).toBe(204);
       expect((await user(gb)).code).toBe(denied);
 
       // Delete through A: B refuses the client on its next call.

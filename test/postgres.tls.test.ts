@@ -44,7 +44,22 @@ beforeAll(async () => {
   const cert = (name: string, cn: string, san?: string) => {
     ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`);
     if (san) writeFileSync(file(`${name}.ext`), `subjectAltName=${san}\n`);
-    ssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", ...(san ? ["-extfile", `${name}.ext`] : []));
+    ssl(
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      `${name}.crt`,
+      "-days",
+      "2",
+      ...(san ? ["-extfile", `${name}.ext`] : []),
+    );
   };
   ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=mgc-test-ca");
   ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other-ca.key", "-out", "other-ca.crt", "-days", "2", "-subj", "/CN=some-other-ca");
@@ -75,7 +90,9 @@ beforeAll(async () => {
   );
   writeFileSync(
     file("data/pg_hba.conf"),
-    ["local all all trust", "hostssl all certuser 127.0.0.1/32 cert", "hostssl all all 127.0.0.1/32 trust", "hostnossl all all 127.0.0.1/32 reject", ""].join("\n"),
+    ["local all all trust", "hostssl all certuser 127.0.0.1/32 cert", "hostssl all all 127.0.0.1/32 trust", "hostnossl all all 127.0.0.1/32 reject", ""].join(
+      "\n",
+    ),
   );
   sh([`${BIN}/pg_ctl`, "-D", file("data"), "-l", file("log"), "-w", "start"], { as: "postgres" });
   sh([`${BIN}/psql`, "-h", dir, "-p", String(port), "-U", "postgres", "-c", "CREATE ROLE certuser LOGIN"], { as: "postgres" });
@@ -91,7 +108,13 @@ afterAll(() => {
 });
 
 async function open(env: Record<string, string>): Promise<{ db?: PostgresDatabase; error?: string }> {
-  const settings = loadConfig({ MG_CLIENTS_DB_HOST: "127.0.0.1", MG_CLIENTS_DB_PORT: String(port), MG_CLIENTS_DB_USER: "postgres", MG_CLIENTS_DB_NAME: "postgres", ...env }).db.pg;
+  const settings = loadConfig({
+    MG_CLIENTS_DB_HOST: "127.0.0.1",
+    MG_CLIENTS_DB_PORT: String(port),
+    MG_CLIENTS_DB_USER: "postgres",
+    MG_CLIENTS_DB_NAME: "postgres",
+    ...env,
+  }).db.pg;
   try {
     return { db: await openPostgres({ settings, logger: silentLogger, writeOutbox: appendToOutbox, migrate: false }) };
   } catch (err) {
@@ -113,22 +136,33 @@ async function tlsOf(env: Record<string, string>): Promise<boolean | string> {
 
 describe.skipIf(!runs)("TLS to Postgres (MG_CLIENTS_DB_SSL_MODE)", () => {
   test("disable is refused by a server that wants TLS; allow falls back to TLS; prefer and require use it", async () => {
-    expect(await tlsOf({ MG_CLIENTS_DB_SSL_MODE: "disable" })).toMatch(/^cannot connect to postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres\?sslmode=disable: .*pg_hba\.conf/);
+    expect(await tlsOf({ MG_CLIENTS_DB_SSL_MODE: "disable" })).toMatch(
+      /^cannot connect to postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres\?sslmode=disable: .*pg_hba\.conf/,
+    );
     for (const mode of ["allow", "prefer", "require"]) expect({ mode, tls: await tlsOf({ MG_CLIENTS_DB_SSL_MODE: mode }) }).toEqual({ mode, tls: true });
   });
 
   test("verify-ca checks the chain against the root certificate; verify-full the host name too", async () => {
     expect(await tlsOf({ MG_CLIENTS_DB_SSL_MODE: "verify-ca", MG_CLIENTS_DB_SSL_ROOT_CERT: file("ca.crt") })).toBe(true);
-    expect(await tlsOf({ MG_CLIENTS_DB_SSL_MODE: "verify-ca", MG_CLIENTS_DB_SSL_ROOT_CERT: file("other-ca.crt") })).toMatch(/^cannot connect to .*sslmode=verify-ca: /);
+    expect(await tlsOf({ MG_CLIENTS_DB_SSL_MODE: "verify-ca", MG_CLIENTS_DB_SSL_ROOT_CERT: file("other-ca.crt") })).toMatch(
+      /^cannot connect to .*sslmode=verify-ca: /,
+    );
     // require with a root certificate verifies like verify-ca (libpq's rule).
     expect(await tlsOf({ MG_CLIENTS_DB_SSL_MODE: "require", MG_CLIENTS_DB_SSL_ROOT_CERT: file("other-ca.crt") })).toMatch(/^cannot connect to /);
     expect(await tlsOf({ MG_CLIENTS_DB_SSL_MODE: "verify-full", MG_CLIENTS_DB_SSL_ROOT_CERT: file("ca.crt"), MG_CLIENTS_DB_HOST: "localhost" })).toBe(true);
     // The certificate names localhost, not 127.0.0.1.
-    expect(await tlsOf({ MG_CLIENTS_DB_SSL_MODE: "verify-full", MG_CLIENTS_DB_SSL_ROOT_CERT: file("ca.crt") })).toMatch(/^cannot connect to .*sslmode=verify-full: .*(IP|altnames|127\.0\.0\.1)/);
+    expect(await tlsOf({ MG_CLIENTS_DB_SSL_MODE: "verify-full", MG_CLIENTS_DB_SSL_ROOT_CERT: file("ca.crt") })).toMatch(
+      /^cannot connect to .*sslmode=verify-full: .*(IP|altnames|127\.0\.0\.1)/,
+    );
   });
 
   test("a client certificate (MG_CLIENTS_DB_SSL_CERT/_KEY) logs in a user the server admits by certificate only", async () => {
-    const asCertUser = { MG_CLIENTS_DB_USER: "certuser", MG_CLIENTS_DB_SSL_MODE: "verify-full", MG_CLIENTS_DB_HOST: "localhost", MG_CLIENTS_DB_SSL_ROOT_CERT: file("ca.crt") };
+    const asCertUser = {
+      MG_CLIENTS_DB_USER: "certuser",
+      MG_CLIENTS_DB_SSL_MODE: "verify-full",
+      MG_CLIENTS_DB_HOST: "localhost",
+      MG_CLIENTS_DB_SSL_ROOT_CERT: file("ca.crt"),
+    };
     expect(await tlsOf({ ...asCertUser, MG_CLIENTS_DB_SSL_CERT: file("client.crt"), MG_CLIENTS_DB_SSL_KEY: file("client.key") })).toBe(true);
     expect(await tlsOf(asCertUser)).toMatch(/^cannot connect to postgres:\/\/certuser@localhost:\d+\/postgres\?sslmode=verify-full: .*certificate/);
   });

@@ -37,7 +37,13 @@ describe("README examples run as printed", () => {
     const file = join(REPO, `.readme-grpc-${process.pid}.ts`);
     writeFileSync(file, readmeExample("grpc", "ts"));
     try {
-      const r = await run([process.execPath, file], { MG_GRPC: svc.grpcAddress, CLIENT_ID: c.id, SECRET: "adapter-secret", DOMAIN: "readme-grpc", CHANNEL: ch.id });
+      const r = await run([process.execPath, file], {
+        MG_GRPC: svc.grpcAddress,
+        CLIENT_ID: c.id,
+        SECRET: "adapter-secret",
+        DOMAIN: "readme-grpc",
+        CHANNEL: ch.id,
+      });
       expect(r.stderr).toBe("");
       expect(r.stdout).toBe(`client ${c.id} may publish on ${ch.id}\n`);
       expect(r.code).toBe(0);

@@ -41,7 +41,16 @@ describe.each(["client", "channel"] as const)("%s role events on MQTT", (kind) =
 
     const add = await call("POST", "", 201, { role_name: "ops", optional_actions: ["read"], optional_members: ["u-1"] });
     const role = add.json.id as string;
-    want(add, "role.add", PROVISION, { id: role, name: "ops", entity_id: entity, created_by: USER, updated_by: "", updated_at: "0001-01-01T00:00:00Z", optional_actions: ["read"], optional_members: ["u-1"] });
+    want(add, "role.add", PROVISION, {
+      id: role,
+      name: "ops",
+      entity_id: entity,
+      created_by: USER,
+      updated_by: "",
+      updated_at: "0001-01-01T00:00:00Z",
+      optional_actions: ["read"],
+      optional_members: ["u-1"],
+    });
     const bare = await call("POST", "", 201, { role_name: "bare" });
     want(bare, "role.add", PROVISION, { name: "bare", optional_actions: null, optional_members: null });
     await call("POST", "", 422, { role_name: "ops" }); // failed: no event
@@ -108,7 +117,11 @@ describe.each(["client", "channel"] as const)("%s role events on MQTT", (kind) =
       expect(ev.json.roles_provisioned).toHaveLength(1);
       const rp = ev.json.roles_provisioned[0];
       expect(Object.keys(rp).sort()).toEqual([...PROVISION].sort());
-      expect(rp).toEqual({ ...admin, optional_actions: (await svc.api("GET", `/${D}/${plural}/roles/available-actions`)).json.available_actions, optional_members: [USER] });
+      expect(rp).toEqual({
+        ...admin,
+        optional_actions: (await svc.api("GET", `/${D}/${plural}/roles/available-actions`)).json.available_actions,
+        optional_members: [USER],
+      });
     }
     await Bun.sleep(150);
     expect(broker.on(`events/magistrala/${kind}/roles`).filter((m) => ids.includes(m.json?.entity_id))).toEqual([]);

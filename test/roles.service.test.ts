@@ -64,7 +64,13 @@ beforeAll(() => {
     db,
     repo: channelsRepo,
     hooks: {
-      created: (tx, c, created) => roles.provisionBuiltIn(tx, c, "channel", created.map((x) => x.id)),
+      created: (tx, c, created) =>
+        roles.provisionBuiltIn(
+          tx,
+          c,
+          "channel",
+          created.map((x) => x.id),
+        ),
       removing: async (tx, _c, channel) => roles.entityRemoving(tx, "channel", channel.id),
     },
   });
@@ -108,7 +114,11 @@ describe("userMayAccessChannel", () => {
     const steps: [string, () => Promise<unknown>, () => Promise<unknown>][] = [
       ["member removed", () => roles.removeMembers(ctx, "channel", ch, role.id, ["alice"]), () => roles.addMembers(ctx, "channel", ch, role.id, ["alice"])],
       ["all members removed", () => roles.removeMembers(ctx, "channel", ch, role.id), () => roles.addMembers(ctx, "channel", ch, role.id, ["alice"])],
-      ["removed from every role", () => roles.removeEntityMembers(ctx, "channel", ch, ["alice"]), () => roles.addMembers(ctx, "channel", ch, role.id, ["alice"])],
+      [
+        "removed from every role",
+        () => roles.removeEntityMembers(ctx, "channel", ch, ["alice"]),
+        () => roles.addMembers(ctx, "channel", ch, role.id, ["alice"]),
+      ],
       ["action removed", () => roles.removeActions(ctx, "channel", ch, role.id, ["publish"]), () => roles.addActions(ctx, "channel", ch, role.id, ["publish"])],
       ["all actions removed", () => roles.removeActions(ctx, "channel", ch, role.id), () => roles.addActions(ctx, "channel", ch, role.id, ["publish"])],
     ];
@@ -200,7 +210,23 @@ describe("rolesChanged", () => {
     const clients = createClientsRepository(db);
     const id = "5fbf8a6d-6c81-43a4-8fd0-c1bcad9e8f70";
     await db.transact(async (tx) => {
-      await clients.insert(tx, [{ id, domainId: D, name: "", tags: [], identity: "", secretHash: "h-" + id, metadata: {}, privateMetadata: {}, parentGroupId: null, status: 0, createdAt: 1, updatedAt: null, updatedBy: null }]);
+      await clients.insert(tx, [
+        {
+          id,
+          domainId: D,
+          name: "",
+          tags: [],
+          identity: "",
+          secretHash: "h-" + id,
+          metadata: {},
+          privateMetadata: {},
+          parentGroupId: null,
+          status: 0,
+          createdAt: 1,
+          updatedAt: null,
+          updatedBy: null,
+        },
+      ]);
     });
     await roles.create(ctx, "client", id, { name: "ops", actions: ["read"], members: ["dave"] });
     expect(changes.map((c) => [c.kind, c.id])).toEqual([["client", id]]);

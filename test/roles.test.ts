@@ -14,11 +14,24 @@ afterAll(() => svc.dispose());
 
 const MALFORMED = "request body is not a valid JSON, expecting a valid JSON";
 const ZERO = "0001-01-01T00:00:00Z";
-const expectError = (r: { status: number; json: any }, status: number, message: string) => expect({ status: r.status, body: r.json }).toEqual({ status, body: { message } });
+const expectError = (r: { status: number; json: any }, status: number, message: string) =>
+  expect({ status: r.status, body: r.json }).toEqual({ status, body: { message } });
 
 const ACTIONS = {
   client: ["update", "read", "delete", "set_parent_group", "connect_to_channel", "manage_role", "add_role_users", "remove_role_users", "view_role_users"],
-  channel: ["update", "read", "delete", "set_parent_group", "connect_to_client", "publish", "subscribe", "manage_role", "add_role_users", "remove_role_users", "view_role_users"],
+  channel: [
+    "update",
+    "read",
+    "delete",
+    "set_parent_group",
+    "connect_to_client",
+    "publish",
+    "subscribe",
+    "manage_role",
+    "add_role_users",
+    "remove_role_users",
+    "view_role_users",
+  ],
 } as const;
 type Kind = keyof typeof ACTIONS;
 const ROLE_KEYS = ["created_at", "created_by", "entity_id", "id", "name", "updated_at", "updated_by"];
@@ -87,7 +100,15 @@ describe.each(["client", "channel"] as const)("%s roles", (kind: Kind) => {
     const r = await svc.api("POST", roles(d, id), { role_name: "operators", optional_actions: ["read", "update"], optional_members: ["u-1", "u-2"], extra: 1 });
     expect(r.status).toBe(201);
     expect(Object.keys(r.json).sort()).toEqual([...ROLE_KEYS, "optional_actions", "optional_members"].sort());
-    expect(r.json).toMatchObject({ name: "operators", entity_id: id, created_by: USER, updated_by: "", updated_at: ZERO, optional_actions: ["read", "update"], optional_members: ["u-1", "u-2"] });
+    expect(r.json).toMatchObject({
+      name: "operators",
+      entity_id: id,
+      created_by: USER,
+      updated_by: "",
+      updated_at: ZERO,
+      optional_actions: ["read", "update"],
+      optional_members: ["u-1", "u-2"],
+    });
     expect(r.json.id).toMatch(new RegExp(`^${kind}_`));
     // omitted optional lists echo as null
     const bare = await newRole(d, id, { role_name: "bare" });
@@ -277,8 +298,18 @@ describe.each(["client", "channel"] as const)("%s roles", (kind: Kind) => {
     expect(r.status).toBe(200);
     const viewer = (m: string) => ({ member_id: m, roles: [{ role_id: role.id, role_name: "viewers", actions: ["read"], access_type: "direct" }] });
     const adminMember = { member_id: USER, roles: [{ role_id: admin, role_name: "admin", actions: [...ACTIONS[kind]], access_type: "direct" }] };
-    expect(r.json).toEqual({ total: 3, offset: 0, limit: 10, members: [adminMember, viewer("u-1"), viewer("u-2")].sort((a, b) => a.member_id.localeCompare(b.member_id)) });
-    expect((await svc.api("GET", roles(d, id, `/members?role_id=${role.id}`))).json).toEqual({ total: 2, offset: 0, limit: 10, members: [viewer("u-1"), viewer("u-2")] });
+    expect(r.json).toEqual({
+      total: 3,
+      offset: 0,
+      limit: 10,
+      members: [adminMember, viewer("u-1"), viewer("u-2")].sort((a, b) => a.member_id.localeCompare(b.member_id)),
+    });
+    expect((await svc.api("GET", roles(d, id, `/members?role_id=${role.id}`))).json).toEqual({
+      total: 2,
+      offset: 0,
+      limit: 10,
+      members: [viewer("u-1"), viewer("u-2")],
+    });
     expect((await svc.api("GET", roles(d, id, "/members?role_name=admin"))).json).toEqual({ total: 1, offset: 0, limit: 10, members: [adminMember] });
     expect((await svc.api("GET", roles(d, id, "/members?actions=read,update"))).json.members).toEqual([adminMember]);
     expect((await svc.api("GET", roles(d, id, "/members?actions=read&limit=1&offset=1"))).json).toMatchObject({ total: 3, offset: 1, limit: 1 });
@@ -352,7 +383,8 @@ describe.each(["client", "channel"] as const)("%s roles", (kind: Kind) => {
     const keep = await newEntity(d);
     await newRole(d, id, { role_name: "a", optional_actions: ["read"], optional_members: ["u-1"] });
     await newRole(d, keep, { role_name: "a", optional_actions: ["read"], optional_members: ["u-1"] });
-    const count = async (table: string, where: string, v: string) => Number((await query<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE ${where}`, v))[0]!.n);
+    const count = async (table: string, where: string, v: string) =>
+      Number((await query<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE ${where}`, v))[0]!.n);
     expect(await count(`${kind}_roles`, "entity_id = ?", id)).toBe(2);
     expect((await svc.api("DELETE", `/${d}/${plural}/${id}`)).status).toBe(204);
     expect(await count(`${kind}_roles`, "entity_id = ?", id)).toBe(0);
@@ -387,9 +419,23 @@ describe("channel roles on custom ids", () => {
 
   test("the OpenAPI document lists every roles route of both kinds", async () => {
     const paths = Object.keys((await request(svc.url, "GET", "/openapi/json")).json.paths);
-    for (const [plural, id] of [["clients", "clientID"], ["channels", "channelID"]]) {
+    for (const [plural, id] of [
+      ["clients", "clientID"],
+      ["channels", "channelID"],
+    ]) {
       const base = `/{domainID}/${plural}/{${id}}/roles`;
-      for (const p of [`/{domainID}/${plural}/roles/available-actions`, base, `${base}/members`, `${base}/{roleID}`, `${base}/{roleID}/actions`, `${base}/{roleID}/actions/delete`, `${base}/{roleID}/actions/delete-all`, `${base}/{roleID}/members`, `${base}/{roleID}/members/delete`, `${base}/{roleID}/members/delete-all`])
+      for (const p of [
+        `/{domainID}/${plural}/roles/available-actions`,
+        base,
+        `${base}/members`,
+        `${base}/{roleID}`,
+        `${base}/{roleID}/actions`,
+        `${base}/{roleID}/actions/delete`,
+        `${base}/{roleID}/actions/delete-all`,
+        `${base}/{roleID}/members`,
+        `${base}/{roleID}/members/delete`,
+        `${base}/{roleID}/members/delete-all`,
+      ])
         expect(paths).toContain(p);
     }
   });

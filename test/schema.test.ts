@@ -11,9 +11,15 @@ import { PG_MIGRATIONS } from "../src/db/postgres.ts";
 import { SQLITE_MIGRATIONS } from "../src/db/sqlite.ts";
 import { REPO, run } from "./helpers/process.ts";
 
-const shape = (cfg: { name: string; columns: { name: string; notNull: boolean; primary: boolean; hasDefault: boolean }[]; indexes: { config: { name?: string } }[] }) => ({
+const shape = (cfg: {
+  name: string;
+  columns: { name: string; notNull: boolean; primary: boolean; hasDefault: boolean }[];
+  indexes: { config: { name?: string } }[];
+}) => ({
   table: cfg.name,
-  columns: cfg.columns.map((c) => ({ name: c.name, notNull: c.notNull, primary: c.primary, hasDefault: c.hasDefault })).sort((a, b) => a.name.localeCompare(b.name)),
+  columns: cfg.columns
+    .map((c) => ({ name: c.name, notNull: c.notNull, primary: c.primary, hasDefault: c.hasDefault }))
+    .sort((a, b) => a.name.localeCompare(b.name)),
   indexes: cfg.indexes.map((i) => i.config.name ?? "").sort(),
 });
 

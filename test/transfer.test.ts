@@ -48,14 +48,23 @@ async function populated(backend: TestBackend) {
   const env = await dbEnv(dataDir, backend);
   const svc = await startTestService(env, dataDir);
   const D = "dump-dom";
-  const known = await svc.api("POST", `/${D}/clients`, { name: "known", tags: ["a", "b"], credentials: { identity: "id-1", secret: SECRET }, metadata: { room: { n: 1 } }, private_metadata: { k: "v" } });
+  const known = await svc.api("POST", `/${D}/clients`, {
+    name: "known",
+    tags: ["a", "b"],
+    credentials: { identity: "id-1", secret: SECRET },
+    metadata: { room: { n: 1 } },
+    private_metadata: { k: "v" },
+  });
   expect(known.status).toBe(201);
   const bulk = await svc.api("POST", `/${D}/clients/bulk`, [{ name: "b1" }, { name: "b2", status: "disabled" }]);
   expect(bulk.status).toBe(200);
   const ch = await svc.api("POST", `/${D}/channels`, { name: "temp", route: "temperature", metadata: { unit: "C" } });
   expect(ch.status).toBe(201);
   expect((await svc.api("POST", `/${D}/channels`, { id: "kitchen", name: "k" })).status).toBe(201);
-  expect((await svc.api("POST", `/${D}/channels/connect`, { channel_ids: [ch.json.id, "kitchen"], client_ids: [known.json.id], types: ["publish", "subscribe"] })).status).toBe(201);
+  expect(
+    (await svc.api("POST", `/${D}/channels/connect`, { channel_ids: [ch.json.id, "kitchen"], client_ids: [known.json.id], types: ["publish", "subscribe"] }))
+      .status,
+  ).toBe(201);
   expect((await svc.api("POST", `/${D}/clients/${known.json.id}/parent`, { parent_group_id: "g-1" })).status).toBe(200);
   expect((await svc.api("PATCH", `/${D}/clients/${bulk.json.clients[0].id}`, { name: "b1-renamed" })).status).toBe(200);
   await svc.stop();
@@ -105,10 +114,14 @@ describe.skipIf(!onPostgres)("SQLite → Postgres → SQLite", () => {
     expect(before.outbox!.length).toBeGreaterThan(5); // events undelivered (no broker) travel too
 
     const first = join(dir(), "first.jsonl");
-    expect(await exportTo(source.env, first)).toStartWith(`exported ${source.dataDir}/clients.db to ${first}: clients 3, channels 2, connections 4, client_roles 3, client_role_actions 27, client_role_members 3, channel_roles 2, channel_role_actions 22, channel_role_members 2, outbox `);
+    expect(await exportTo(source.env, first)).toStartWith(
+      `exported ${source.dataDir}/clients.db to ${first}: clients 3, channels 2, connections 4, client_roles 3, client_role_actions 27, client_role_members 3, channel_roles 2, channel_role_actions 22, channel_role_members 2, outbox `,
+    );
 
     const pg = await emptyTarget("postgres");
-    expect(await importFrom(pg.env, first)).toMatch(/^imported .* into postgres:\/\/.*: clients 3, channels 2, connections 4, client_roles 3, client_role_actions 27, client_role_members 3, channel_roles 2, channel_role_actions 22, channel_role_members 2, outbox \d+; installation key written\n$/);
+    expect(await importFrom(pg.env, first)).toMatch(
+      /^imported .* into postgres:\/\/.*: clients 3, channels 2, connections 4, client_roles 3, client_role_actions 27, client_role_members 3, channel_roles 2, channel_role_actions 22, channel_role_members 2, outbox \d+; installation key written\n$/,
+    );
     expect(await everything(pg.store)).toEqual(before);
     expect(readFileSync(join(pg.dataDir, "installation.key"))).toEqual(readFileSync(join(source.dataDir, "installation.key")));
 
@@ -176,7 +189,9 @@ describe(`export and import on ${TEST_DB}`, () => {
     // Merging the same dump again: every client collides; nothing is added, not even the outbox rows before it.
     const conflict = await cli(["import", file, "--merge"], target.env);
     expect(conflict.code).toBe(1);
-    expect(expectOneLineError(conflict)).toMatch(new RegExp(`^error: cannot import ${file}: a row of clients is already in the database \\(.+\\); nothing was imported$`));
+    expect(expectOneLineError(conflict)).toMatch(
+      new RegExp(`^error: cannot import ${file}: a row of clients is already in the database \\(.+\\); nothing was imported$`),
+    );
     expect(await everything(target.store)).toEqual(once);
     expect(readFileSync(join(target.dataDir, "installation.key"), "utf8")).toBe(keyBefore);
 
@@ -217,7 +232,10 @@ describe(`export and import on ${TEST_DB}`, () => {
       [variant("garbled.jsonl", [...lines.slice(0, 3), "{not json", ...lines.slice(3)].join("\n")), "line 4: not JSON (the file is damaged)"],
       [variant("other.jsonl", "hello\n"), `not a ${DUMP_FORMAT} file`],
       [variant("empty.jsonl", ""), "the file is empty"],
-      [variant("v2.jsonl", [JSON.stringify({ ...header, version: 2 }), ...lines.slice(1)].join("\n")), "dump format version 2 is not the one this build reads (1); use the version of magistrala-clients that wrote it (" + header.software.version + ")"],
+      [
+        variant("v2.jsonl", [JSON.stringify({ ...header, version: 2 }), ...lines.slice(1)].join("\n")),
+        "dump format version 2 is not the one this build reads (1); use the version of magistrala-clients that wrote it (" + header.software.version + ")",
+      ],
       [
         variant("newer.jsonl", [JSON.stringify({ ...header, schema: "0099_future" }), ...lines.slice(1)].join("\n")),
         `it has schema 0099_future, which this build does not know (its latest is ${header.schema}); import it with a newer version of magistrala-clients`,

@@ -151,14 +151,18 @@ describe("Postgres connection settings", () => {
     const [requireCa] = sslCandidates(pg({ sslMode: "require", sslRootCert: "/ca.pem" }), read) as [Record<string, unknown>];
     expect(requireCa).toMatchObject({ ca: "</ca.pem>", rejectUnauthorized: true });
     expect((requireCa.checkServerIdentity as () => unknown)()).toBeUndefined();
-    const [verifyCa] = sslCandidates(pg({ sslMode: "verify-ca", sslRootCert: "/ca.pem", sslCert: "/c.pem", sslKey: "/k.pem" }), read) as [Record<string, unknown>];
+    const [verifyCa] = sslCandidates(pg({ sslMode: "verify-ca", sslRootCert: "/ca.pem", sslCert: "/c.pem", sslKey: "/k.pem" }), read) as [
+      Record<string, unknown>,
+    ];
     expect(verifyCa).toMatchObject({ ca: "</ca.pem>", cert: "</c.pem>", key: "</k.pem>", rejectUnauthorized: true });
     const [full] = sslCandidates(pg({ sslMode: "verify-full", sslRootCert: "/ca.pem", host: "10.0.0.5" }), read) as [Record<string, unknown>];
     expect(full).toEqual({ ca: "</ca.pem>", rejectUnauthorized: true, servername: undefined });
   });
 
   test("the target as logs and messages name it: no password, IPv6 in brackets", () => {
-    expect(describeTarget(pg({ user: "mg", pass: "secret-pass", name: "clients", sslMode: "require" }))).toBe("postgres://mg@db.example:5432/clients?sslmode=require");
+    expect(describeTarget(pg({ user: "mg", pass: "secret-pass", name: "clients", sslMode: "require" }))).toBe(
+      "postgres://mg@db.example:5432/clients?sslmode=require",
+    );
     expect(describeTarget(pg({ host: "::1" }))).toBe("postgres://magistrala@[::1]:5432/clients?sslmode=disable");
   });
 });
@@ -187,7 +191,12 @@ describe("the access cache", () => {
   test("bus messages invalidate exactly their entries; many tuples of one channel drop the channel", () => {
     const cache = new AccessCache({ ttlMs: 60_000, maxEntries: 100 });
     const key = (c: string, ch: string, t: number) => `c\u0000d\u0000${c}\u0000${ch}\u0000${t}`;
-    for (const [c, ch, t] of [["a", "x", 1], ["a", "x", 2], ["b", "y", 1]] as const) cache.rememberAuthorized(key(c, ch, t), true, c, ch, cache.epoch);
+    for (const [c, ch, t] of [
+      ["a", "x", 1],
+      ["a", "x", 2],
+      ["b", "y", 1],
+    ] as const)
+      cache.rememberAuthorized(key(c, ch, t), true, c, ch, cache.epoch);
     applyInvalidation(cache, invalidation.connection("d", "a", "x", 1));
     expect([cache.authorized(key("a", "x", 1)), cache.authorized(key("a", "x", 2)), cache.authorized(key("b", "y", 1))]).toEqual([undefined, true, true]);
     applyInvalidation(cache, invalidation.channel("y"));
@@ -227,7 +236,11 @@ describe("the planner-statistics schedule", () => {
   test("a few writes wait for `everyMs`; never while busy, then at the owner's check()", async () => {
     let runs = 0;
     let busy = false;
-    const s = statisticsSchedule(() => void runs++, () => busy, timing);
+    const s = statisticsSchedule(
+      () => void runs++,
+      () => busy,
+      timing,
+    );
     s.committed(1);
     await Bun.sleep(150);
     expect(runs).toBe(0); // fewer than afterTransactions: not before everyMs

@@ -44,7 +44,7 @@ await Promise.all(
           const start = performance.now();
           client[spec.method](req, (err: grpc.ServiceError | null) => {
             latencies.push(performance.now() - start);
-            const code = err ? grpc.status[err.code] ?? String(err.code) : "OK";
+            const code = err ? (grpc.status[err.code] ?? String(err.code)) : "OK";
             codes[code] = (codes[code] ?? 0) + 1;
             if (err) errors++;
             one();

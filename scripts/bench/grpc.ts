@@ -57,7 +57,11 @@ async function service(env: Record<string, string>) {
 }
 
 async function post(url: string, path: string, body: unknown) {
-  const r = await fetch(url + path, { method: "POST", body: JSON.stringify(body), headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" } });
+  const r = await fetch(url + path, {
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+  });
   if (r.status >= 300) throw new Error(`${path}: ${r.status} ${await r.text()}`);
   return r.status === 201 && path.endsWith("connect") ? undefined : ((await r.json()) as any);
 }
@@ -74,7 +78,13 @@ try {
     const batch = Array.from({ length: 1000 }, (_, k) => ({ name: `dev-${i + k}`, credentials: { secret: `bench-secret-${i + k}` } }));
     for (const c of (await post(warm.svc.httpUrl, `/${D}/clients/bulk`, batch)).clients) clients.push({ id: c.id, secret: c.credentials.secret });
   }
-  const channels: string[] = (await post(warm.svc.httpUrl, `/${D}/channels/bulk`, Array.from({ length: N_CHANNELS }, (_, k) => ({ name: `ch-${k}` })))).channels.map((c: any) => c.id);
+  const channels: string[] = (
+    await post(
+      warm.svc.httpUrl,
+      `/${D}/channels/bulk`,
+      Array.from({ length: N_CHANNELS }, (_, k) => ({ name: `ch-${k}` })),
+    )
+  ).channels.map((c: any) => c.id);
   const tuples: { client: string; channel: string }[] = [];
   for (let g = 0; g < 100; g++) {
     const chs = channels.slice(g * 10, g * 10 + 10);
@@ -82,7 +92,9 @@ try {
     await post(warm.svc.httpUrl, `/${D}/channels/connect`, { channel_ids: chs, client_ids: cls, types: ["publish"] });
     for (const ch of chs) for (const cl of cls) tuples.push({ client: cl, channel: ch });
   }
-  console.log(`seeded ${clients.length} clients, ${channels.length} channels, ${tuples.length} connections in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `seeded ${clients.length} clients, ${channels.length} channels, ${tuples.length} connections in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   await warm.svc.stop();
 
   // The services: warm (default cache) and cold (caching off: on SQLite on a copy of the same data,
@@ -99,7 +111,9 @@ try {
   const authorized = { authorized: true };
   empty.addService(protos.clients.v1.ClientsService.service, { Authenticate: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, authenticated) });
   empty.addService(protos.channels.v1.ChannelsService.service, { Authorize: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, authorized) });
-  const emptyPort = await new Promise<number>((res, rej) => empty.bindAsync("localhost:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  const emptyPort = await new Promise<number>((res, rej) =>
+    empty.bindAsync("localhost:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+  );
   const emptyAddress = `localhost:${emptyPort}`;
   // For reference: the same empty handler alone in a minimal process.
   const alone = await startProcess([process.execPath, join(ROOT, "scripts/bench/bare-grpc.ts")], {}, (l) => l.startsWith("ready "));
@@ -108,7 +122,13 @@ try {
   const authnWarm = clients.slice(0, 1000).map((c) => ({ token: basic(c.id, c.secret) }));
   const authnCold = clients.map((c) => ({ token: basic(c.id, c.secret) }));
   const authz = (n: number) =>
-    Array.from({ length: n }, (_, i) => tuples[(i * 7919) % tuples.length]!).map((t) => ({ domain_id: D, client_id: t.client, client_type: "client", channel_id: t.channel, type: 1 }));
+    Array.from({ length: n }, (_, i) => tuples[(i * 7919) % tuples.length]!).map((t) => ({
+      domain_id: D,
+      client_id: t.client,
+      client_type: "client",
+      channel_id: t.channel,
+      type: 1,
+    }));
   const cases = {
     emptyAuthn: () => load(emptyAddress, "clients", "Authenticate", authnWarm, per),
     warmAuthn: () => load(hot2.address, "clients", "Authenticate", authnWarm, per),
@@ -132,7 +152,12 @@ try {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const m = (k: string) => {
     const rs = runs[k]!;
-    return { rps: median(rs.map((x) => x.rps)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)), errors: rs.reduce((n, x) => n + x.errors, 0) };
+    return {
+      rps: median(rs.map((x) => x.rps)),
+      p50: median(rs.map((x) => x.p50)),
+      p99: median(rs.map((x) => x.p99)),
+      errors: rs.reduce((n, x) => n + x.errors, 0),
+    };
   };
   const row = (name: string, k: string, base?: string, target?: number) => {
     const r = m(k);
@@ -140,7 +165,9 @@ try {
     const verdict = ratio === undefined || target === undefined ? "" : `≥ ${target} % ${ratio >= target ? "✓" : "✗"}`;
     return `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ${ratio === undefined ? "—" : ratio.toFixed(1) + " %"} | ${verdict} |`;
   };
-  console.log(`\ngRPC benchmark on ${pg ? "Postgres" : "SQLite"}: ${rounds} rounds of ${per} s per case (medians), ${concurrency} calls in flight on one channel, ${navigator.hardwareConcurrency} CPUs\n`);
+  console.log(
+    `\ngRPC benchmark on ${pg ? "Postgres" : "SQLite"}: ${rounds} rounds of ${per} s per case (medians), ${concurrency} calls in flight on one channel, ${navigator.hardwareConcurrency} CPUs\n`,
+  );
   console.log("| case | calls/s | p50 ms | p99 ms | errors | ratio to baseline | target |");
   console.log("|---|---:|---:|---:|---:|---:|---|");
   console.log(row("empty handler, Authenticate-shaped (baseline)", "emptyAuthn"));

@@ -26,13 +26,19 @@ try {
   // Both servers stay up; the cases alternate bare/service over several rounds, so a slow moment of
   // this shared machine hits both sides alike. Each figure is the median of its rounds.
   const port = await freePort();
-  const bare = await startProcess([process.execPath, join(ROOT, "scripts/bench/bare-http.ts"), pgBare?.url ?? join(dir, "bare.db"), String(port)], {}, (l) => l === "ready");
+  const bare = await startProcess(
+    [process.execPath, join(ROOT, "scripts/bench/bare-http.ts"), pgBare?.url ?? join(dir, "bare.db"), String(port)],
+    {},
+    (l) => l === "ready",
+  );
   const bareUrl = `http://localhost:${port}`;
   const seeded = (await (await fetch(`${bareUrl}/d/clients`, { method: "POST" })).json()) as { id: string };
   // The service (stdout, with its one log line per request, is read and discarded).
   const svc = await startService(join(dir, "svc"), pg?.env);
   const auth = { authorization: `Bearer ${svc.token}` };
-  const created = (await (await fetch(`${svc.url}/d/clients`, { method: "POST", body: JSON.stringify({ name: "bench" }), headers: { ...auth, ...JSON_HEADERS } })).json()) as { id: string };
+  const created = (await (
+    await fetch(`${svc.url}/d/clients`, { method: "POST", body: JSON.stringify({ name: "bench" }), headers: { ...auth, ...JSON_HEADERS } })
+  ).json()) as { id: string };
 
   const rounds = Math.max(1, Math.min(5, Math.floor(seconds / 2)));
   const per = Math.max(1, Math.floor(seconds / rounds)); // wrk takes whole seconds
@@ -45,7 +51,13 @@ try {
   const runs: Record<keyof typeof cases, LoadResult[]> = { bareGet: [], svcGet: [], barePost: [], svcPost: [] };
   for (let r = 0; r < rounds; r++) for (const k of Object.keys(cases) as (keyof typeof cases)[]) runs[k].push(await load(cases[k]));
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const merged = (rs: LoadResult[]): LoadResult => ({ rps: median(rs.map((x) => x.rps)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)), errors: rs.reduce((n, x) => n + x.errors, 0), tool: rs[0]!.tool });
+  const merged = (rs: LoadResult[]): LoadResult => ({
+    rps: median(rs.map((x) => x.rps)),
+    p50: median(rs.map((x) => x.p50)),
+    p99: median(rs.map((x) => x.p99)),
+    errors: rs.reduce((n, x) => n + x.errors, 0),
+    tool: rs[0]!.tool,
+  });
   const ratios = (svcRuns: LoadResult[], bareRuns: LoadResult[]) => svcRuns.map((x, i) => ((x.rps / bareRuns[i]!.rps) * 100).toFixed(1) + " %").join(", ");
   bare.proc.kill();
   await bare.proc.exited;
@@ -59,7 +71,11 @@ try {
   const bulkTimes: number[] = [];
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
-    const r = await fetch(`${fresh.url}/bulkdom/clients/bulk`, { method: "POST", body: bulkBody, headers: { authorization: `Bearer ${fresh.token}`, ...JSON_HEADERS } });
+    const r = await fetch(`${fresh.url}/bulkdom/clients/bulk`, {
+      method: "POST",
+      body: bulkBody,
+      headers: { authorization: `Bearer ${fresh.token}`, ...JSON_HEADERS },
+    });
     await r.arrayBuffer();
     if (r.status !== 200) throw new Error(`bulk create failed: ${r.status}`);
     bulkTimes.push(performance.now() - t0);
@@ -82,7 +98,9 @@ try {
   );
   console.log(`\nratio per round: GET ${ratios(runs.svcGet, runs.bareGet)}; POST ${ratios(runs.svcPost, runs.barePost)}`);
   bulkTimes.sort((a, b) => a - b);
-  console.log(`bulk create of 1,000 clients (empty database), one request: median ${bulkTimes[2]!.toFixed(1)} ms, max ${bulkTimes[4]!.toFixed(1)} ms (target < 250 ms)`);
+  console.log(
+    `bulk create of 1,000 clients (empty database), one request: median ${bulkTimes[2]!.toFixed(1)} ms, max ${bulkTimes[4]!.toFixed(1)} ms (target < 250 ms)`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
   await pg?.drop();

@@ -35,17 +35,28 @@ try {
     }));
     for (const c of (await post(`/${D}/clients/bulk`, batch)).clients) clientIds.push(c.id);
   }
-  const channelIds: string[] = (await post(`/${D}/channels/bulk`, Array.from({ length: N_CHANNELS }, (_, k) => ({ name: `ch-${k}` })))).channels.map((c: any) => c.id);
+  const channelIds: string[] = (
+    await post(
+      `/${D}/channels/bulk`,
+      Array.from({ length: N_CHANNELS }, (_, k) => ({ name: `ch-${k}` })),
+    )
+  ).channels.map((c: any) => c.id);
   // 200 clients per channel, 1,000 per request.
   const perChannel = N_CONNECTIONS / N_CHANNELS;
   for (let c = 0; c < N_CHANNELS; c += 5) {
     const start = ((c * perChannel) / 1) % N_CLIENTS;
-    await post(`/${D}/channels/connect`, { channel_ids: channelIds.slice(c, c + 5), client_ids: clientIds.slice(start, start + perChannel), types: ["publish"] });
+    await post(`/${D}/channels/connect`, {
+      channel_ids: channelIds.slice(c, c + 5),
+      client_ids: clientIds.slice(start, start + perChannel),
+      types: ["publish"],
+    });
   }
   // The service refreshes the planner's statistics on Postgres within 5 s of a burst of writes
   // (src/db/postgres.ts); measure the steady state, not the seconds right after the load.
   if (pg) await Bun.sleep(6000);
-  console.log(`seeded ${clientIds.length} clients, ${channelIds.length} channels, ${N_CONNECTIONS} connections in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `seeded ${clientIds.length} clients, ${channelIds.length} channels, ${N_CONNECTIONS} connections in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 
   const cases: [string, string][] = [
     ["default page (enabled, updated_at desc, limit 10)", `/${D}/clients`],

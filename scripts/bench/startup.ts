@@ -69,4 +69,6 @@ for (let i = 0; i < runs; i++) {
 times.sort((a, b) => a - b);
 const mid = Math.floor(times.length / 2);
 const median = times.length % 2 ? times[mid]! : (times[mid - 1]! + times[mid]!) / 2;
-console.log(`${binary}: start to first /health 200, empty ${onPostgres ? "Postgres" : "SQLite"} database, ${runs} runs: median ${median.toFixed(1)} ms (min ${times[0]!.toFixed(1)}, max ${times.at(-1)!.toFixed(1)})`);
+console.log(
+  `${binary}: start to first /health 200, empty ${onPostgres ? "Postgres" : "SQLite"} database, ${runs} runs: median ${median.toFixed(1)} ms (min ${times[0]!.toFixed(1)}, max ${times.at(-1)!.toFixed(1)})`,
+);

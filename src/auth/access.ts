@@ -88,8 +88,9 @@ export function createAccessService(deps: AccessDeps): AccessService {
     const secret = decoded.slice(colon + 1);
     if (subject === "" || secret === "") return DENIED;
     if (form === "basic") {
-      return then(clients.authRecord(subject), (rec): AuthnOutcome =>
-        rec && hasher.matches(rec.domainId, secret, rec.secretHash) ? { ok: true, clientId: subject } : DENIED,
+      return then(
+        clients.authRecord(subject),
+        (rec): AuthnOutcome => (rec && hasher.matches(rec.domainId, secret, rec.secretHash) ? { ok: true, clientId: subject } : DENIED),
       );
     }
     return then(clients.idBySecret(subject, hasher.hash(subject, secret)), (id): AuthnOutcome => (id ? { ok: true, clientId: id } : DENIED));

@@ -26,12 +26,7 @@ export interface Authenticator {
  * MG_CLIENTS_STANDALONE_TOKEN/_ID or, when unset, from files in the data directory that the first
  * start generates.
  */
-export function createStandaloneAuth(opts: {
-  dataDir: string;
-  id?: string;
-  token?: string;
-  logger: Logger;
-}): Authenticator {
+export function createStandaloneAuth(opts: { dataDir: string; id?: string; token?: string; logger: Logger }): Authenticator {
   let userId = opts.id;
   if (!userId) {
     const r = readOrCreateSecretFile(join(opts.dataDir, ID_FILE), () => randomUUID());
@@ -50,8 +45,7 @@ export function createStandaloneAuth(opts: {
   return {
     userId: sessionUser,
     authenticate(authorization, domainId) {
-      if (authorization === null || !authorization.startsWith("Bearer ") || authorization.length === 7)
-        throw new AppError("UNAUTHENTICATED", Msg.missingToken);
+      if (authorization === null || !authorization.startsWith("Bearer ") || authorization.length === 7) throw new AppError("UNAUTHENTICATED", Msg.missingToken);
       // Constant time for a token of the right length; the length of the token is not a secret.
       const presented = Buffer.from(authorization.slice(7));
       if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) throw new AppError("UNAUTHENTICATED", Msg.authnFailed);

@@ -37,11 +37,11 @@ export function createBackup(opts: BackupOptions): BackupResult {
   if (!existsSync(opts.dbPath)) throw new BackupError(`no database at ${opts.dbPath} (check MG_CLIENTS_DB_PATH)`);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new BackupError(`cannot write ${target}: the directory ${dir} does not exist`);
   if (existsSync(target) && !statSync(target).isFile()) throw new BackupError(`cannot write ${target}: it exists and is not a file`);
-  if (["", "-wal", "-shm", "-journal", ".lock"].some((suffix) => target === opts.dbPath + suffix)) throw new BackupError(`cannot write ${target}: that is the database itself or one of its files`);
+  if (["", "-wal", "-shm", "-journal", ".lock"].some((suffix) => target === opts.dbPath + suffix))
+    throw new BackupError(`cannot write ${target}: that is the database itself or one of its files`);
 
   const key = readInstallationKey(opts.dataDir);
-  if (opts.includeKey && !key)
-    throw new BackupError(`no installation key at ${installationKeyPath(opts.dataDir)}; use --no-key to back up the database alone`);
+  if (opts.includeKey && !key) throw new BackupError(`no installation key at ${installationKeyPath(opts.dataDir)}; use --no-key to back up the database alone`);
 
   const tmp = join(dir, `.${basename(target)}.tmp-${process.pid}`);
   rmSync(tmp, { force: true });

@@ -145,8 +145,7 @@ function validateAndStrip(tmp: string, source: string, migrationsFolder: string)
   } catch (err) {
     if (err instanceof BackupError) throw err;
     const code = sqliteCode(err);
-    if (code.startsWith("SQLITE_CORRUPT") || code.startsWith("SQLITE_NOTADB"))
-      throw refuse(`the file is corrupt (${(err as Error).message})`);
+    if (code.startsWith("SQLITE_CORRUPT") || code.startsWith("SQLITE_NOTADB")) throw refuse(`the file is corrupt (${(err as Error).message})`);
     throw refuse((err as Error).message);
   } finally {
     db?.close();
@@ -174,8 +173,7 @@ function decideKey(meta: Map<string, string> | undefined, dataDir: string, sourc
   if (!current) throw refuse(`it holds no installation key and ${keyPath} does not exist; put the original key there first`);
   if (fingerprint === undefined)
     return { warnings: [`${source} carries no installation key and no fingerprint: keeping ${keyPath}, which could not be checked against it`] };
-  if (fingerprint !== keyFingerprint(current))
-    throw refuse(`it was taken with another installation key than ${keyPath}; put the original key there first`);
+  if (fingerprint !== keyFingerprint(current)) throw refuse(`it was taken with another installation key than ${keyPath}; put the original key there first`);
   return { warnings: [] };
 }
 

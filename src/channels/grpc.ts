@@ -47,18 +47,29 @@ export function channelsGrpc(deps: { access: AccessService; channels: ChannelsSe
       } catch (err) {
         return replyFailure(logger, "Authorize", cb, err, authz);
       }
-      if (r instanceof Promise) r.then((v) => answer(cb, v), (err) => replyFailure(logger, "Authorize", cb, err, authz));
+      if (r instanceof Promise)
+        r.then(
+          (v) => answer(cb, v),
+          (err) => replyFailure(logger, "Authorize", cb, err, authz),
+        );
       else answer(cb, r);
     },
     RemoveClientConnections: unary(logger, counts, "channels.v1.ChannelsService/RemoveClientConnections", async (req: { client_id: string }) => {
       await connections.removeClientConnections(req.client_id);
       return {};
     }),
-    UnsetParentGroupFromChannels: unary(logger, counts, "channels.v1.ChannelsService/UnsetParentGroupFromChannels", async (req: { parent_group_id: string }) => {
-      await channels.unsetParentGroup(req.parent_group_id);
-      return {};
-    }),
-    RetrieveEntity: unary(logger, counts, "channels.v1.ChannelsService/RetrieveEntity", async (req: { id: string }) => ({ entity: entityBasic(await channels.retrieve(req.id)) })),
+    UnsetParentGroupFromChannels: unary(
+      logger,
+      counts,
+      "channels.v1.ChannelsService/UnsetParentGroupFromChannels",
+      async (req: { parent_group_id: string }) => {
+        await channels.unsetParentGroup(req.parent_group_id);
+        return {};
+      },
+    ),
+    RetrieveEntity: unary(logger, counts, "channels.v1.ChannelsService/RetrieveEntity", async (req: { id: string }) => ({
+      entity: entityBasic(await channels.retrieve(req.id)),
+    })),
     RetrieveIDByRoute: unary(logger, counts, "channels.v1.ChannelsService/RetrieveIDByRoute", async (req: { route: string; domain_id: string }) => ({
       entity: { id: await channels.idByRoute(req.domain_id, req.route), domain_id: "", parent_group_id: "", status: 0 },
     })),

@@ -101,7 +101,12 @@ export function channelsRoutes(svc: ChannelsService) {
         const created = await svc.create(requestContext(request), inputs);
         return reply(set, 200, { total: created.length, channels: created.map(channelJson) });
       },
-      { ...jsonBody, params: domainParams, body: t.Union([t.Array(ChannelCreate), t.Null()]), ...doc("Create channels in bulk", "All or nothing, one transaction.") },
+      {
+        ...jsonBody,
+        params: domainParams,
+        body: t.Union([t.Array(ChannelCreate), t.Null()]),
+        ...doc("Create channels in bulk", "All or nothing, one transaction."),
+      },
     )
     .get(
       "/:domainID/channels",
@@ -134,7 +139,15 @@ export function channelsRoutes(svc: ChannelsService) {
         params,
         detail: {
           ...doc("View a channel").detail,
-          parameters: [{ name: "roles", in: "query", required: false, schema: { type: "string" }, description: "true: include the caller's roles on the channel (404 when the caller holds none)." }],
+          parameters: [
+            {
+              name: "roles",
+              in: "query",
+              required: false,
+              schema: { type: "string" },
+              description: "true: include the caller's roles on the channel (404 when the caller holds none).",
+            },
+          ],
         },
       },
     )

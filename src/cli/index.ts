@@ -138,14 +138,13 @@ function buildProgram(io: Io): Command {
     .description("write a consistent snapshot of the database and the installation key to <file>, while the service runs")
     .argument("<file>", "the backup file to write (replaced atomically if it exists)")
     .option("--no-key", "leave the installation key out (only its fingerprint goes in); keep the key safe by other means")
-    .addHelpText(
-      "after",
-      `\nThe file is an SQLite database with one extra table (magistrala_backup) holding the key: keep it private.${CONFIG_NOTE}`,
-    )
+    .addHelpText("after", `\nThe file is an SQLite database with one extra table (magistrala_backup) holding the key: keep it private.${CONFIG_NOTE}`)
     .action((file: string, opts: { key: boolean }) => {
       const config = sqliteConfig(io.env, "backup");
       const r = createBackup({ dbPath: config.db.path, dataDir: config.db.dataDir, file, includeKey: opts.key });
-      io.out(`backed up ${config.db.path} to ${r.file}: ${r.clients} clients, ${r.bytes} bytes, installation key ${r.keyIncluded ? "included" : "NOT included"}\n`);
+      io.out(
+        `backed up ${config.db.path} to ${r.file}: ${r.clients} clients, ${r.bytes} bytes, installation key ${r.keyIncluded ? "included" : "NOT included"}\n`,
+      );
     });
 
   program
@@ -217,9 +216,7 @@ function buildProgram(io: Io): Command {
     .option("--json", "print them as a JSON object")
     .action((opts: { json?: boolean }) => {
       io.out(
-        opts.json
-          ? JSON.stringify({ version: buildInfo.version, commit: buildInfo.commit, build_time: buildInfo.buildTime }) + "\n"
-          : versionLine() + "\n",
+        opts.json ? JSON.stringify({ version: buildInfo.version, commit: buildInfo.commit, build_time: buildInfo.buildTime }) + "\n" : versionLine() + "\n",
       );
     });
 
@@ -262,7 +259,10 @@ function formatStatus(target: string, exists: boolean, s: MigrationStatus): stri
   for (const e of s.entries) lines.push(`${e.state.padEnd(8)} ${e.tag}`);
   for (const u of s.unknown) lines.push(`${"unknown".padEnd(8)} migration of ${new Date(u.when).toISOString()} (recorded by a newer version)`);
   const count = (state: string) => s.entries.filter((e) => e.state === state).length;
-  const extra = ["modified", "skipped"].filter((st) => count(st) > 0).map((st) => `, ${count(st)} ${st}`).join("");
+  const extra = ["modified", "skipped"]
+    .filter((st) => count(st) > 0)
+    .map((st) => `, ${count(st)} ${st}`)
+    .join("");
   lines.push(`${count("applied")} applied, ${count("pending")} pending${extra}${s.unknown.length ? `, ${s.unknown.length} unknown` : ""}`);
   return lines.join("\n") + "\n";
 }

@@ -24,9 +24,12 @@ const counts = (rows: Record<string, number>) =>
 /** The last migration of a database that is exactly up to date with this build, or a refusal. */
 function upToDate(what: string, status: MigrationStatus): string {
   const notApplied = status.entries.filter((e) => e.state !== "applied");
-  if (status.unknown.length > 0) throw new DumpError(`cannot export ${what}: it has migrations of a newer version of magistrala-clients; export it with that version`);
+  if (status.unknown.length > 0)
+    throw new DumpError(`cannot export ${what}: it has migrations of a newer version of magistrala-clients; export it with that version`);
   if (notApplied.length > 0)
-    throw new DumpError(`cannot export ${what}: its schema is not this build's (${notApplied.map((e) => `${e.tag} ${e.state}`).join(", ")}); run \`migrate\` first`);
+    throw new DumpError(
+      `cannot export ${what}: its schema is not this build's (${notApplied.map((e) => `${e.tag} ${e.state}`).join(", ")}); run \`migrate\` first`,
+    );
   const last = status.entries.at(-1);
   if (!last) throw new DumpError(`cannot export ${what}: this build has no migrations`);
   return last.tag;
@@ -35,7 +38,9 @@ function upToDate(what: string, status: MigrationStatus): string {
 export async function runExport(config: Config, file: string, logger: Logger): Promise<string> {
   const key = readInstallationKey(config.db.dataDir);
   if (!key)
-    throw new DumpError(`no installation key in ${config.db.dataDir} (the folder of MG_CLIENTS_DB_PATH): the stored secrets are useless without it; export with the service's data directory`);
+    throw new DumpError(
+      `no installation key in ${config.db.dataDir} (the folder of MG_CLIENTS_DB_PATH): the stored secrets are useless without it; export with the service's data directory`,
+    );
   const what = targetOf(config);
   if (config.db.driver === "postgres") {
     const schema = upToDate(what, await pgMigrationStatus(config.db.pg, logger));
@@ -83,7 +88,9 @@ export async function runImport(config: Config, file: string, opts: { merge: boo
     });
     if (running > 0) {
       await pg.close();
-      throw new DumpError(`cannot import into ${what}: ${running} connection${running === 1 ? "" : "s"} of running magistrala-clients instances; stop them first (their caches and installation keys would not follow)`);
+      throw new DumpError(
+        `cannot import into ${what}: ${running} connection${running === 1 ? "" : "s"} of running magistrala-clients instances; stop them first (their caches and installation keys would not follow)`,
+      );
     }
   } else {
     db = openSqlite({ path: config.db.path, logger, writeOutbox: appendToOutbox, owner: "import" });
@@ -95,7 +102,9 @@ export async function runImport(config: Config, file: string, opts: { merge: boo
     let keyNote = "unchanged";
     if (!existing || !existing.equals(checked.key)) {
       if (existing && opts.merge)
-        throw new DumpError(`cannot import ${file}: its installation key is not the one of ${config.db.dataDir}, so its secrets would not match the ones stored here; a merge needs the same key`);
+        throw new DumpError(
+          `cannot import ${file}: its installation key is not the one of ${config.db.dataDir}, so its secrets would not match the ones stored here; a merge needs the same key`,
+        );
       if (existing && !(await isEmpty(db.read, db)))
         throw new DumpError(`cannot import ${file}: the database is not empty (use --merge to add the dump's rows to what is there)`);
       // Written now, put in place only after the commit: a failed import leaves the old key.

@@ -49,10 +49,16 @@ export function clientsGrpc(deps: { access: AccessService; clients: ClientsServi
       } catch (err) {
         return replyFailure(logger, "Authenticate", cb, err, authn);
       }
-      if (r instanceof Promise) r.then((v) => answer(cb, v), (err) => replyFailure(logger, "Authenticate", cb, err, authn));
+      if (r instanceof Promise)
+        r.then(
+          (v) => answer(cb, v),
+          (err) => replyFailure(logger, "Authenticate", cb, err, authn),
+        );
       else answer(cb, r);
     },
-    RetrieveEntity: unary(logger, counts, "clients.v1.ClientsService/RetrieveEntity", async (req: { id: string }) => ({ entity: entityBasic(await clients.retrieve(req.id)) })),
+    RetrieveEntity: unary(logger, counts, "clients.v1.ClientsService/RetrieveEntity", async (req: { id: string }) => ({
+      entity: entityBasic(await clients.retrieve(req.id)),
+    })),
     RetrieveEntities: unary(logger, counts, "clients.v1.ClientsService/RetrieveEntities", async (req: { ids: string[] }) => {
       const found: Client[] = await clients.retrieveEnabled(req.ids);
       return { total: found.length, limit: found.length, offset: 0, entities: found.map(entityBasic) };

@@ -158,7 +158,18 @@ export function clientsRoutes(svc: ClientsService) {
       {
         params,
         // `roles` is read by QueryReader; no Elysia query schema here, so the hot GET skips query parsing.
-        detail: { ...doc("View a client").detail, parameters: [{ name: "roles", in: "query", required: false, schema: { type: "string" }, description: "true: include the caller's roles on the client (404 when the caller holds none)." }] },
+        detail: {
+          ...doc("View a client").detail,
+          parameters: [
+            {
+              name: "roles",
+              in: "query",
+              required: false,
+              schema: { type: "string" },
+              description: "true: include the caller's roles on the client (404 when the caller holds none).",
+            },
+          ],
+        },
       },
     )
     .patch(

@@ -84,7 +84,11 @@ export function createClientsRepository(db: Database, links?: ConnectionFilters,
 
     async enabledAmong(ids) {
       if (ids.length === 0) return [];
-      return (await db.read.select().from(clients).where(and(inArray(clients.id, ids), enabled)).orderBy(asc(clients.createdAt), asc(clients.id))) as Client[];
+      return (await db.read
+        .select()
+        .from(clients)
+        .where(and(inArray(clients.id, ids), enabled))
+        .orderBy(asc(clients.createdAt), asc(clients.id))) as Client[];
     },
 
     async update(tx, domainId, id, changes, where) {
@@ -95,6 +99,5 @@ export function createClientsRepository(db: Database, links?: ConnectionFilters,
         throw err;
       }
     },
-
   };
 }

@@ -164,8 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
     id: env.MG_CLIENTS_STANDALONE_ID || undefined,
     token: env.MG_CLIENTS_STANDALONE_TOKEN || undefined,
   };
-  if (standalone.token !== undefined && /\s/.test(standalone.token))
-    problems.push("MG_CLIENTS_STANDALONE_TOKEN: must not contain whitespace");
+  if (standalone.token !== undefined && /\s/.test(standalone.token)) problems.push("MG_CLIENTS_STANDALONE_TOKEN: must not contain whitespace");
 
   // MG_SEND_TELEMETRY and MG_JAEGER_URL are accepted for compatibility and ignored: the appliance calls no one home.
 

@@ -57,7 +57,10 @@ export function connectionsRoutes(svc: ConnectionsService) {
         ...jsonBody,
         params: domainParams,
         body: SetBody,
-        ...doc("Connect clients to channels", "Every channel × client × type, all or nothing: 400 `entity already exists` if any tuple exists, 422 for a disabled or foreign entity. 201, empty body."),
+        ...doc(
+          "Connect clients to channels",
+          "Every channel × client × type, all or nothing: 400 `entity already exists` if any tuple exists, 422 for a disabled or foreign entity. 201, empty body.",
+        ),
       },
     )
     .post(

@@ -46,7 +46,6 @@ export interface ConnectionsRepository extends ConnectionFilters {
   typesOf(side: "client" | "channel", domainId: string, otherId: string, ids: string[]): Promise<Map<string, number[]>>;
 }
 
-
 export function createConnectionsRepository(db: Database): ConnectionsRepository {
   const { connections, clients, channels } = db.tables;
   const inSet = (s: ConnectionSet): SQL =>
@@ -111,7 +110,12 @@ export function createConnectionsRepository(db: Database): ConnectionsRepository
       const exec = executorOf(tx);
       const removed: Connection[] = [];
       for (const r of rows) {
-        const where = and(eq(connections.channelId, r.channelId), eq(connections.domainId, r.domainId), eq(connections.clientId, r.clientId), eq(connections.type, r.type));
+        const where = and(
+          eq(connections.channelId, r.channelId),
+          eq(connections.domainId, r.domainId),
+          eq(connections.clientId, r.clientId),
+          eq(connections.type, r.type),
+        );
         removed.push(...(await exec.delete(connections).where(where).returning()));
       }
       return removed;

@@ -122,7 +122,12 @@ export function createConnectionsService(deps: ConnectionsServiceDeps): Connecti
         await load(tx, deps.clients, req.clientIds, (_, cl) => {
           if (!cl || cl.domainId !== d) throw unprocessable(Msg.removeFailed);
         });
-        const removed = await repo.removeSet(tx, { domainId: d, channelIds: unique(req.channelIds), clientIds: unique(req.clientIds), types: unique(req.types) });
+        const removed = await repo.removeSet(tx, {
+          domainId: d,
+          channelIds: unique(req.channelIds),
+          clientIds: unique(req.clientIds),
+          types: unique(req.types),
+        });
         emitEvent(tx, ctx, "channel.disconnect", req.channelIds[0]!, eventFields(req.channelIds, req.clientIds, req.types));
         notify(tx, removed);
       });
@@ -139,8 +144,14 @@ export function createConnectionsService(deps: ConnectionsServiceDeps): Connecti
       await db.transact(async (tx) => {
         // Every client and channel must exist in the connection's domain (no cross-domain rows).
         const domainOf = async (lookup: EntityLookup, ids: string[]) => new Map((await lookup.findMany(unique(ids), tx)).map((r) => [r.id, r.domainId]));
-        const clientDomains = await domainOf(deps.clients, rows.map((r) => r.clientId));
-        const channelDomains = await domainOf(deps.channels, rows.map((r) => r.channelId));
+        const clientDomains = await domainOf(
+          deps.clients,
+          rows.map((r) => r.clientId),
+        );
+        const channelDomains = await domainOf(
+          deps.channels,
+          rows.map((r) => r.channelId),
+        );
         for (const r of rows) {
           if (clientDomains.get(r.clientId) !== r.domainId || channelDomains.get(r.channelId) !== r.domainId) throw new AppError("INTERNAL", Msg.createFailed);
         }

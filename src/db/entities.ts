@@ -42,13 +42,7 @@ export async function listPage<Row>(db: Executor, table: EntityTable, where: SQL
   if (f.onlyTotal || total === 0 || f.offset >= total) return { total, items: [] };
   const order = f.dir === "asc" ? asc : desc;
   const key = f.order === "name" ? table.name : f.order === "created_at" ? table.createdAt : sortTime(table);
-  const items = await db
-    .select()
-    .from(table)
-    .where(where)
-    .orderBy(order(key), order(table.id))
-    .limit(f.limit)
-    .offset(f.offset);
+  const items = await db.select().from(table).where(where).orderBy(order(key), order(table.id)).limit(f.limit).offset(f.offset);
   return { total, items: items as Row[] };
 }
 
@@ -113,7 +107,13 @@ export function createEntityStore<Row, Changes>(
     async findMany(ids, tx) {
       const exec = executorOf(tx);
       const rows: Row[] = [];
-      for (let i = 0; i < ids.length; i += 500) rows.push(...((await exec.select().from(table).where(inArray(table.id, ids.slice(i, i + 500)))) as Row[]));
+      for (let i = 0; i < ids.length; i += 500)
+        rows.push(
+          ...((await exec
+            .select()
+            .from(table)
+            .where(inArray(table.id, ids.slice(i, i + 500)))) as Row[]),
+        );
       return rows;
     },
     list(domainId, f) {

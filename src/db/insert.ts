@@ -59,7 +59,13 @@ function runPrepared(exec: Executor, table: SQLiteTable, rows: readonly object[]
   if (!entry) {
     const names = rows.map((_, i) => keys.map((k) => `${i}.${k}`));
     const template = names.map((rowNames) => Object.fromEntries(keys.map((k, j) => [k, sql.placeholder(rowNames[j]!)])));
-    entry = { stmt: exec.insert(table as never).values(template as never).prepare() as unknown as PreparedInsert, names };
+    entry = {
+      stmt: exec
+        .insert(table as never)
+        .values(template as never)
+        .prepare() as unknown as PreparedInsert,
+      names,
+    };
     byShape.set(shape, entry);
   }
   const params: Record<string, unknown> = {};

@@ -207,9 +207,13 @@ export async function migratePostgres(connector: PgConnector, folder = PG_MIGRAT
 
 /** The rows Drizzle's migrator recorded, or [] when the database has none yet. */
 export async function appliedPgMigrations(sql: Sql): Promise<{ hash: string; when: number }[]> {
-  const [{ table } = { table: null }] = await sql<{ table: string | null }[]>`SELECT to_regclass(${`${PG_MIGRATIONS_SCHEMA}.${MIGRATIONS_TABLE}`})::text AS table`;
+  const [{ table } = { table: null }] = await sql<
+    { table: string | null }[]
+  >`SELECT to_regclass(${`${PG_MIGRATIONS_SCHEMA}.${MIGRATIONS_TABLE}`})::text AS table`;
   if (!table) return [];
-  const rows = await sql<{ hash: string; created_at: string }[]>`SELECT hash, created_at FROM ${sql(PG_MIGRATIONS_SCHEMA)}.${sql(MIGRATIONS_TABLE)} ORDER BY created_at`;
+  const rows = await sql<
+    { hash: string; created_at: string }[]
+  >`SELECT hash, created_at FROM ${sql(PG_MIGRATIONS_SCHEMA)}.${sql(MIGRATIONS_TABLE)} ORDER BY created_at`;
   return rows.map((r) => ({ hash: r.hash, when: Number(r.created_at) }));
 }
 
@@ -222,15 +226,18 @@ export async function appliedPgMigrations(sql: Sql): Promise<{ hash: string; whe
 function preparing(sql: Sql): Sql {
   return new Proxy(sql, {
     get(target, prop, receiver) {
-      if (prop === "unsafe") return (query: string, params?: unknown[], options?: object) => target.unsafe(query, params as never, { ...options, prepare: true });
-      if (prop === "begin") return (...args: unknown[]) => {
-        const fn = args.pop() as (tx: Sql) => unknown;
-        return (target.begin as (...a: unknown[]) => unknown)(...args, (tx: Sql) => fn(preparing(tx)));
-      };
-      if (prop === "savepoint") return (...args: unknown[]) => {
-        const fn = args.pop() as (tx: Sql) => unknown;
-        return ((target as unknown as { savepoint: (...a: unknown[]) => unknown }).savepoint)(...args, (tx: Sql) => fn(preparing(tx)));
-      };
+      if (prop === "unsafe")
+        return (query: string, params?: unknown[], options?: object) => target.unsafe(query, params as never, { ...options, prepare: true });
+      if (prop === "begin")
+        return (...args: unknown[]) => {
+          const fn = args.pop() as (tx: Sql) => unknown;
+          return (target.begin as (...a: unknown[]) => unknown)(...args, (tx: Sql) => fn(preparing(tx)));
+        };
+      if (prop === "savepoint")
+        return (...args: unknown[]) => {
+          const fn = args.pop() as (tx: Sql) => unknown;
+          return (target as unknown as { savepoint: (...a: unknown[]) => unknown }).savepoint(...args, (tx: Sql) => fn(preparing(tx)));
+        };
       return Reflect.get(target, prop, receiver);
     },
   });
@@ -310,7 +317,10 @@ export async function openPostgres(opts: PostgresOptions): Promise<PostgresDatab
         done = await attempt(fn);
       } catch (err) {
         if (!isRetryable(err) || n >= MAX_ATTEMPTS) throw err;
-        logger.debug("transaction conflict, retrying", { attempt: n, code: (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code });
+        logger.debug("transaction conflict, retrying", {
+          attempt: n,
+          code: (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code,
+        });
         await Bun.sleep(Math.random() * Math.min(5 * 2 ** n, 200));
         continue;
       }

@@ -22,7 +22,12 @@ const metadataColumn = (name: string) => jsonb(name).$type<Record<string, unknow
 type EntityColumns = ReturnType<typeof entityHead> & ReturnType<typeof entityTail>;
 function entityIndexes(kind: string, t: { [K in keyof EntityColumns]: PgColumn }) {
   return [
-    index(`${kind}_domain_status_updated_idx`).on(t.domainId, t.status, sql`(CASE WHEN ${t.updatedAt} IS NULL THEN ${t.createdAt} ELSE ${t.updatedAt} END)`, t.id),
+    index(`${kind}_domain_status_updated_idx`).on(
+      t.domainId,
+      t.status,
+      sql`(CASE WHEN ${t.updatedAt} IS NULL THEN ${t.createdAt} ELSE ${t.updatedAt} END)`,
+      t.id,
+    ),
     index(`${kind}_domain_created_idx`).on(t.domainId, t.createdAt),
     index(`${kind}_domain_name_idx`).on(t.domainId, t.name),
     index(`${kind}_parent_idx`).on(t.domainId, t.parentGroupId),

@@ -28,7 +28,12 @@ type EntityColumns = ReturnType<typeof entityHead> & ReturnType<typeof entityTai
 /** The list indexes both kinds have (contract §2: domain, status, last touched, created, name, parent). */
 function entityIndexes(kind: string, t: { [K in keyof EntityColumns]: SQLiteColumn }) {
   return [
-    index(`${kind}_domain_status_updated_idx`).on(t.domainId, t.status, sql`(CASE WHEN ${t.updatedAt} IS NULL THEN ${t.createdAt} ELSE ${t.updatedAt} END)`, t.id),
+    index(`${kind}_domain_status_updated_idx`).on(
+      t.domainId,
+      t.status,
+      sql`(CASE WHEN ${t.updatedAt} IS NULL THEN ${t.createdAt} ELSE ${t.updatedAt} END)`,
+      t.id,
+    ),
     index(`${kind}_domain_created_idx`).on(t.domainId, t.createdAt),
     index(`${kind}_domain_name_idx`).on(t.domainId, t.name),
     index(`${kind}_parent_idx`).on(t.domainId, t.parentGroupId),
@@ -148,18 +153,15 @@ export const channelRoleActions = channelRoleTables.actions;
 export const channelRoleMembers = channelRoleTables.members;
 
 /** Events written in the same transaction as the change they describe; drained by the publisher. */
-export const outbox = sqliteTable(
-  "outbox",
-  {
-    seq: integer("seq").primaryKey({ autoIncrement: true }),
-    stream: text("stream").notNull(),
-    /** The event's JSON payload, occurred_at included. */
-    payload: text("payload").notNull(),
-    /** The entity the event is about, so that several publishers can keep per-entity order. */
-    entityId: text("entity_id").notNull().default(""),
-    createdAt: integer("created_at").notNull(),
-  },
-);
+export const outbox = sqliteTable("outbox", {
+  seq: integer("seq").primaryKey({ autoIncrement: true }),
+  stream: text("stream").notNull(),
+  /** The event's JSON payload, occurred_at included. */
+  payload: text("payload").notNull(),
+  /** The entity the event is about, so that several publishers can keep per-entity order. */
+  entityId: text("entity_id").notNull().default(""),
+  createdAt: integer("created_at").notNull(),
+});
 
 export const sqliteSchema = {
   clients,

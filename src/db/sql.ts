@@ -41,18 +41,26 @@ export function jsonContains(dialect: Dialect, column: AnyColumn, query: Record<
     return scalar(sql`json_type(${doc})`, sql`json_extract(${doc}, '$')`, q);
   };
   const element = (a: SQL, q: unknown): SQL =>
-    isPlainObject(q) || Array.isArray(q) ? sql`(${a}.type IN ('object', 'array') AND ${within(sql`${a}.value`, q)})` : scalar(sql`${a}.type`, sql`${a}.atom`, q);
+    isPlainObject(q) || Array.isArray(q)
+      ? sql`(${a}.type IN ('object', 'array') AND ${within(sql`${a}.value`, q)})`
+      : scalar(sql`${a}.type`, sql`${a}.atom`, q);
   return within(sql`${column}`, query);
 }
 
 /** `column` (a JSON array of strings) holds at least one of / all of `values`. */
 export function jsonArrayHas(dialect: Dialect, column: AnyColumn, op: "any" | "all", values: string[]): SQL {
   if (dialect === "postgres") {
-    const arr = sql`ARRAY[${sql.join(values.map((v) => sql`${v}`), sql`, `)}]::text[]`;
+    const arr = sql`ARRAY[${sql.join(
+      values.map((v) => sql`${v}`),
+      sql`, `,
+    )}]::text[]`;
     return op === "any" ? sql`jsonb_exists_any(${column}, ${arr})` : sql`jsonb_exists_all(${column}, ${arr})`;
   }
   if (op === "any") {
-    return sql`EXISTS (SELECT 1 FROM json_each(${column}) WHERE value IN (${sql.join(values.map((v) => sql`${v}`), sql`, `)}))`;
+    return sql`EXISTS (SELECT 1 FROM json_each(${column}) WHERE value IN (${sql.join(
+      values.map((v) => sql`${v}`),
+      sql`, `,
+    )}))`;
   }
   return and(...values.map((v) => sql`EXISTS (SELECT 1 FROM json_each(${column}) WHERE value = ${v})`))!;
 }

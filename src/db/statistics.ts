@@ -30,7 +30,11 @@ const TIMING: StatisticsTiming = { minMs: STATISTICS_MIN_MS, everyMs: STATISTICS
  * running); the owner calls `check()` when it is idle again. The clock starts at creation: the
  * owner refreshes once at start-up itself. `timing` is for tests.
  */
-export function statisticsSchedule(refresh: () => void | Promise<void>, busy: () => boolean = () => false, timing: StatisticsTiming = TIMING): StatisticsSchedule {
+export function statisticsSchedule(
+  refresh: () => void | Promise<void>,
+  busy: () => boolean = () => false,
+  timing: StatisticsTiming = TIMING,
+): StatisticsSchedule {
   let last = Date.now();
   let writes = 0;
   let running: Promise<void> | undefined;

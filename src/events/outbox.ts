@@ -131,7 +131,10 @@ export function createOutbox(db: Database): Outbox {
       handOut({ rows, acknowledge: (seqs) => (acknowledged(seqs), done) });
       if (rows.length === 0) return 0;
       const claimed = new Set(rows.map((r) => r.seq));
-      return deleteIn(exec, (await acks).filter((s) => claimed.has(s)));
+      return deleteIn(
+        exec,
+        (await acks).filter((s) => claimed.has(s)),
+      );
     });
     // A failure before the hand-out is the claim's failure; later ones surface from acknowledge.
     return Promise.race([handed, done.then(() => handed)]);

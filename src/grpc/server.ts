@@ -48,7 +48,8 @@ export class CallCounts {
 
 /** Replies to a call whose work failed: AppErrors by their code, anything else as INTERNAL. */
 export function replyFailure(logger: Logger, method: string, cb: Reply<unknown>, err: unknown, counts?: number[]): void {
-  const reply = err instanceof AppError ? { code: GRPC_STATUS[err.code], details: err.message } : { code: grpc.status.INTERNAL, details: "internal server error" };
+  const reply =
+    err instanceof AppError ? { code: GRPC_STATUS[err.code], details: err.message } : { code: grpc.status.INTERNAL, details: "internal server error" };
   if (!(err instanceof AppError)) logger.error("grpc call failed", { method, error: err });
   if (counts) counts[reply.code]!++;
   cb(reply);
@@ -116,9 +117,7 @@ function credentials(tls: GrpcServerOptions["tls"]): grpc.ServerCredentials {
   if (!tls) return grpc.ServerCredentials.createInsecure();
   const pair = { cert_chain: readFileSync(tls.cert), private_key: readFileSync(tls.key) };
   // With CA certificates, a client must present a certificate signed by one of them (mTLS).
-  return tls.caCerts
-    ? grpc.ServerCredentials.createSsl(readFileSync(tls.caCerts), [pair], true)
-    : grpc.ServerCredentials.createSsl(null, [pair], false);
+  return tls.caCerts ? grpc.ServerCredentials.createSsl(readFileSync(tls.caCerts), [pair], true) : grpc.ServerCredentials.createSsl(null, [pair], false);
 }
 
 const SERVING = { status: "SERVING" };

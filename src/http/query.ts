@@ -42,4 +42,3 @@ export class QueryReader {
     throw badQuery();
   }
 }
-

@@ -150,7 +150,7 @@ export function createHttpApp(deps: HttpAppDeps, plugins: Elysia<any, any, any, 
             version: deps.version,
             description:
               "Device registry and access control for IoT gateways: the HTTP contract of Magistrala's Clients and Channels services. " +
-              "Every route under /{domainID}/ needs `Authorization: Bearer <token>` (the standalone token). Errors are `{\"message\": …}`.",
+              'Every route under /{domainID}/ needs `Authorization: Bearer <token>` (the standalone token). Errors are `{"message": …}`.',
           },
           components: {
             securitySchemes: { bearer: { type: "http", scheme: "bearer" } },

@@ -76,9 +76,17 @@ export function createMetrics(): Metrics {
   for (const reason of ["connect", "publish"]) publishFailures.inc({ reason }, 0);
   const events: EventMetrics = {
     outboxDepth: new Gauge({ name: "events_outbox_depth", help: "Events in the outbox waiting for the broker's acknowledgement.", registers: [registry] }),
-    published: new Counter({ name: "events_published_total", help: "Events the broker acknowledged (at-least-once: a retried event counts again).", registers: [registry] }),
+    published: new Counter({
+      name: "events_published_total",
+      help: "Events the broker acknowledged (at-least-once: a retried event counts again).",
+      registers: [registry],
+    }),
     publishFailures,
-    dropped: new Counter({ name: "events_dropped_total", help: "Undelivered events deleted because the outbox was past MG_CLIENTS_ES_OUTBOX_MAX_ROWS.", registers: [registry] }),
+    dropped: new Counter({
+      name: "events_dropped_total",
+      help: "Undelivered events deleted because the outbox was past MG_CLIENTS_ES_OUTBOX_MAX_ROWS.",
+      registers: [registry],
+    }),
     brokerConnected: new Gauge({ name: "events_broker_connected", help: "1 while connected to the event broker, else 0.", registers: [registry] }),
   };
   return { registry, httpRequests, httpDuration, events, render: () => registry.metrics(), contentType: registry.contentType };
@@ -88,7 +96,13 @@ export function createMetrics(): Metrics {
  * A counter whose values are kept by the code that counts (plain numbers, nothing on the hot
  * path but an increment) and read at scrape time.
  */
-export function counterFromTotals(registry: Registry, name: string, help: string, labelNames: string[], totals: () => [Record<string, string>, number][]): void {
+export function counterFromTotals(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  totals: () => [Record<string, string>, number][],
+): void {
   new Counter({
     name,
     help,

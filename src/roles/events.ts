@@ -21,6 +21,13 @@ export type RoleEventSuffix =
 
 export const roleStream = (kind: EntityKind) => `magistrala.${kind}.roles`;
 
-export function emitRoleEvent(tx: TxHandle, ctx: RequestContext, kind: EntityKind, entityId: string, suffix: RoleEventSuffix, fields: Record<string, unknown>): void {
+export function emitRoleEvent(
+  tx: TxHandle,
+  ctx: RequestContext,
+  kind: EntityKind,
+  entityId: string,
+  suffix: RoleEventSuffix,
+  fields: Record<string, unknown>,
+): void {
   tx.emit({ stream: roleStream(kind), entityId, payload: { operation: `${kind}.${suffix}`, ...fields, request_id: ctx.requestId } });
 }

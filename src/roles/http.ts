@@ -98,7 +98,7 @@ function kindRoutes(kind: EntityKind, svc: RolesService) {
         await svc.removeEntityMembers(requestContext(request), kind, entityOf(params), members);
         return replyEmpty(set, 204);
       },
-      { ...jsonBody, params: entityParams, body: MemberIds, ...doc("Remove users from every role", "Body `{\"member_ids\":[…]}`; absent users are fine. 204.") },
+      { ...jsonBody, params: entityParams, body: MemberIds, ...doc("Remove users from every role", 'Body `{"member_ids":[…]}`; absent users are fine. 204.') },
     )
     .get(
       `${base}/members`,
@@ -116,7 +116,11 @@ function kindRoutes(kind: EntityKind, svc: RolesService) {
         };
         q.str("order"); // accepted (members come by member id)
         const members = await svc.entityMembers(requestContext(request), kind, entityOf(params), filter);
-        return reply(set, 200, envelope("members", members, (m) => ({ member_id: m.memberId, roles: m.roles.map(memberRoleJson) })));
+        return reply(
+          set,
+          200,
+          envelope("members", members, (m) => ({ member_id: m.memberId, roles: m.roles.map(memberRoleJson) })),
+        );
       },
       {
         params: entityParams,
@@ -153,11 +157,17 @@ function kindRoutes(kind: EntityKind, svc: RolesService) {
         const actions = nonEmpty(body.actions, Msg.missingPolicyEntityType);
         return reply(set, 200, { actions: await svc.addActions(requestContext(request), kind, entityOf(params), roleIdOf(params), actions) });
       },
-      { ...jsonBody, params: roleParams, body: Actions, ...doc("Add actions to a role", `200 with the actions added. Unknown action: 400 \`${Msg.invalidAction}\`; one already held: 422.`) },
+      {
+        ...jsonBody,
+        params: roleParams,
+        body: Actions,
+        ...doc("Add actions to a role", `200 with the actions added. Unknown action: 400 \`${Msg.invalidAction}\`; one already held: 422.`),
+      },
     )
     .get(
       `${base}/:roleID/actions`,
-      async ({ request, params, set }) => reply(set, 200, { actions: await svc.listActions(requestContext(request), kind, entityOf(params), roleIdOf(params)) }),
+      async ({ request, params, set }) =>
+        reply(set, 200, { actions: await svc.listActions(requestContext(request), kind, entityOf(params), roleIdOf(params)) }),
       { params: roleParams, ...doc("List a role's actions") },
     )
     .post(
@@ -198,7 +208,11 @@ function kindRoutes(kind: EntityKind, svc: RolesService) {
       async ({ request, params, set }) => {
         const p = readPage(new QueryReader(request.url));
         const members = await svc.listMembers(requestContext(request), kind, entityOf(params), roleIdOf(params), p);
-        return reply(set, 200, envelope("members", members, (m) => m));
+        return reply(
+          set,
+          200,
+          envelope("members", members, (m) => m),
+        );
       },
       { params: roleParams, ...doc("List a role's members", "By user id; `limit` 1..100 (default 10), `offset`.") },
     )

@@ -78,7 +78,6 @@ export interface RolesRepository {
 
 const CHUNK = 500;
 
-
 export function createRolesRepository(db: Database, kind: EntityKind): RolesRepository {
   const t = db.tables;
   // The two kinds' tables have the same columns (and TypeScript type); only the names differ.
@@ -106,7 +105,10 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
   async function actionsOfRoles(roleIds: string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
     for (let i = 0; i < roleIds.length; i += CHUNK) {
-      const rows = await db.read.select().from(actions).where(inArray(actions.roleId, roleIds.slice(i, i + CHUNK)));
+      const rows = await db.read
+        .select()
+        .from(actions)
+        .where(inArray(actions.roleId, roleIds.slice(i, i + CHUNK)));
       for (const r of rows) {
         const list = out.get(r.roleId);
         if (list) list.push(r.action);
@@ -122,24 +124,48 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
     async insert(tx, newRoles) {
       const exec = executorOf(tx);
       try {
-        await insertRows(exec, roles, newRoles.map((r) => r.role));
+        await insertRows(
+          exec,
+          roles,
+          newRoles.map((r) => r.role),
+        );
       } catch (err) {
         if (uniqueViolation(err) !== undefined) throw new AppError("UNPROCESSABLE", Msg.createFailed);
         throw err;
       }
-      await insertRows(exec, actions, newRoles.flatMap((r) => r.actions.map((action) => ({ roleId: r.role.id, action }))));
-      await insertRows(exec, members, newRoles.flatMap((r) => r.members.map((memberId) => ({ roleId: r.role.id, entityId: r.role.entityId, memberId }))));
+      await insertRows(
+        exec,
+        actions,
+        newRoles.flatMap((r) => r.actions.map((action) => ({ roleId: r.role.id, action }))),
+      );
+      await insertRows(
+        exec,
+        members,
+        newRoles.flatMap((r) => r.members.map((memberId) => ({ roleId: r.role.id, entityId: r.role.entityId, memberId }))),
+      );
     },
 
     async find(entityId, roleId, tx) {
-      if (tx) return (await executorOf(tx).select().from(roles).where(and(eq(roles.id, roleId), eq(roles.entityId, entityId))))[0];
+      if (tx)
+        return (
+          await executorOf(tx)
+            .select()
+            .from(roles)
+            .where(and(eq(roles.id, roleId), eq(roles.entityId, entityId)))
+        )[0];
       return (await findStmt.execute({ roleId, entityId }))[0];
     },
 
     async list(entityId, page) {
       const [{ total } = { total: 0 }] = await db.read.select({ total: count }).from(roles).where(eq(roles.entityId, entityId));
       if (total === 0 || page.offset >= total) return { total, items: [] };
-      const items = await db.read.select().from(roles).where(eq(roles.entityId, entityId)).orderBy(asc(roles.createdAt), asc(roles.id)).limit(page.limit).offset(page.offset);
+      const items = await db.read
+        .select()
+        .from(roles)
+        .where(eq(roles.entityId, entityId))
+        .orderBy(asc(roles.createdAt), asc(roles.id))
+        .limit(page.limit)
+        .offset(page.offset);
       return { total, items };
     },
 
@@ -169,7 +195,11 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
 
     async addActions(tx, roleId, list) {
       try {
-        await insertRows(executorOf(tx), actions, list.map((action) => ({ roleId, action })));
+        await insertRows(
+          executorOf(tx),
+          actions,
+          list.map((action) => ({ roleId, action })),
+        );
       } catch (err) {
         if (uniqueViolation(err) !== undefined) throw new AppError("UNPROCESSABLE", Msg.addPolicies);
         throw err;
@@ -209,7 +239,11 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
 
     async addMembers(tx, entityId, roleId, memberIds) {
       try {
-        await insertRows(executorOf(tx), members, memberIds.map((memberId) => ({ roleId, entityId, memberId })));
+        await insertRows(
+          executorOf(tx),
+          members,
+          memberIds.map((memberId) => ({ roleId, entityId, memberId })),
+        );
       } catch (err) {
         if (uniqueViolation(err) !== undefined) throw new AppError("UNPROCESSABLE", Msg.addPolicies);
         throw err;
@@ -247,7 +281,9 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
       if (f.roleName) conds.push(eq(roles.name, f.roleName));
       if (f.actions && f.actions.length > 0) {
         const wanted = [...new Set(f.actions)];
-        conds.push(sql`(SELECT count(*) FROM ${actions} WHERE ${actions.roleId} = ${members.roleId} AND ${inArray(actions.action, wanted)}) = ${wanted.length}`);
+        conds.push(
+          sql`(SELECT count(*) FROM ${actions} WHERE ${actions.roleId} = ${members.roleId} AND ${inArray(actions.action, wanted)}) = ${wanted.length}`,
+        );
       }
       const where = and(...conds);
       const [{ total } = { total: 0 }] = await db.read.select({ total: count }).from(members).innerJoin(roles, eq(roles.id, members.roleId)).where(where);

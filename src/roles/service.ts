@@ -165,7 +165,15 @@ export function createRolesService(deps: RolesServiceDeps): RolesService {
         // The same action or member twice, or a member who already holds a role on the entity.
         if (hasDuplicates(actions) || hasDuplicates(members)) throw unprocessable(Msg.createFailed);
         if (members.length > 0 && (await repo.memberships(tx, entityId, members)).length > 0) throw unprocessable(Msg.createFailed);
-        const role: Role = { id: `${kind}_${makeShortId()}`, entityId, name: input.name, createdBy: ctx.userId, createdAt: now(), updatedBy: null, updatedAt: null };
+        const role: Role = {
+          id: `${kind}_${makeShortId()}`,
+          entityId,
+          name: input.name,
+          createdBy: ctx.userId,
+          createdAt: now(),
+          updatedBy: null,
+          updatedAt: null,
+        };
         await repo.insert(tx, [{ role, actions, members }]);
         const provision: RoleProvision = { role, actions: input.actions ?? null, members: input.members ?? null };
         emitRoleEvent(tx, ctx, kind, entityId, "role.add", provisionJson(provision));

@@ -103,7 +103,12 @@ export function entityLifecycle<Row extends EntityRow, Changes>(opts: LifecycleO
      * Inserts new rows (all or none) with whatever the `created` hook provisions, and one
      * `<kind>.create` event per row, in one transaction.
      */
-    async insertNew(ctx: RequestContext, rows: Row[], insert: (tx: TxHandle, rows: Row[]) => Promise<void>, fields: (row: Row, roles: unknown[]) => Record<string, unknown>) {
+    async insertNew(
+      ctx: RequestContext,
+      rows: Row[],
+      insert: (tx: TxHandle, rows: Row[]) => Promise<void>,
+      fields: (row: Row, roles: unknown[]) => Record<string, unknown>,
+    ) {
       await db.transact(async (tx) => {
         await insert(tx, rows);
         const roles = (await opts.hooks.created?.(tx, ctx, rows)) ?? [];
@@ -131,8 +136,16 @@ export function entityLifecycle<Row extends EntityRow, Changes>(opts: LifecycleO
       const { total, items } = await store.list(ctx.domainId, filter);
       const page: Page<Row> = { total, limit: filter.limit, offset: filter.offset, items };
       if (filter.connectedTo && opts.hooks.connectionTypes)
-        page.connectionTypes = await opts.hooks.connectionTypes(ctx.domainId, filter.connectedTo.id, items.map((r) => r.id));
-      if (filter.member !== undefined && opts.hooks.memberRoles) page.memberRoles = await opts.hooks.memberRoles(items.map((r) => r.id), filter.member);
+        page.connectionTypes = await opts.hooks.connectionTypes(
+          ctx.domainId,
+          filter.connectedTo.id,
+          items.map((r) => r.id),
+        );
+      if (filter.member !== undefined && opts.hooks.memberRoles)
+        page.memberRoles = await opts.hooks.memberRoles(
+          items.map((r) => r.id),
+          filter.member,
+        );
       return page;
     },
 
@@ -163,7 +176,14 @@ export function entityLifecycle<Row extends EntityRow, Changes>(opts: LifecycleO
     },
 
     /** Updates an enabled entity (a disabled one is 404, as in the reference) and emits `operation`. */
-    updateEnabled(ctx: RequestContext, id: string, changes: object, operation: string, fields: (row: Row) => Record<string, unknown>, onCommit?: (tx: TxHandle) => void) {
+    updateEnabled(
+      ctx: RequestContext,
+      id: string,
+      changes: object,
+      operation: string,
+      fields: (row: Row) => Record<string, unknown>,
+      onCommit?: (tx: TxHandle) => void,
+    ) {
       return db.transact(async (tx) => {
         const updated = await store.update(tx, ctx.domainId, id, withStamp(ctx, changes), { status: ENABLED });
         if (!updated) throw notFound();

@@ -73,7 +73,12 @@ export function schemaTables(db: SchemaOf): TableInfo[] {
     const cfg = config(table);
     const columns = Object.entries(getTableColumns(table)).map(([key, c]) => {
       const col = c as Column & { autoIncrement?: boolean; generatedIdentity?: unknown };
-      return { key, name: col.name, dataType: col.dataType, generated: col.autoIncrement === true || /Serial/.test(col.columnType) || col.generatedIdentity !== undefined };
+      return {
+        key,
+        name: col.name,
+        dataType: col.dataType,
+        generated: col.autoIncrement === true || /Serial/.test(col.columnType) || col.generatedIdentity !== undefined,
+      };
     });
     const all = Object.values(getTableColumns(table)) as Column[];
     const pk = cfg.primaryKeys[0]?.columns ?? all.filter((c) => c.primary);
@@ -124,7 +129,10 @@ export interface ExportResult {
  * Writes the dump of `db` (all of it read in one snapshot) to `file`, atomically (a temporary file
  * renamed over it) and 0600. `schema` is the last migration the database has (checked by the caller).
  */
-export async function exportDump(db: Database, opts: { file: string; key: Buffer; schema: string; snapshot: <T>(fn: (exec: Executor) => Promise<T>) => Promise<T> }): Promise<ExportResult> {
+export async function exportDump(
+  db: Database,
+  opts: { file: string; key: Buffer; schema: string; snapshot: <T>(fn: (exec: Executor) => Promise<T>) => Promise<T> },
+): Promise<ExportResult> {
   const tables = schemaTables(db);
   const header: DumpHeader = {
     format: DUMP_FORMAT,
@@ -234,7 +242,8 @@ export async function checkDump(db: SchemaOf, file: string, knownSchemas: string
   if (!header) throw new DumpError(`cannot import ${file}: the file is empty`);
   if (!end) throw new DumpError(`cannot import ${file}: the file is cut short (no end line)`);
   for (const t of header.tables)
-    if ((end[t.name] ?? 0) !== counted[t.name]) throw new DumpError(`cannot import ${file}: ${t.name} has ${counted[t.name]} rows, the end line says ${end[t.name] ?? 0}`);
+    if ((end[t.name] ?? 0) !== counted[t.name])
+      throw new DumpError(`cannot import ${file}: ${t.name} has ${counted[t.name]} rows, the end line says ${end[t.name] ?? 0}`);
   return { header, key: Buffer.from(header.installation_key, "hex"), rows: counted };
 }
 
@@ -242,7 +251,9 @@ function checkHeader(file: string, parsed: unknown, tables: Map<string, TableInf
   const h = parsed as Partial<DumpHeader> | null;
   if (!h || typeof h !== "object" || h.format !== DUMP_FORMAT) throw new DumpError(`cannot import ${file}: not a ${DUMP_FORMAT} file`);
   if (h.version !== DUMP_VERSION)
-    throw new DumpError(`cannot import ${file}: dump format version ${String(h.version)} is not the one this build reads (${DUMP_VERSION}); use the version of magistrala-clients that wrote it (${h.software?.version ?? "unknown"})`);
+    throw new DumpError(
+      `cannot import ${file}: dump format version ${String(h.version)} is not the one this build reads (${DUMP_VERSION}); use the version of magistrala-clients that wrote it (${h.software?.version ?? "unknown"})`,
+    );
   if (typeof h.schema !== "string" || !knownSchemas.includes(h.schema))
     throw new DumpError(
       `cannot import ${file}: it has schema ${String(h.schema)}, which this build does not know (its latest is ${knownSchemas.at(-1)}); import it with a newer version of magistrala-clients`,
@@ -302,7 +313,8 @@ export async function importDump(db: Database, opts: ImportOptions): Promise<Rec
         await exec.insert(current.info.table as never).values(current.batch as never);
       } catch (err) {
         const violated = uniqueViolation(err);
-        if (violated !== undefined) throw new DumpError(`cannot import ${opts.file}: a row of ${current.info.name} is already in the database (${violated}); nothing was imported`);
+        if (violated !== undefined)
+          throw new DumpError(`cannot import ${opts.file}: a row of ${current.info.name} is already in the database (${violated}); nothing was imported`);
         throw err;
       }
       inserted[current.info.name]! += current.batch.length;

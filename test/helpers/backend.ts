@@ -39,7 +39,8 @@ export const PG = {
 export const RUN_PREFIX = (process.env.MG_TEST_PG_PREFIX ?? `mgc_t_${randomBytes(4).toString("hex")}`).toLowerCase();
 
 let admin: Sql | undefined;
-const adminSql = () => (admin ??= postgres({ host: PG.host, port: PG.port, user: PG.user, pass: PG.pass, database: PG.adminDb, max: 2, onnotice: () => undefined }));
+const adminSql = () =>
+  (admin ??= postgres({ host: PG.host, port: PG.port, user: PG.user, pass: PG.pass, database: PG.adminDb, max: 2, onnotice: () => undefined }));
 
 let counter = 0;
 const byDir = new Map<string, string>();
@@ -109,7 +110,9 @@ export type Store = { driver: "sqlite"; path: string } | { driver: "postgres"; d
 
 /** The store an environment (as given to startTestService/spawnService) points at. */
 export function storeOf(env: Record<string, string | undefined>): Store {
-  return env.MG_CLIENTS_DB_DRIVER === "postgres" ? { driver: "postgres", database: env.MG_CLIENTS_DB_NAME! } : { driver: "sqlite", path: env.MG_CLIENTS_DB_PATH! };
+  return env.MG_CLIENTS_DB_DRIVER === "postgres"
+    ? { driver: "postgres", database: env.MG_CLIENTS_DB_NAME! }
+    : { driver: "sqlite", path: env.MG_CLIENTS_DB_PATH! };
 }
 
 /**
@@ -131,7 +134,14 @@ export async function queryStore<T = Record<string, unknown>>(store: Store, text
   try {
     const rows = await sql.unsafe(pgText, params);
     // int8 comes back as text from Postgres: numbers, as from SQLite.
-    return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "string" && /^-?\d+$/.test(v) && rows.columns.find((c) => c.name === k)?.type === 20 ? Number(v) : v]))) as T[];
+    return rows.map((r) =>
+      Object.fromEntries(
+        Object.entries(r).map(([k, v]) => [
+          k,
+          typeof v === "string" && /^-?\d+$/.test(v) && rows.columns.find((c) => c.name === k)?.type === 20 ? Number(v) : v,
+        ]),
+      ),
+    ) as T[];
   } finally {
     await sql.end({ timeout: 5 });
   }
@@ -192,7 +202,12 @@ export async function openTestDatabase(
   const backend = opts.backend ?? TEST_DB;
   if (backend === "postgres") {
     const database = opts.database ?? (await createTestDatabase("db"));
-    const db = await openPostgres({ settings: pgSettings(database), logger: silentLogger, writeOutbox: appendToOutbox, onEventsCommitted: opts.onEventsCommitted });
+    const db = await openPostgres({
+      settings: pgSettings(database),
+      logger: silentLogger,
+      writeOutbox: appendToOutbox,
+      onEventsCommitted: opts.onEventsCommitted,
+    });
     return {
       db,
       store: { driver: "postgres", database },

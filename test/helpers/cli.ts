@@ -27,7 +27,9 @@ export function fingerprintDir(dir: string): Record<string, string> {
   if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir).sort()) {
     if (name.endsWith(".lock")) continue;
-    out[name] = createHash("sha256").update(readFileSync(join(dir, name))).digest("hex");
+    out[name] = createHash("sha256")
+      .update(readFileSync(join(dir, name)))
+      .digest("hex");
   }
   return out;
 }

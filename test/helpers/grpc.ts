@@ -22,7 +22,11 @@ export interface GrpcClients {
   close(): void;
 }
 
-export function grpcClients(address: string, creds: grpc.ChannelCredentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}): GrpcClients {
+export function grpcClients(
+  address: string,
+  creds: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
+): GrpcClients {
   const clients = new pkg.clients.v1.ClientsService(address, creds, options);
   const channels = new pkg.channels.v1.ChannelsService(address, creds, options);
   const health = new pkg.grpc.health.v1.Health(address, creds, options);

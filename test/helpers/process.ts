@@ -23,7 +23,14 @@ export async function spawnService(env: Record<string, string>, cmd: string[] = 
   const proc = spawn({
     cmd,
     cwd: REPO,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", MG_CLIENTS_HTTP_PORT: "0", MG_CLIENTS_GRPC_PORT: "0", MG_CLIENTS_ES_URL: "", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      MG_CLIENTS_HTTP_PORT: "0",
+      MG_CLIENTS_GRPC_PORT: "0",
+      MG_CLIENTS_ES_URL: "",
+      ...env,
+    },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -40,10 +47,11 @@ export async function spawnService(env: Record<string, string>, cmd: string[] = 
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         lines.push(line);
-        for (const w of [...waiters]) if (w.pred(line)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(line);
-        }
+        for (const w of [...waiters])
+          if (w.pred(line)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(line);
+          }
       }
     }
   })();

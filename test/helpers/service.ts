@@ -53,7 +53,11 @@ export async function startTestService(env: Record<string, string> = {}, dataDir
   };
   const config = loadConfig(fullEnv);
   const logs: string[] = [];
-  const service = await startService(config, createLogger(config.logLevel, (line) => logs.push(line)), options);
+  const service = await startService(
+    config,
+    createLogger(config.logLevel, (line) => logs.push(line)),
+    options,
+  );
   const token = env.MG_CLIENTS_STANDALONE_TOKEN ?? readFileSync(join(dataDir, "standalone.token"), "utf8").trim();
   const url = service.httpUrl;
   const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
@@ -81,13 +85,7 @@ export async function startTestService(env: Record<string, string> = {}, dataDir
  * One HTTP request over a real socket. A non-string body is sent as JSON with
  * `Content-Type: application/json` unless the caller sets the header.
  */
-export async function request(
-  base: string,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<ApiResponse> {
+export async function request(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
   const h: Record<string, string> = { ...headers };
   let payload: string | undefined;
   if (body !== undefined) {
