@@ -5,7 +5,7 @@
 // is taken from the npm registry package of the exact same Bun version (@oven/bun-linux-aarch64 or
 // @oven/bun-linux-x64, checked by npm against the registry's integrity hash) and handed to
 // `--compile-executable-path`; only when that fails does `bun build` download it by itself.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 

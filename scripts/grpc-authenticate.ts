@@ -1,9 +1,10 @@
 // Calls ClientsService.Authenticate once with only the repository's protos (used by
 // scripts/smoke-arm64.sh against a compiled binary). Usage: bun scripts/grpc-authenticate.ts <host:port> <token>
 // Prints "authenticated <id>" and exits 0, or "refused <status> <details>" and exits 1.
+
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { join } from "node:path";
 
 const [address, token] = process.argv.slice(2);
 if (!address || token === undefined) {

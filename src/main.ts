@@ -1,10 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { loadInstallationKey, createSecretHasher } from "./auth/secrets.ts";
+import { createAccessService } from "./auth/access.ts";
+import { createSecretHasher, loadInstallationKey } from "./auth/secrets.ts";
 import { createStandaloneAuth } from "./auth/standalone.ts";
 import { buildInfo } from "./buildinfo.ts";
+import { AccessCache, applyInvalidation, connectionInvalidations, invalidation } from "./cache/access-cache.ts";
+import { channelsGrpc } from "./channels/grpc.ts";
 import { channelsRoutes } from "./channels/http.ts";
 import { createChannelsRepository } from "./channels/repository.ts";
 import { createChannelsService } from "./channels/service.ts";
+import { clientsGrpc } from "./clients/grpc.ts";
 import { clientsRoutes } from "./clients/http.ts";
 import { createClientsRepository } from "./clients/repository.ts";
 import { createClientsService } from "./clients/service.ts";
@@ -17,19 +21,15 @@ import type { InvalidationBus } from "./db/invalidation.ts";
 import { openPostgres } from "./db/postgres.ts";
 import { openSqlite } from "./db/sqlite.ts";
 import { appendToOutbox, createOutbox } from "./events/outbox.ts";
-import { type Publisher, type PublisherTuning, createPublisher } from "./events/publisher.ts";
-import { createHttpApp } from "./http/server.ts";
-import { type Logger, createLogger } from "./log/logger.ts";
-import { createAccessService } from "./auth/access.ts";
-import type { EntityHooks } from "./shared/lifecycle.ts";
-import { AccessCache, applyInvalidation, connectionInvalidations, invalidation } from "./cache/access-cache.ts";
-import { channelsGrpc } from "./channels/grpc.ts";
-import { clientsGrpc } from "./clients/grpc.ts";
+import { createPublisher, type Publisher, type PublisherTuning } from "./events/publisher.ts";
 import { CallCounts, type RunningGrpcServer, startGrpcServer } from "./grpc/server.ts";
+import { createHttpApp } from "./http/server.ts";
+import { createLogger, type Logger } from "./log/logger.ts";
 import { counterFromTotals, createMetrics, gaugeFromValues } from "./metrics/metrics.ts";
 import { rolesRoutes } from "./roles/http.ts";
 import { createRolesRepository } from "./roles/repository.ts";
 import { createRolesService } from "./roles/service.ts";
+import type { EntityHooks } from "./shared/lifecycle.ts";
 
 export interface RunningService {
   /** Base URL of the HTTP API, e.g. http://localhost:9000 */
@@ -97,7 +97,9 @@ export async function startService(config: Config, logger: Logger = createLogger
     repo: connectionsRepo,
     clients: clientsRepo,
     channels: channelsRepo,
-    changed: (tx, rows) => connectionInvalidations(rows).forEach((m) => tx.invalidate(m)),
+    changed: (tx, rows) => {
+      for (const m of connectionInvalidations(rows)) tx.invalidate(m);
+    },
   });
   const roles = createRolesService({
     db,

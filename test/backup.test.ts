@@ -1,13 +1,13 @@
-import { afterAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { afterAll, expect, test } from "bun:test";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BACKUP_FORMAT, META_TABLE, keyFingerprint } from "../src/backup/format.ts";
+import journal from "../drizzle/sqlite/meta/_journal.json";
+import { BACKUP_FORMAT, keyFingerprint, META_TABLE } from "../src/backup/format.ts";
 import { describeSqliteOnly } from "./helpers/backend.ts";
 import { cli, expectOneLineError, fingerprintDir } from "./helpers/cli.ts";
 import { spawnService } from "./helpers/process.ts";
-import { type TestService, request, startTestService, tempDir } from "./helpers/service.ts";
-import journal from "../drizzle/sqlite/meta/_journal.json";
+import { request, startTestService, type TestService, tempDir } from "./helpers/service.ts";
 
 /** The newest migration's tag, which restore reports as the schema of the backup. */
 const LATEST_MIGRATION = journal.entries[journal.entries.length - 1]!.tag;
@@ -18,7 +18,9 @@ const dir = () => {
   dirs.push(d);
   return d;
 };
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** Backup and restore copy the SQLite file; on Postgres the CLI refuses them (test/cli.test.ts). */
 const WHY = "backup/restore copy the SQLite file; Postgres uses export/import or pg_dump";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type TestService, request, startTestService } from "./helpers/service.ts";
+import { request, startTestService, type TestService } from "./helpers/service.ts";
 
 let svc: TestService;
 beforeAll(async () => {
@@ -176,7 +176,7 @@ describe("channels: errors", () => {
     expect(await names("order=name&dir=asc")).toEqual(["alpha", "beta"]);
     expect(await names("status=all&order=name&dir=desc")).toEqual(["gamma", "beta", "alpha"]);
     expect(await names("tags=b")).toEqual(["beta"]);
-    expect(await names("metadata=" + encodeURIComponent('{"k":1}'))).toEqual(["alpha"]);
+    expect(await names(`metadata=${encodeURIComponent('{"k":1}')}`)).toEqual(["alpha"]);
     expect(await names("name=ALP")).toEqual(["alpha"]);
     expect(await names("group=pg")).toEqual(["beta"]);
     expect((await svc.api("GET", "/chlist/channels?only_total=true")).json).toEqual({ limit: 10, total: 2 });

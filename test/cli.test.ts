@@ -3,12 +3,12 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { buildInfo } from "../src/buildinfo.ts";
 import { localHealthUrl } from "../src/cli/healthcheck.ts";
+import { loadConfig } from "../src/config/config.ts";
 import { DatabaseInUseError } from "../src/db/lock.ts";
 import { knownMigrations } from "../src/db/migrations.ts";
+import { describeTarget, PG_MIGRATIONS } from "../src/db/postgres.ts";
 import { SQLITE_MIGRATIONS } from "../src/db/sqlite.ts";
-import { loadConfig } from "../src/config/config.ts";
-import { PG_MIGRATIONS, describeTarget } from "../src/db/postgres.ts";
-import { PG, createTestDatabase, dbEnv, onPostgres, pgEnv, queryStore, testSqliteOnly } from "./helpers/backend.ts";
+import { createTestDatabase, dbEnv, onPostgres, PG, pgEnv, queryStore, testSqliteOnly } from "./helpers/backend.ts";
 import { cli, expectOneLineError, MAIN } from "./helpers/cli.ts";
 import { BUN, spawnService } from "./helpers/process.ts";
 import { request, startTestService, tempDir } from "./helpers/service.ts";
@@ -19,7 +19,9 @@ const dir = () => {
   dirs.push(d);
   return d;
 };
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 const EXPECTED_VERSION = `magistrala-clients ${buildInfo.version} (commit ${buildInfo.commit}, built ${buildInfo.buildTime})`;
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type TestService, request, startTestService } from "./helpers/service.ts";
+import { request, startTestService, type TestService } from "./helpers/service.ts";
 
 let svc: TestService;
 beforeAll(async () => {

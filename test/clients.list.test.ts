@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type TestService, startTestService } from "./helpers/service.ts";
+import { startTestService, type TestService } from "./helpers/service.ts";
 
 let svc: TestService;
 const D = "listdom";
 const created: Record<string, any> = {};
 
 const list = async (query = "") => {
-  const r = await svc.api("GET", `/${D}/clients${query ? "?" + query : ""}`);
+  const r = await svc.api("GET", `/${D}/clients${query ? `?${query}` : ""}`);
   return r;
 };
 const names = (r: { json: any }) => (r.json.clients ?? []).map((c: any) => c.name);
@@ -119,7 +119,7 @@ describe("filters", () => {
   });
 
   test("metadata is JSON containment", async () => {
-    const m = (o: unknown) => list("order=name&dir=asc&metadata=" + encodeURIComponent(JSON.stringify(o)));
+    const m = (o: unknown) => list(`order=name&dir=asc&metadata=${encodeURIComponent(JSON.stringify(o))}`);
     expect(names(await m({ model: "x1" }))).toEqual(["Alpha", "Gamma"]);
     expect(names(await m({ loc: { floor: 2 } }))).toEqual(["beta"]);
     expect(names(await m({ loc: {} }))).toEqual(["Alpha", "beta"]);
@@ -181,11 +181,11 @@ describe("list errors", () => {
     expectError(await list("order=id"), "invalid list order provided");
     expectError(await list("dir=up"), "invalid list direction provided");
     expectError(await list("status=gone"), "invalid status");
-    expectError(await list("name=" + "n".repeat(1025)), "invalid name size");
+    expectError(await list(`name=${"n".repeat(1025)}`), "invalid name size");
   });
 
   test("metadata that is not a JSON object, and bad times", async () => {
-    for (const v of ["[1]", "5", "nope", '"s"']) expectError(await list("metadata=" + encodeURIComponent(v)), "invalid query parameters");
+    for (const v of ["[1]", "5", "nope", '"s"']) expectError(await list(`metadata=${encodeURIComponent(v)}`), "invalid query parameters");
     for (const v of ["yesterday", "2024-01-01", "2024-02-30T00:00:00Z"]) {
       expectError(await list(`created_from=${v}`), "invalid query parameters");
       expectError(await list(`created_to=${v}`), "invalid query parameters");

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { onPostgres, pgStoreText } from "./helpers/backend.ts";
-import { type TestService, request, startTestService } from "./helpers/service.ts";
+import { request, startTestService, type TestService } from "./helpers/service.ts";
 
 let svc: TestService;
 beforeAll(async () => {
@@ -46,7 +46,7 @@ describe("client secrets are never kept or shown in the clear", () => {
 
     // SQLite: the database file and its WAL are in the data directory. Postgres: every stored row
     // (its files and WAL belong to the server; the rows are what they hold).
-    if (!onPostgres) expect(existsSync(svc.dbPath + "-wal")).toBe(true);
+    if (!onPostgres) expect(existsSync(`${svc.dbPath}-wal`)).toBe(true);
     const disk = diskBytes(svc.dataDir) + (svc.store.driver === "postgres" ? await pgStoreText(svc.store.database) : "");
     if (onPostgres) expect(disk).toContain(created.json.id); // the rows were read
     for (const s of [secret, bulkSecret, rotated]) {

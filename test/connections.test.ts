@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type TestService, startTestService } from "./helpers/service.ts";
 import { queryStore } from "./helpers/backend.ts";
+import { startTestService, type TestService } from "./helpers/service.ts";
 
 let svc: TestService;
 beforeAll(async () => {

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
 import { createSecretHasher } from "../src/auth/secrets.ts";
 import { createClientsRepository } from "../src/clients/repository.ts";
 import type { Client } from "../src/clients/types.ts";
-import type { SqliteDatabase } from "../src/db/sqlite.ts";
 import { isRetryable } from "../src/db/postgres.ts";
-import { eq } from "drizzle-orm";
+import type { SqliteDatabase } from "../src/db/sqlite.ts";
 import { AppError } from "../src/errors/index.ts";
 import { type OpenedDatabase, onPostgres, openTestDatabase, testSqliteOnly } from "./helpers/backend.ts";
 import { eventually } from "./helpers/broker.ts";
@@ -73,7 +73,7 @@ describe("the transaction helper", () => {
   test("reads see only committed data", async () => {
     const db = await open();
     const repo = createClientsRepository(db);
-    let seenInside: Client | undefined = undefined;
+    let seenInside: Client | undefined;
     await db.transact(async (tx) => {
       await repo.insert(tx, [client("x1", "sx")]);
       seenInside = await repo.find("d", "x1");
@@ -178,7 +178,7 @@ describe("group commit over HTTP", () => {
     const { startTestService } = await import("./helpers/service.ts");
     const svc = await startTestService();
     try {
-      const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(await fetch(svc.url + "/metrics").then((r) => r.text()))?.[1]);
+      const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(await fetch(`${svc.url}/metrics`).then((r) => r.text()))?.[1]);
       const [t0, c0] = [await metric("db_transactions_total"), await metric("db_commits_total")];
       const results = await Promise.all(Array.from({ length: 64 }, () => svc.api("POST", "/gc/clients", {})));
       expect(results.every((r) => r.status === 201)).toBe(true);

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { connect as tcpConnect } from "node:net";
-import { type MqttClient, connectAsync } from "mqtt";
-import { type TestService, startTestService } from "./helpers/service.ts";
+import { connectAsync, type MqttClient } from "mqtt";
+import { startTestService, type TestService } from "./helpers/service.ts";
 
 /**
  * Against the machine's real Mosquitto (127.0.0.1:1883), as an operator would watch it. Other test

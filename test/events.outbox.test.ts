@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { Database } from "../src/db/database.ts";
-import { type OutboxBatch, createOutbox } from "../src/events/outbox.ts";
+import { createOutbox, type OutboxBatch } from "../src/events/outbox.ts";
 import { brokerTarget, topicFor } from "../src/events/publisher.ts";
 import { Wakeup } from "../src/shared/wakeup.ts";
 import { type OpenedDatabase, onPostgres, openTestDatabase } from "./helpers/backend.ts";

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { TestBroker, eventually } from "./helpers/broker.ts";
-import { type ServiceProcess, spawnService } from "./helpers/process.ts";
 import { dbEnv } from "./helpers/backend.ts";
+import { eventually, TestBroker } from "./helpers/broker.ts";
+import { type ServiceProcess, spawnService } from "./helpers/process.ts";
 import { request, tempDir } from "./helpers/service.ts";
 
 const dir = tempDir();

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { createSecretHasher, loadInstallationKey } from "../src/auth/secrets.ts";
 import { queryStore } from "./helpers/backend.ts";
-import { TestBroker, eventually } from "./helpers/broker.ts";
-import { type ApiResponse, type TestService, request, startTestService, tempDir } from "./helpers/service.ts";
+import { eventually, TestBroker } from "./helpers/broker.ts";
+import { type ApiResponse, request, startTestService, type TestService, tempDir } from "./helpers/service.ts";
 
 /**
  * Events end to end: the real service (in-process, real sockets) publishing to a real MQTT broker
@@ -27,7 +27,7 @@ async function health(svc: TestService) {
 
 async function metric(svc: TestService, series: string): Promise<number> {
   const text = (await request(svc.url, "GET", "/metrics")).text;
-  const line = text.split("\n").find((l) => l.startsWith(series + " "));
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
   if (line === undefined) throw new Error(`no series ${series} in /metrics`);
   return Number(line.slice(series.length + 1));
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type GrpcClients, basic, call, domainToken, grpc, grpcClients } from "./helpers/grpc.ts";
-import { type TestService, startTestService } from "./helpers/service.ts";
+import { basic, call, domainToken, type GrpcClients, grpc, grpcClients } from "./helpers/grpc.ts";
+import { startTestService, type TestService } from "./helpers/service.ts";
 
 /**
  * Property: whatever the interleaving of changes and checks, every Authenticate/Authorize answer

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { queryStore } from "./helpers/backend.ts";
-import { type GrpcClients, basic, call, domainToken, grpc, grpcClients } from "./helpers/grpc.ts";
-import { type TestService, request, startTestService } from "./helpers/service.ts";
+import { basic, call, domainToken, type GrpcClients, grpc, grpcClients } from "./helpers/grpc.ts";
+import { request, startTestService, type TestService } from "./helpers/service.ts";
 
 const { OK, PERMISSION_DENIED, INTERNAL, UNAUTHENTICATED, NOT_FOUND } = grpc.status;
 
@@ -52,7 +52,7 @@ describe("ClientsService.Authenticate", () => {
       domainToken("gdom-other", d.secret),
       domainToken(d.domain, "wrong"),
       basic(d.id, ""),
-      "Basic" + Buffer.from(d.id).toString("base64"), // no colon
+      `Basic${Buffer.from(d.id).toString("base64")}`, // no colon
       Buffer.from(`${d.id}:${d.secret}`).toString("base64"), // no prefix
       "", // empty
     ]) {
@@ -181,10 +181,10 @@ describe("revocation right after a cached success is refused on the next call", 
     const d = await device();
     expect(await codeOf(authn(basic(d.id, d.secret)))).toBe(OK);
     expect(await codeOf(authn(domainToken(d.domain, d.secret)))).toBe(OK);
-    await svc.api("PATCH", `/${d.domain}/clients/${d.id}/secret`, { secret: "rotated-" + d.secret });
+    await svc.api("PATCH", `/${d.domain}/clients/${d.id}/secret`, { secret: `rotated-${d.secret}` });
     expect(await codeOf(authn(basic(d.id, d.secret)))).toBe(PERMISSION_DENIED);
     expect(await codeOf(authn(domainToken(d.domain, d.secret)))).toBe(PERMISSION_DENIED);
-    expect(await codeOf(authn(basic(d.id, "rotated-" + d.secret)))).toBe(OK);
+    expect(await codeOf(authn(basic(d.id, `rotated-${d.secret}`)))).toBe(OK);
   });
 
   test("disconnect", async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { type TestPki, makePki } from "./helpers/certs.ts";
+import { makePki, type TestPki } from "./helpers/certs.ts";
 import { basic, call, grpc, grpcClients } from "./helpers/grpc.ts";
-import { type TestService, startTestService } from "./helpers/service.ts";
+import { startTestService, type TestService } from "./helpers/service.ts";
 
 let pki: TestPki;
 const services: TestService[] = [];

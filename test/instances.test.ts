@@ -3,10 +3,10 @@ import { randomUUID } from "node:crypto";
 import { FLUSH_ALL } from "../src/db/invalidation.ts";
 import { knownMigrations } from "../src/db/migrations.ts";
 import { PG_MIGRATIONS } from "../src/db/postgres.ts";
-import { type OpenedDatabase, createTestDatabase, onPostgres, openTestDatabase, pgEnv, queryStore } from "./helpers/backend.ts";
-import { TestBroker, eventually } from "./helpers/broker.ts";
+import { createTestDatabase, type OpenedDatabase, onPostgres, openTestDatabase, pgEnv, queryStore } from "./helpers/backend.ts";
+import { eventually, TestBroker } from "./helpers/broker.ts";
 import { basic, call, grpc, grpcClients } from "./helpers/grpc.ts";
-import { type ApiResponse, type TestService, startTestService, tempDir } from "./helpers/service.ts";
+import { type ApiResponse, startTestService, type TestService, tempDir } from "./helpers/service.ts";
 
 /**
  * Several instances of the service on one Postgres database, as behind a load balancer: they share

@@ -3,7 +3,7 @@ import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../src/config/config.ts";
-import { type PostgresDatabase, openPostgres } from "../src/db/postgres.ts";
+import { openPostgres, type PostgresDatabase } from "../src/db/postgres.ts";
 import { appendToOutbox } from "../src/events/outbox.ts";
 import { silentLogger } from "../src/log/logger.ts";
 import { onPostgres } from "./helpers/backend.ts";

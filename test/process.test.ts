@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { BUN, REPO, run, spawnService } from "./helpers/process.ts";
 import { dbEnv } from "./helpers/backend.ts";
+import { BUN, REPO, run, spawnService } from "./helpers/process.ts";
 import { request, tempDir } from "./helpers/service.ts";
 
 const dirs: string[] = [];
@@ -11,7 +11,9 @@ const dir = () => {
   dirs.push(d);
   return d;
 };
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 describe("the service as a process", () => {
   test("data survives a restart, and SIGTERM exits 0 after finishing", async () => {
@@ -40,7 +42,7 @@ describe("the service as a process", () => {
         push = (s) => (s === null ? c.close() : c.enqueue(new TextEncoder().encode(s)));
       },
     });
-    const pending = fetch(svc.url + "/d/clients/bulk", {
+    const pending = fetch(`${svc.url}/d/clients/bulk`, {
       method: "POST",
       body: stream,
       headers: { authorization: "Bearer tok-proc", "content-type": "application/json" },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO, run } from "./helpers/process.ts";
-import { type TestService, startTestService } from "./helpers/service.ts";
+import { startTestService, type TestService } from "./helpers/service.ts";
 
 /** The code block (```bash or ```ts) that follows `<!-- readme-example: NAME -->` in README.md. */
 export function readmeExample(name: string, lang = "bash"): string {
@@ -10,7 +10,7 @@ export function readmeExample(name: string, lang = "bash"): string {
   const marker = `<!-- readme-example: ${name} -->`;
   const at = readme.indexOf(marker);
   if (at < 0) throw new Error(`README has no example ${name}`);
-  const m = new RegExp("```" + lang + "\\n([\\s\\S]*?)```").exec(readme.slice(at));
+  const m = new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``).exec(readme.slice(at));
   if (!m) throw new Error(`README example ${name} has no ${lang} block`);
   return m[1]!;
 }

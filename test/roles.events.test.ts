@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
-import { TestBroker, eventually } from "./helpers/broker.ts";
-import { type ApiResponse, type TestService, request, startTestService } from "./helpers/service.ts";
+import { eventually, TestBroker } from "./helpers/broker.ts";
+import { type ApiResponse, request, startTestService, type TestService } from "./helpers/service.ts";
 
 /** Role events (contract events.md §4) and `roles_provisioned` (§2/§3), through the real publisher to a real broker. */
 

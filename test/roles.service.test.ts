@@ -5,11 +5,11 @@ import { createChannelsRepository } from "../src/channels/repository.ts";
 import { createChannelsService } from "../src/channels/service.ts";
 import { createClientsRepository } from "../src/clients/repository.ts";
 import { createConnectionsRepository } from "../src/connections/repository.ts";
-import { type SqliteDatabase, openSqlite } from "../src/db/sqlite.ts";
+import { openSqlite, type SqliteDatabase } from "../src/db/sqlite.ts";
 import { appendToOutbox } from "../src/events/outbox.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { createRolesRepository } from "../src/roles/repository.ts";
-import { type RolesService, createRolesService, parseDomainUserId } from "../src/roles/service.ts";
+import { createRolesService, parseDomainUserId, type RolesService } from "../src/roles/service.ts";
 import type { EntityKind } from "../src/roles/types.ts";
 import type { RequestContext, Transactor } from "../src/shared/tx.ts";
 import { tempDir } from "./helpers/service.ts";
@@ -217,7 +217,7 @@ describe("rolesChanged", () => {
           name: "",
           tags: [],
           identity: "",
-          secretHash: "h-" + id,
+          secretHash: `h-${id}`,
           metadata: {},
           privateMetadata: {},
           parentGroupId: null,

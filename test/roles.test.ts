@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { queryStore } from "./helpers/backend.ts";
-import { type TestService, request, startTestService } from "./helpers/service.ts";
+import { request, startTestService, type TestService } from "./helpers/service.ts";
 
 /** The roles API of contract §5 on clients and channels, over real sockets on a real SQLite file. */
 

@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getTableConfig as pgTable } from "drizzle-orm/pg-core";
 import { getTableConfig as sqliteTable } from "drizzle-orm/sqlite-core";
-import { pgSchema } from "../src/db/schema.pg.ts";
-import { sqliteSchema } from "../src/db/schema.sqlite.ts";
 import { knownMigrations } from "../src/db/migrations.ts";
 import { PG_MIGRATIONS } from "../src/db/postgres.ts";
+import { pgSchema } from "../src/db/schema.pg.ts";
+import { sqliteSchema } from "../src/db/schema.sqlite.ts";
 import { SQLITE_MIGRATIONS } from "../src/db/sqlite.ts";
 import { REPO, run } from "./helpers/process.ts";
 

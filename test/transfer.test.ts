@@ -1,12 +1,12 @@
-import { getTableConfig } from "drizzle-orm/sqlite-core";
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { sqliteSchema } from "../src/db/schema.sqlite.ts";
+import { getTableConfig } from "drizzle-orm/sqlite-core";
 import { knownMigrations } from "../src/db/migrations.ts";
+import { sqliteSchema } from "../src/db/schema.sqlite.ts";
 import { SQLITE_MIGRATIONS } from "../src/db/sqlite.ts";
 import { DUMP_FORMAT } from "../src/transfer/dump.ts";
-import { type Store, type TestBackend, TEST_DB, dbEnv, onPostgres, queryStore, storeOf } from "./helpers/backend.ts";
+import { dbEnv, onPostgres, queryStore, type Store, storeOf, TEST_DB, type TestBackend } from "./helpers/backend.ts";
 import { cli, expectOneLineError } from "./helpers/cli.ts";
 import { startTestService, tempDir } from "./helpers/service.ts";
 
@@ -21,7 +21,9 @@ const dir = () => {
   dirs.push(d);
   return d;
 };
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 const SECRET = "moves-with-the-dump";
 const KEY_TAKEN = { message: "client key is not available" };
@@ -228,13 +230,13 @@ describe(`export and import on ${TEST_DB}`, () => {
     };
     const header = JSON.parse(lines[0]!);
     const cases: [string, string][] = [
-      [variant("cut.jsonl", lines.slice(0, -3).join("\n") + "\n"), "the file is cut short (no end line)"],
+      [variant("cut.jsonl", `${lines.slice(0, -3).join("\n")}\n`), "the file is cut short (no end line)"],
       [variant("garbled.jsonl", [...lines.slice(0, 3), "{not json", ...lines.slice(3)].join("\n")), "line 4: not JSON (the file is damaged)"],
       [variant("other.jsonl", "hello\n"), `not a ${DUMP_FORMAT} file`],
       [variant("empty.jsonl", ""), "the file is empty"],
       [
         variant("v2.jsonl", [JSON.stringify({ ...header, version: 2 }), ...lines.slice(1)].join("\n")),
-        "dump format version 2 is not the one this build reads (1); use the version of magistrala-clients that wrote it (" + header.software.version + ")",
+        `dump format version 2 is not the one this build reads (1); use the version of magistrala-clients that wrote it (${header.software.version})`,
       ],
       [
         variant("newer.jsonl", [JSON.stringify({ ...header, schema: "0099_future" }), ...lines.slice(1)].join("\n")),

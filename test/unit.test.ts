@@ -1,14 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { AccessCache, applyInvalidation, connectionInvalidations, invalidation } from "../src/cache/access-cache.ts";
 import { ConfigError, loadConfig } from "../src/config/config.ts";
 import { parseDuration } from "../src/config/duration.ts";
-import { firstJsonValue } from "../src/http/body.ts";
-import { formatTime, nowMicros, parseTime } from "../src/shared/time.ts";
+import { describeTarget, type PgSettings, sslCandidates } from "../src/db/postgres.ts";
 import { statisticsSchedule } from "../src/db/statistics.ts";
 import { encodePayload } from "../src/events/outbox.ts";
-import { AccessCache, applyInvalidation, connectionInvalidations, invalidation } from "../src/cache/access-cache.ts";
-import { type PgSettings, describeTarget, sslCandidates } from "../src/db/postgres.ts";
+import { firstJsonValue } from "../src/http/body.ts";
+import { formatTime, nowMicros, parseTime } from "../src/shared/time.ts";
 import { tempDir } from "./helpers/service.ts";
 
 const problems = (env: Record<string, string>) => {

@@ -2,9 +2,9 @@
 // server's event loop: `concurrency` calls in flight on one channel for `seconds`, cycling over the
 // given requests. Prints one JSON line: {calls, seconds, rps, p50, p99, errors, codes}.
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { join } from "node:path";
 
 interface Spec {
   address: string;

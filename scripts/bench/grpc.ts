@@ -47,7 +47,7 @@ async function load(address: string, service: "clients" | "channels", method: st
   return JSON.parse(out.trim().split("\n").pop()!) as Result;
 }
 
-const basic = (id: string, secret: string) => "Basic" + Buffer.from(`${id}:${secret}`).toString("base64");
+const basic = (id: string, secret: string) => `Basic${Buffer.from(`${id}:${secret}`).toString("base64")}`;
 const quiet = createLogger("warn");
 
 async function service(env: Record<string, string>) {
@@ -163,7 +163,7 @@ try {
     const r = m(k);
     const ratio = base ? (r.rps / m(base).rps) * 100 : undefined;
     const verdict = ratio === undefined || target === undefined ? "" : `≥ ${target} % ${ratio >= target ? "✓" : "✗"}`;
-    return `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ${ratio === undefined ? "—" : ratio.toFixed(1) + " %"} | ${verdict} |`;
+    return `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ${ratio === undefined ? "—" : `${ratio.toFixed(1)} %`} | ${verdict} |`;
   };
   console.log(
     `\ngRPC benchmark on ${pg ? "Postgres" : "SQLite"}: ${rounds} rounds of ${per} s per case (medians), ${concurrency} calls in flight on one channel, ${navigator.hardwareConcurrency} CPUs\n`,

@@ -7,9 +7,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type LoadResult, load, table } from "./load.ts";
 import { type BenchDatabase, freshDatabase, onPostgres } from "./db.ts";
-import { ROOT, freePort, startProcess, startService } from "./proc.ts";
+import { type LoadResult, load, table } from "./load.ts";
+import { freePort, ROOT, startProcess, startService } from "./proc.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
@@ -58,7 +58,7 @@ try {
     errors: rs.reduce((n, x) => n + x.errors, 0),
     tool: rs[0]!.tool,
   });
-  const ratios = (svcRuns: LoadResult[], bareRuns: LoadResult[]) => svcRuns.map((x, i) => ((x.rps / bareRuns[i]!.rps) * 100).toFixed(1) + " %").join(", ");
+  const ratios = (svcRuns: LoadResult[], bareRuns: LoadResult[]) => svcRuns.map((x, i) => `${((x.rps / bareRuns[i]!.rps) * 100).toFixed(1)} %`).join(", ");
   bare.proc.kill();
   await bare.proc.exited;
   svc.proc.kill("SIGTERM");

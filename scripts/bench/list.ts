@@ -87,7 +87,7 @@ try {
     const p = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
     console.log(`| ${name} | ${p(0.5).toFixed(2)} | ${p(0.99).toFixed(2)} | ${total} | ${p(0.99) < 20 ? "✓" : "✗"} |`);
   }
-  const metrics = await (await fetch(svc.url + "/metrics")).text();
+  const metrics = await (await fetch(`${svc.url}/metrics`)).text();
   const rss = Number(/process_resident_memory_bytes (\d+)/.exec(metrics)?.[1]);
   const heap = Number(/process_heap_bytes (\d+)/.exec(metrics)?.[1]);
   console.log(`JavaScript heap in use: ${(heap / 2 ** 20).toFixed(1)} MiB`);

@@ -1,5 +1,5 @@
-import { type Subprocess, spawn } from "bun";
 import { join } from "node:path";
+import { type Subprocess, spawn } from "bun";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 

@@ -17,7 +17,7 @@ export function readOrCreateSecretFile(path: string, generate: () => string): { 
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const value = generate();
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, value + "\n", { mode: 0o600 });
+  writeFileSync(tmp, `${value}\n`, { mode: 0o600 });
   chmodSync(tmp, 0o600);
   try {
     linkSync(tmp, path);
@@ -27,7 +27,7 @@ export function readOrCreateSecretFile(path: string, generate: () => string): { 
     // A filesystem without hard links: exclusive creation still lets only one process win.
     if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw err;
     try {
-      writeFileSync(path, value + "\n", { mode: 0o600, flag: "wx" });
+      writeFileSync(path, `${value}\n`, { mode: 0o600, flag: "wx" });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "EEXIST") return readOrCreateSecretFile(path, generate);
       throw e;

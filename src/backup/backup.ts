@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, renameSync, rmSync, statSync } from "n
 import { basename, dirname, join, resolve } from "node:path";
 import { buildInfo } from "../buildinfo.ts";
 import { MIGRATIONS_TABLE } from "../db/migrations.ts";
-import { BACKUP_FORMAT, BackupError, META_TABLE, fsyncPath, installationKeyPath, keyFingerprint, readInstallationKey } from "./format.ts";
+import { BACKUP_FORMAT, BackupError, fsyncPath, installationKeyPath, keyFingerprint, META_TABLE, readInstallationKey } from "./format.ts";
 
 export interface BackupOptions {
   /** The service's SQLite file (MG_CLIENTS_DB_PATH). */

@@ -2,16 +2,16 @@ import { Database as SqliteConnection } from "bun:sqlite";
 import { chmodSync, chownSync, copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DatabaseInUseError, lockDatabase } from "../db/lock.ts";
-import { MIGRATIONS_TABLE, appliedMigrations, knownMigrations } from "../db/migrations.ts";
+import { appliedMigrations, knownMigrations, MIGRATIONS_TABLE } from "../db/migrations.ts";
 import {
   BACKUP_FORMAT,
   BackupError,
-  META_TABLE,
   fsyncPath,
   hasSqliteHeader,
   installationKeyPath,
   isKeyHex,
   keyFingerprint,
+  META_TABLE,
   readInstallationKey,
   writeFileAtomic,
 } from "./format.ts";
@@ -65,7 +65,9 @@ export function restoreBackup(opts: RestoreOptions): RestoreResult {
   }
 
   const tmp = join(opts.dataDir, `.restore-${process.pid}.db`);
-  const removeTmp = () => ["", "-wal", "-shm", "-journal"].forEach((s) => rmSync(tmp + s, { force: true }));
+  const removeTmp = () => {
+    for (const s of ["", "-wal", "-shm", "-journal"]) rmSync(tmp + s, { force: true });
+  };
   try {
     removeTmp();
     copyFileSync(source, tmp);
@@ -81,7 +83,7 @@ export function restoreBackup(opts: RestoreOptions): RestoreResult {
     if (key.restore) {
       const keyPath = installationKeyPath(opts.dataDir);
       if (existsSync(keyPath)) keepPrevious(keyPath);
-      writeFileAtomic(keyPath, key.restore + "\n");
+      writeFileAtomic(keyPath, `${key.restore}\n`);
       chownLike(keyPath, owner);
       keyRestored = true;
     }
@@ -199,7 +201,7 @@ function retire(dbPath: string): string | undefined {
       else rmSync(side);
     }
   }
-  rmSync(dbPath + "-shm", { force: true });
+  rmSync(`${dbPath}-shm`, { force: true });
   if (!existsSync(dbPath)) return undefined;
   return keepPrevious(dbPath);
 }

@@ -193,12 +193,11 @@ export function connectionInvalidations(rows: { domainId: string; clientId: stri
 
 /** Applies one bus message to the cache; FLUSH_ALL ("*") and anything unknown drop everything. */
 export function applyInvalidation(cache: AccessCache, message: string): void {
-  if (message.startsWith("client:")) return cache.invalidateClient(message.slice(7));
-  if (message.startsWith("channel:")) return cache.invalidateChannel(message.slice(8));
-  if (message.startsWith("conn:")) {
+  if (message.startsWith("client:")) cache.invalidateClient(message.slice(7));
+  else if (message.startsWith("channel:")) cache.invalidateChannel(message.slice(8));
+  else if (message.startsWith("conn:")) {
     const type = Number(message.slice(5, 6));
     const tuple = JSON.parse(message.slice(7)) as [string, string, string];
-    return cache.invalidateConnection(tuple[0], tuple[1], tuple[2], type);
-  }
-  cache.clear();
+    cache.invalidateConnection(tuple[0], tuple[1], tuple[2], type);
+  } else cache.clear();
 }

@@ -2,7 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { AccessService, AuthzOutcome } from "../auth/access.ts";
 import type { ConnectionsService } from "../connections/service.ts";
 import { Msg } from "../errors/index.ts";
-import { type Call, type CallCounts, type Reply, entityBasic, grpcError, replyFailure, unary } from "../grpc/server.ts";
+import { type Call, type CallCounts, entityBasic, grpcError, type Reply, replyFailure, unary } from "../grpc/server.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ChannelsService } from "./service.ts";
 

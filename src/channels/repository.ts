@@ -1,11 +1,11 @@
 import { and, eq, sql } from "drizzle-orm";
 import { type Database, executorOf } from "../db/database.ts";
-import { type ConnectionFilters, type EntityStore, type RoleFilters, createEntityStore } from "../db/entities.ts";
+import { type ConnectionFilters, createEntityStore, type EntityStore, type RoleFilters } from "../db/entities.ts";
+import { insertRows } from "../db/insert.ts";
 import { uniqueViolation } from "../db/sql.ts";
 import { AppError, Msg } from "../errors/index.ts";
 import type { TxHandle } from "../shared/tx.ts";
 import type { Channel, ChannelChanges } from "./types.ts";
-import { insertRows } from "../db/insert.ts";
 
 export interface ChannelsRepository extends EntityStore<Channel, ChannelChanges> {
   /** Inserts all rows or none: a taken id is 400 `channel id already exists`, a taken route 400 `route not available`. */

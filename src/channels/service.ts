@@ -1,4 +1,4 @@
-import { AppError, Msg, conflict, notFound, unprocessable } from "../errors/index.ts";
+import { AppError, conflict, Msg, notFound, unprocessable } from "../errors/index.ts";
 import { newId } from "../shared/ids.ts";
 import { type EntityHooks, type EntityService, entityLifecycle } from "../shared/lifecycle.ts";
 import { ENABLED } from "../shared/status.ts";

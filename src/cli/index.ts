@@ -7,7 +7,7 @@ import { buildInfo } from "../buildinfo.ts";
 import { type Config, ConfigError, loadConfig } from "../config/config.ts";
 import { type MigrationStatus, migrationStatus } from "../db/migrations.ts";
 import { CLI_APP_NAME, describeTarget, migratePostgres, pgConnector, pgMigrationStatus } from "../db/postgres.ts";
-import { SQLITE_MIGRATIONS, openSqlite } from "../db/sqlite.ts";
+import { openSqlite, SQLITE_MIGRATIONS } from "../db/sqlite.ts";
 import { appendToOutbox } from "../events/outbox.ts";
 import { createLogger } from "../log/logger.ts";
 import { checkHealth, localHealthUrl } from "./healthcheck.ts";
@@ -216,7 +216,7 @@ function buildProgram(io: Io): Command {
     .option("--json", "print them as a JSON object")
     .action((opts: { json?: boolean }) => {
       io.out(
-        opts.json ? JSON.stringify({ version: buildInfo.version, commit: buildInfo.commit, build_time: buildInfo.buildTime }) + "\n" : versionLine() + "\n",
+        opts.json ? `${JSON.stringify({ version: buildInfo.version, commit: buildInfo.commit, build_time: buildInfo.buildTime })}\n` : `${versionLine()}\n`,
       );
     });
 
@@ -264,7 +264,7 @@ function formatStatus(target: string, exists: boolean, s: MigrationStatus): stri
     .map((st) => `, ${count(st)} ${st}`)
     .join("");
   lines.push(`${count("applied")} applied, ${count("pending")} pending${extra}${s.unknown.length ? `, ${s.unknown.length} unknown` : ""}`);
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 function migrateSummary(target: string, before: MigrationStatus, after: MigrationStatus): string {

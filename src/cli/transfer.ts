@@ -1,15 +1,15 @@
 import { existsSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { installationKeyPath, readInstallationKey } from "../backup/format.ts";
 import type { Config } from "../config/config.ts";
-import { type Database, type Executor, type Tables, asPg } from "../db/database.ts";
+import { asPg, type Database, type Executor, type Tables } from "../db/database.ts";
+import { knownMigrations, type MigrationStatus, migrationStatus } from "../db/migrations.ts";
+import { CLI_APP_NAME, describeTarget, openPostgres, PG_MIGRATIONS, type PostgresDatabase, pgMigrationStatus, serviceConnections } from "../db/postgres.ts";
 import { pgSchema } from "../db/schema.pg.ts";
 import { sqliteSchema } from "../db/schema.sqlite.ts";
-import { type MigrationStatus, knownMigrations, migrationStatus } from "../db/migrations.ts";
-import { CLI_APP_NAME, PG_MIGRATIONS, describeTarget, type PostgresDatabase, openPostgres, pgMigrationStatus, serviceConnections } from "../db/postgres.ts";
-import { SQLITE_MIGRATIONS, openSqlite, openSqliteReader, snapshotOf } from "../db/sqlite.ts";
+import { openSqlite, openSqliteReader, SQLITE_MIGRATIONS, snapshotOf } from "../db/sqlite.ts";
 import { appendToOutbox } from "../events/outbox.ts";
 import type { Logger } from "../log/logger.ts";
-import { DumpError, type SchemaOf, checkDump, exportDump, importDump, isEmpty } from "../transfer/dump.ts";
+import { checkDump, DumpError, exportDump, importDump, isEmpty, type SchemaOf } from "../transfer/dump.ts";
 
 /** `export` and `import` for both drivers; each returns the one line to print. */
 
@@ -100,7 +100,7 @@ export async function runImport(config: Config, file: string, opts: { merge: boo
   try {
     const existing = readInstallationKey(config.db.dataDir);
     let keyNote = "unchanged";
-    if (!existing || !existing.equals(checked.key)) {
+    if (!existing?.equals(checked.key)) {
       if (existing && opts.merge)
         throw new DumpError(
           `cannot import ${file}: its installation key is not the one of ${config.db.dataDir}, so its secrets would not match the ones stored here; a merge needs the same key`,
@@ -109,7 +109,7 @@ export async function runImport(config: Config, file: string, opts: { merge: boo
         throw new DumpError(`cannot import ${file}: the database is not empty (use --merge to add the dump's rows to what is there)`);
       // Written now, put in place only after the commit: a failed import leaves the old key.
       mkdirSync(config.db.dataDir, { recursive: true, mode: 0o700 });
-      writeFileSync(tmpKey, checked.key.toString("hex") + "\n", { mode: 0o600 });
+      writeFileSync(tmpKey, `${checked.key.toString("hex")}\n`, { mode: 0o600 });
       keyNote = existing ? `replaced (the previous one is kept as ${keyPath}${PREVIOUS_KEY_SUFFIX})` : "written";
     }
     const rows = await importDump(db, { file, checked, merge: opts.merge });

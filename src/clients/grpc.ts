@@ -1,10 +1,10 @@
 import * as grpc from "@grpc/grpc-js";
 import type { AccessService, AuthnOutcome } from "../auth/access.ts";
+import type { Connection } from "../connections/repository.ts";
 import type { ConnectionsService } from "../connections/service.ts";
 import { AppError, Msg } from "../errors/index.ts";
-import { type Call, type CallCounts, type Reply, entityBasic, grpcError, replyFailure, unary } from "../grpc/server.ts";
+import { type Call, type CallCounts, entityBasic, grpcError, type Reply, replyFailure, unary } from "../grpc/server.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Connection } from "../connections/repository.ts";
 import type { ClientsService } from "./service.ts";
 import type { Client } from "./types.ts";
 

@@ -1,8 +1,8 @@
 import { Elysia, t } from "elysia";
-import { Msg, invalid } from "../errors/index.ts";
-import { MAX_NAME, listQuerySchema, pageJson, readListFilter } from "../http/list.ts";
+import { invalid, Msg } from "../errors/index.ts";
+import { listQuerySchema, MAX_NAME, pageJson, readListFilter } from "../http/list.ts";
 import { QueryReader } from "../http/query.ts";
-import { ELYSIA_OPTIONS, JsonObjectField, NullableString, Obj, StringList, docs, jsonBody, noBody } from "../http/schema.ts";
+import { docs, ELYSIA_OPTIONS, JsonObjectField, jsonBody, NullableString, noBody, Obj, StringList } from "../http/schema.ts";
 import { reply, replyEmpty, requestContext } from "../http/server.ts";
 import { memberRoleJson } from "../roles/json.ts";
 import { isCanonicalUuid } from "../shared/ids.ts";

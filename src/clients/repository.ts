@@ -1,14 +1,14 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { type Database, executorOf } from "../db/database.ts";
+import { type ConnectionFilters, createEntityStore, type EntityStore, type RoleFilters } from "../db/entities.ts";
+import { insertRows } from "../db/insert.ts";
 import { preparedAll } from "../db/prepared.ts";
-import { type ConnectionFilters, type EntityStore, type RoleFilters, createEntityStore } from "../db/entities.ts";
 import { uniqueViolation } from "../db/sql.ts";
 import { AppError, Msg } from "../errors/index.ts";
 import { type MaybePromise, then } from "../shared/maybe.ts";
 import { ENABLED } from "../shared/status.ts";
 import type { TxHandle } from "../shared/tx.ts";
 import type { Client, EntityStatus, JsonObject } from "./types.ts";
-import { insertRows } from "../db/insert.ts";
 
 /** Column changes an update may make; absent keys are left as they are. */
 export interface ClientChanges {

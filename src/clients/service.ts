@@ -1,9 +1,9 @@
 import type { SecretHasher } from "../auth/secrets.ts";
-import { Msg, conflict, unprocessable } from "../errors/index.ts";
+import { conflict, Msg, unprocessable } from "../errors/index.ts";
 import { newId } from "../shared/ids.ts";
+import { type EntityHooks, type EntityService, entityLifecycle } from "../shared/lifecycle.ts";
 import { type Micros, nowMicros } from "../shared/time.ts";
 import type { RequestContext, Transactor, TxHandle } from "../shared/tx.ts";
-import { type EntityHooks, type EntityService, entityLifecycle } from "../shared/lifecycle.ts";
 import { createdFields, updatedFields } from "./events.ts";
 import type { ClientChanges, ClientsRepository } from "./repository.ts";
 import { type Client, type ClientUpdate, type CreatedClient, ENABLED, type NewClient } from "./types.ts";

@@ -4,6 +4,7 @@ import type { Micros } from "../shared/time.ts";
 export type { JsonObject, ListFilter } from "../shared/list.ts";
 
 export { DISABLED, ENABLED, type EntityStatus, statusName } from "../shared/status.ts";
+
 import type { EntityStatus } from "../shared/status.ts";
 
 export interface Client {

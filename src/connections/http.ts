@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
-import { AppError, Msg, invalid } from "../errors/index.ts";
-import { ELYSIA_OPTIONS, Obj, StringList, docs, jsonBody } from "../http/schema.ts";
+import { AppError, invalid, Msg } from "../errors/index.ts";
+import { docs, ELYSIA_OPTIONS, jsonBody, Obj, StringList } from "../http/schema.ts";
 import { replyEmpty, requestContext } from "../http/server.ts";
 import { isCanonicalUuid } from "../shared/ids.ts";
 import { type ConnectionType, PUBLISH, SUBSCRIBE } from "../shared/list.ts";

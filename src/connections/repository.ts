@@ -1,13 +1,13 @@
-import { type SQL, and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { type Database, executorOf } from "../db/database.ts";
 import type { ConnectionFilters } from "../db/entities.ts";
+import { insertRows } from "../db/insert.ts";
 import { preparedAll } from "../db/prepared.ts";
 import { uniqueViolation } from "../db/sql.ts";
 import { AppError, Msg } from "../errors/index.ts";
 import { type MaybePromise, then } from "../shared/maybe.ts";
 import { ENABLED } from "../shared/status.ts";
 import type { TxHandle } from "../shared/tx.ts";
-import { insertRows } from "../db/insert.ts";
 
 /** One connection: the client may publish (1) or subscribe (2) on the channel, in that domain. */
 export interface Connection {

@@ -1,9 +1,8 @@
-import { Msg, notFound, unprocessable } from "../errors/index.ts";
-import { AppError } from "../errors/index.ts";
+import { AppError, Msg, notFound, unprocessable } from "../errors/index.ts";
 import { emitEvent } from "../events/emit.ts";
 import { connectionTypeName } from "../shared/list.ts";
 import { ENABLED } from "../shared/status.ts";
-import { type RequestContext, type Transactor, type TxHandle, systemContext } from "../shared/tx.ts";
+import { type RequestContext, systemContext, type Transactor, type TxHandle } from "../shared/tx.ts";
 import type { Connection, ConnectionSet, ConnectionsRepository } from "./repository.ts";
 
 interface Entity {

@@ -1,6 +1,6 @@
-import type { TxHandle } from "../shared/tx.ts";
 import type { BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import type { PostgresJsDatabase } from "drizzle-orm/postgres-js";
+import type { TxHandle } from "../shared/tx.ts";
 import type { InvalidationBus } from "./invalidation.ts";
 import type { pgSchema } from "./schema.pg.ts";
 import type { sqliteSchema } from "./schema.sqlite.ts";

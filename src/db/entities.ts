@@ -1,7 +1,7 @@
-import { type SQL, and, asc, desc, eq, getTableName, gte, inArray, isNull, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableName, gte, inArray, isNull, lte, type SQL, sql } from "drizzle-orm";
 import type { ListFilter } from "../shared/list.ts";
 import type { TxHandle } from "../shared/tx.ts";
-import { type Database, type Dialect, type Executor, type Tables, executorOf } from "./database.ts";
+import { type Database, type Dialect, type Executor, executorOf, type Tables } from "./database.ts";
 import { preparedAll } from "./prepared.ts";
 import { containsText, jsonArrayHas, jsonContains } from "./sql.ts";
 

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { sql as dsql } from "drizzle-orm";
 import type { Sql } from "postgres";
 import type { Logger } from "../log/logger.ts";
-import { type Executor, asPg } from "./database.ts";
+import { asPg, type Executor } from "./database.ts";
 
 /**
  * The invalidation bus: how the instances of one database keep their in-memory caches coherent.
@@ -84,7 +84,9 @@ export function createLocalBus(logger: Logger): BusEndpoint {
     publish: (message) => subs.deliver(message),
     subscribe: (handler) => subs.add(handler),
     beforeCommit: async () => undefined,
-    afterCommit: (messages) => messages.forEach((m) => subs.deliver(m)),
+    afterCommit: (messages) => {
+      for (const m of messages) subs.deliver(m);
+    },
     close: async () => undefined,
   };
 }

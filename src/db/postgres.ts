@@ -123,7 +123,7 @@ export interface ConnectOptions {
 
 export interface PgConnector {
   /** A new client on the database (the pool, or a dedicated connection with `extra`). */
-  connect(extra?: Partial<Options<{}>> & Record<string, unknown>): Sql;
+  connect(extra?: Partial<Options<Record<string, never>>> & Record<string, unknown>): Sql;
   readonly target: string;
 }
 
@@ -133,7 +133,7 @@ export interface PgConnector {
  */
 export async function pgConnector(pg: PgSettings, opts: ConnectOptions): Promise<PgConnector> {
   const target = describeTarget(pg);
-  const base = (ssl: SslOption, extra: Record<string, unknown> = {}): Options<{}> =>
+  const base = (ssl: SslOption, extra: Record<string, unknown> = {}): Options<Record<string, never>> =>
     ({
       host: pg.host,
       port: pg.port,
@@ -148,7 +148,7 @@ export async function pgConnector(pg: PgSettings, opts: ConnectOptions): Promise
       onnotice: (n: { message?: string }) => opts.logger.debug("postgres notice", { message: n.message }),
       connection: { application_name: opts.applicationName ?? SERVICE_APP_NAME },
       ...extra,
-    }) as Options<{}>;
+    }) as Options<Record<string, never>>;
   const candidates = sslCandidates(pg);
   const chosen = candidates.length === 1 ? candidates[0]! : await firstThatConnects(candidates, (ssl) => base(ssl, { max: 1 }), target);
   if (candidates.length > 1) opts.logger.debug("postgres connection settled", { target, tls: chosen !== false });
@@ -156,7 +156,7 @@ export async function pgConnector(pg: PgSettings, opts: ConnectOptions): Promise
 }
 
 /** allow/prefer: the first TLS choice a probe connection succeeds with (the last failure if none does). */
-async function firstThatConnects(candidates: SslOption[], options: (ssl: SslOption) => Options<{}>, target: string): Promise<SslOption> {
+async function firstThatConnects(candidates: SslOption[], options: (ssl: SslOption) => Options<Record<string, never>>, target: string): Promise<SslOption> {
   let lastError: unknown;
   for (const ssl of candidates) {
     const probe = postgres(options(ssl));

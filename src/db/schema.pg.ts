@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { type PgColumn, bigint, bigserial, check, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, bigserial, check, index, integer, jsonb, type PgColumn, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
 
 /** Postgres twin of schema.sqlite.ts: same tables, same column names (test/schema.test.ts). */
 

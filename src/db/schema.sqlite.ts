@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { type SQLiteColumn, check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, type SQLiteColumn, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * SQLite schema. Its twin for Postgres is schema.pg.ts: same tables, same column names, same

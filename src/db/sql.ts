@@ -1,4 +1,4 @@
-import { type AnyColumn, type SQL, and, sql } from "drizzle-orm";
+import { type AnyColumn, and, type SQL, sql } from "drizzle-orm";
 import type { Dialect } from "./database.ts";
 
 /**
@@ -67,8 +67,8 @@ export function jsonArrayHas(dialect: Dialect, column: AnyColumn, op: "any" | "a
 
 /** Case-insensitive substring match (ASCII case folding on SQLite). */
 export function containsText(column: AnyColumn, needle: string): SQL {
-  const escaped = needle.toLowerCase().replace(/[\\%_]/g, (c) => "\\" + c);
-  return sql`lower(${column}) LIKE ${"%" + escaped + "%"} ESCAPE '\\'`;
+  const escaped = needle.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
+  return sql`lower(${column}) LIKE ${`%${escaped}%`} ESCAPE '\\'`;
 }
 
 /** The unique index a failed insert/update ran into, if that is why it failed. */

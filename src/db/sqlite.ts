@@ -4,9 +4,9 @@ import { drizzle } from "drizzle-orm/bun-sqlite";
 import { migrate } from "drizzle-orm/bun-sqlite/migrator";
 import { assetPath } from "../assets.ts";
 import type { Logger } from "../log/logger.ts";
-import { lockDatabase } from "./lock.ts";
 import { type Database, type Executor, type OutboxWriter, TxScope } from "./database.ts";
 import { createLocalBus } from "./invalidation.ts";
+import { lockDatabase } from "./lock.ts";
 import { sqliteSchema } from "./schema.sqlite.ts";
 import { statisticsSchedule } from "./statistics.ts";
 

@@ -1,7 +1,7 @@
 import { asc, count, inArray, lt, sql } from "drizzle-orm";
-import { type Database, type Executor, type PendingEvent, type Tables, asPg, executorOf } from "../db/database.ts";
-import { nowMicros } from "../shared/time.ts";
+import { asPg, type Database, type Executor, executorOf, type PendingEvent, type Tables } from "../db/database.ts";
 import { insertRows } from "../db/insert.ts";
+import { nowMicros } from "../shared/time.ts";
 
 /**
  * The outbox: events written in the same transaction as the change they describe, deleted once
@@ -128,7 +128,13 @@ export function createOutbox(db: Database): Outbox {
         ORDER BY o.seq`);
       const rows = found.map((r) => ({ seq: Number(r.seq), stream: r.stream, entityId: r.entity_id, payload: r.payload }));
       given = true;
-      handOut({ rows, acknowledge: (seqs) => (acknowledged(seqs), done) });
+      handOut({
+        rows,
+        acknowledge: (seqs) => {
+          acknowledged(seqs);
+          return done;
+        },
+      });
       if (rows.length === 0) return 0;
       const claimed = new Set(rows.map((r) => r.seq));
       return deleteIn(

@@ -41,7 +41,9 @@ export class CallCounts {
   totals(): [Record<string, string>, number][] {
     const out: [Record<string, string>, number][] = [];
     for (const [method, codes] of this.byMethod)
-      codes.forEach((n, code) => n > 0 && out.push([{ grpc_method: method, grpc_code: grpc.status[code] ?? String(code) }, n]));
+      codes.forEach((n, code) => {
+        if (n > 0) out.push([{ grpc_method: method, grpc_code: grpc.status[code] ?? String(code) }, n]);
+      });
     return out;
   }
 }
@@ -128,6 +130,7 @@ const KNOWN_SERVICES = new Set(["", "clients", "channels", "clients.v1.ClientsSe
  * grpc.health.v1.Health service reporting SERVING for "clients", "channels" and "".
  */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningGrpcServer> {
+  // biome-ignore lint/suspicious/noExplicitAny: proto-loader returns an untyped namespace tree
   const protos = loadProtos() as any;
   const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
   server.addService(protos.clients.v1.ClientsService.service, opts.services.clients);

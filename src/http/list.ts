@@ -1,8 +1,8 @@
 import { t } from "elysia";
-import { type ConnectionType, type JsonObject, type ListFilter, type ListOrder, PUBLISH, SUBSCRIBE, type StatusFilter } from "../shared/list.ts";
-import { Msg, invalid } from "../errors/index.ts";
+import { invalid, Msg } from "../errors/index.ts";
+import { type ConnectionType, type JsonObject, type ListFilter, type ListOrder, PUBLISH, type StatusFilter, SUBSCRIBE } from "../shared/list.ts";
 import { parseTime } from "../shared/time.ts";
-import { QueryReader } from "./query.ts";
+import type { QueryReader } from "./query.ts";
 
 export const MAX_NAME = 1024;
 const ORDERS: readonly string[] = ["name", "created_at", "updated_at"];

@@ -1,4 +1,4 @@
-import { Msg, invalid } from "../errors/index.ts";
+import { invalid, Msg } from "../errors/index.ts";
 
 const badQuery = () => invalid(Msg.queryParams);
 

@@ -1,11 +1,11 @@
 import { openapi } from "@elysiajs/openapi";
-import { Elysia, type ValidationError } from "elysia";
+import { type AnyElysia, Elysia, type ValidationError } from "elysia";
 import type { Authenticator, Session } from "../auth/standalone.ts";
 import { AppError, type ErrorCode, Msg } from "../errors/index.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
-import { ELYSIA_OPTIONS } from "./schema.ts";
 import type { RequestContext } from "../shared/tx.ts";
+import { ELYSIA_OPTIONS } from "./schema.ts";
 
 /** The one mapping of error codes to HTTP status. */
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -41,7 +41,7 @@ type Set = { status?: number | string; headers: Record<string, string | number> 
 /** Serialises a JSON response body the way every route answers: JSON plus a trailing newline. */
 export function reply(set: Set, status: number, body: unknown): string {
   set.status = status;
-  return JSON.stringify(body) + "\n";
+  return `${JSON.stringify(body)}\n`;
 }
 
 /** An empty-bodied answer (201 connect, 200 set-parent, 204 deletes); Content-Type stays JSON. */
@@ -112,7 +112,7 @@ function compileRoutes(routes: { method: string; path: string }[]): RouteMatcher
  * authentication before anything else (contract §0.2), error mapping, one log line and metrics
  * per request. Capabilities add their routes as Elysia plugins.
  */
-export function createHttpApp(deps: HttpAppDeps, plugins: Elysia<any, any, any, any, any, any, any>[]) {
+export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[]) {
   const { auth, logger, metrics } = deps;
   let table: RouteMatcher[] = [];
 

@@ -50,9 +50,9 @@ export function createLogger(level: LogLevel, sink: LogSink = stdoutSink): Logge
     let line = `{"time":"${isoNow()}","level":"${lvl}","msg":${JSON.stringify(msg)}`;
     if (fields) {
       const body = JSON.stringify(fields.error instanceof Error ? { ...fields, ...errorFields(fields) } : fields);
-      if (body.length > 2) line += "," + body.slice(1, -1);
+      if (body.length > 2) line += `,${body.slice(1, -1)}`;
     }
-    sink(line + "}\n");
+    sink(`${line}}\n`);
   };
   return {
     debug: (m, f) => write("debug", m, f),

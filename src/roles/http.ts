@@ -1,12 +1,12 @@
 import { Elysia, t } from "elysia";
-import { Msg, invalid } from "../errors/index.ts";
+import { invalid, Msg } from "../errors/index.ts";
 import { QueryReader } from "../http/query.ts";
-import { ELYSIA_OPTIONS, NullableString, Obj, StringList, docs, jsonBody, noBody } from "../http/schema.ts";
+import { docs, ELYSIA_OPTIONS, jsonBody, NullableString, noBody, Obj, StringList } from "../http/schema.ts";
 import { reply, replyEmpty, requestContext } from "../http/server.ts";
 import { isCanonicalUuid } from "../shared/ids.ts";
 import { memberRoleJson, provisionJson, roleJson } from "./json.ts";
 import type { RolesService } from "./service.ts";
-import { type EntityKind, type EntityMembersFilter, MAX_ROLE_NAME, type PageRequest, type Paged } from "./types.ts";
+import { type EntityKind, type EntityMembersFilter, MAX_ROLE_NAME, type Paged, type PageRequest } from "./types.ts";
 
 const RoleCreate = Obj({
   role_name: t.Optional(NullableString("1-200 characters, unique on the entity.")),

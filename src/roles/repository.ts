@@ -1,11 +1,11 @@
-import { type SQL, and, asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { type Database, executorOf } from "../db/database.ts";
+import { insertRows } from "../db/insert.ts";
 import { uniqueViolation } from "../db/sql.ts";
 import { AppError, Msg } from "../errors/index.ts";
 import type { Micros } from "../shared/time.ts";
 import type { TxHandle } from "../shared/tx.ts";
 import type { EntityKind, EntityMembersFilter, MemberRole, PageRequest, Role } from "./types.ts";
-import { insertRows } from "../db/insert.ts";
 
 /** A role with the actions and members to store with it. */
 export interface NewRole {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { Msg, invalid, notFound, unprocessable } from "../errors/index.ts";
+import { invalid, Msg, notFound, unprocessable } from "../errors/index.ts";
 import { type Micros, nowMicros } from "../shared/time.ts";
 import type { RequestContext, Transactor, TxHandle } from "../shared/tx.ts";
 import { emitRoleEvent } from "./events.ts";
@@ -12,8 +12,8 @@ import {
   type EntityMember,
   type EntityMembersFilter,
   type MemberRole,
-  type PageRequest,
   type Paged,
+  type PageRequest,
   type Role,
   type RoleProvision,
   sortActions,

@@ -45,6 +45,7 @@ export interface RoleProvision {
 }
 
 export type { MemberRole } from "../shared/access.ts";
+
 import type { MemberRole } from "../shared/access.ts";
 
 export interface EntityMember {

@@ -1,11 +1,11 @@
 import { AppError, Msg, notFound, unprocessable } from "../errors/index.ts";
-import type { MemberRole, WithRoles } from "./access.ts";
 import { emitEvent } from "../events/emit.ts";
+import type { MemberRole, WithRoles } from "./access.ts";
 import type { Page } from "./ids.ts";
 import type { ListFilter } from "./list.ts";
 import { DISABLED, ENABLED, type EntityStatus, statusName } from "./status.ts";
-import { type Micros, formatTime } from "./time.ts";
-import { type RequestContext, type Transactor, type TxHandle, systemContext } from "./tx.ts";
+import { formatTime, type Micros } from "./time.ts";
+import { type RequestContext, systemContext, type Transactor, type TxHandle } from "./tx.ts";
 
 /** What clients and channels have in common for the operations below. */
 export interface EntityRow {
@@ -112,7 +112,9 @@ export function entityLifecycle<Row extends EntityRow, Changes>(opts: LifecycleO
       await db.transact(async (tx) => {
         await insert(tx, rows);
         const roles = (await opts.hooks.created?.(tx, ctx, rows)) ?? [];
-        rows.forEach((r, i) => emitEvent(tx, ctx, `${kind}.create`, r.id, fields(r, roles[i] ?? [])));
+        rows.forEach((r, i) => {
+          emitEvent(tx, ctx, `${kind}.create`, r.id, fields(r, roles[i] ?? []));
+        });
       });
     },
 

@@ -22,7 +22,7 @@ export function formatTime(us: Micros | null | undefined): string {
   const ms = Math.floor(us / 1000);
   const iso = new Date(ms).toISOString(); // 2024-05-01T10:00:00.123Z
   const frac = (String(ms % 1000).padStart(3, "0") + String(us % 1000).padStart(3, "0")).replace(/0+$/, "");
-  return iso.slice(0, 19) + (frac ? "." + frac : "") + "Z";
+  return `${iso.slice(0, 19) + (frac ? `.${frac}` : "")}Z`;
 }
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/;
@@ -37,5 +37,5 @@ export function parseTime(text: string): Micros | undefined {
   // Date.parse accepts Feb 30 by rolling over; reject dates that do not round-trip.
   const check = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
   if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d)) return undefined;
-  return base * 1000 + Math.floor(Number((frac + "000000").slice(0, 6)));
+  return base * 1000 + Math.floor(Number(`${frac}000000`.slice(0, 6)));
 }

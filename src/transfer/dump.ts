@@ -1,12 +1,12 @@
 import { closeSync, createReadStream, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
-import { type Column, type Table, asc, getTableColumns, sql } from "drizzle-orm";
+import { asc, type Column, getTableColumns, sql, type Table } from "drizzle-orm";
 import { getTableConfig as pgTableConfig } from "drizzle-orm/pg-core";
 import { getTableConfig as sqliteTableConfig } from "drizzle-orm/sqlite-core";
 import { fsyncPath, isKeyHex, keyFingerprint } from "../backup/format.ts";
 import { buildInfo } from "../buildinfo.ts";
-import { type Database, type Executor, asPg, executorOf } from "../db/database.ts";
+import { asPg, type Database, type Executor, executorOf } from "../db/database.ts";
 import { FLUSH_ALL } from "../db/invalidation.ts";
 import { uniqueViolation } from "../db/sql.ts";
 
@@ -149,7 +149,7 @@ export async function exportDump(
   const fd = openSync(tmp, "w", 0o600);
   const rows: Record<string, number> = {};
   try {
-    writeSync(fd, JSON.stringify(header) + "\n");
+    writeSync(fd, `${JSON.stringify(header)}\n`);
     await opts.snapshot(async (exec) => {
       for (const t of tables) {
         let n = 0;
@@ -162,7 +162,7 @@ export async function exportDump(
             .offset(offset)) as Record<string, unknown>[];
           if (page.length === 0) break;
           let chunk = "";
-          for (const r of page) chunk += JSON.stringify({ table: t.name, values: t.columns.map((c) => encode(c.dataType, r[c.key])) }) + "\n";
+          for (const r of page) chunk += `${JSON.stringify({ table: t.name, values: t.columns.map((c) => encode(c.dataType, r[c.key])) })}\n`;
           writeSync(fd, chunk);
           n += page.length;
           if (page.length < PAGE) break;
@@ -170,7 +170,7 @@ export async function exportDump(
         rows[t.name] = n;
       }
     });
-    writeSync(fd, JSON.stringify({ end: true, rows }) + "\n");
+    writeSync(fd, `${JSON.stringify({ end: true, rows })}\n`);
     fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, opts.file);

@@ -60,7 +60,7 @@ export async function dropTestDatabase(name: string): Promise<void> {
 /** Drops every database of this run (the end-of-run cleanup). */
 export async function dropRunDatabases(always = false): Promise<string[]> {
   if (!always && !admin && byDir.size === 0 && counter === 0) return [];
-  const rows = await adminSql()<{ datname: string }[]>`SELECT datname FROM pg_database WHERE datname LIKE ${RUN_PREFIX + "\\_%"}`;
+  const rows = await adminSql()<{ datname: string }[]>`SELECT datname FROM pg_database WHERE datname LIKE ${`${RUN_PREFIX}\\_%`}`;
   for (const r of rows) await dropTestDatabase(r.datname);
   await admin?.end({ timeout: 5 });
   admin = undefined;
@@ -177,7 +177,7 @@ export function describeSqliteOnly(name: string, why: string, fn: () => void): v
   else describe(name, fn);
 }
 
-export function testSqliteOnly(name: string, why: string, fn: () => Promise<unknown> | void, timeout?: number): void {
+export function testSqliteOnly(name: string, why: string, fn: () => Promise<unknown> | undefined, timeout?: number): void {
   if (onPostgres) test.skip(`${name} [SQLite only: ${why}]`, fn);
   else test(name, fn, timeout);
 }

@@ -1,5 +1,5 @@
+import { createServer, type Server, type Socket } from "node:net";
 import { Aedes } from "aedes";
-import { type Server, type Socket, createServer } from "node:net";
 
 /** One message the broker routed (from any client), as a subscriber would see it. */
 export interface Received {
@@ -126,7 +126,13 @@ export class TestBroker {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
         reject(new Error(`broker: timed out waiting for ${what} (${this.received.length} messages received)`));
       }, timeoutMs);
-      const waiter = { check, resolve: () => (clearTimeout(timer), resolve()) };
+      const waiter = {
+        check,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
       this.waiters.push(waiter);
     });
   }

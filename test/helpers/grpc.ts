@@ -58,6 +58,6 @@ export function call<T = any>(client: any, method: string, req: unknown, deadlin
   });
 }
 
-export const basic = (id: string, secret: string) => "Basic" + Buffer.from(`${id}:${secret}`).toString("base64");
-export const domainToken = (domain: string, secret: string) => "Domain" + Buffer.from(`${domain}:${secret}`).toString("base64");
+export const basic = (id: string, secret: string) => `Basic${Buffer.from(`${id}:${secret}`).toString("base64")}`;
+export const domainToken = (domain: string, secret: string) => `Domain${Buffer.from(`${domain}:${secret}`).toString("base64")}`;
 export { grpc };

@@ -1,5 +1,5 @@
-import { type Subprocess, spawn } from "bun";
 import { join } from "node:path";
+import { type Subprocess, spawn } from "bun";
 
 export const REPO = join(import.meta.dir, "..", "..");
 export const BUN = process.execPath;
@@ -60,7 +60,13 @@ export async function spawnService(env: Record<string, string>, cmd: string[] = 
       const found = lines.find(pred);
       if (found) return resolve(found);
       const timer = setTimeout(() => reject(new Error(`timed out waiting for a log line; got:\n${lines.join("\n")}`)), timeoutMs);
-      waiters.push({ pred, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+      waiters.push({
+        pred,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
       proc.exited.then(() => {
         clearTimeout(timer);
         reject(new Error(`process exited (${proc.exitCode}) before the expected log line; stdout:\n${lines.join("\n")}`));

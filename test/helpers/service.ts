@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/config/config.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { type RunningService, type StartOptions, startService } from "../../src/main.ts";
-import { type Store, dbEnv, releaseDatabaseOf, storeOf } from "./backend.ts";
+import { dbEnv, releaseDatabaseOf, type Store, storeOf } from "./backend.ts";
 
 export interface TestService {
   url: string;
