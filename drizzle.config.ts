@@ -6,6 +6,6 @@ const pg = process.env.DIALECT === "postgres";
 
 export default defineConfig(
   pg
-    ? { dialect: "postgresql", schema: "./src/db/schema.pg.ts", out: "./drizzle/postgres" }
-    : { dialect: "sqlite", schema: "./src/db/schema.sqlite.ts", out: "./drizzle/sqlite" },
+    ? { dialect: "postgresql", schema: "./src/db/schema/postgres.ts", out: "./drizzle/postgres" }
+    : { dialect: "sqlite", schema: "./src/db/schema/sqlite.ts", out: "./drizzle/sqlite" },
 );

@@ -16,12 +16,10 @@ import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { connectionsRoutes } from "./connections/http.ts";
 import { createConnectionsRepository } from "./connections/repository.ts";
 import { createConnectionsService } from "./connections/service.ts";
-import type { Database } from "./db/database.ts";
-import type { InvalidationBus } from "./db/invalidation.ts";
-import { openPostgres } from "./db/postgres.ts";
-import { openSqlite } from "./db/sqlite.ts";
-import { appendToOutbox, createOutbox } from "./events/outbox.ts";
-import { createPublisher, type Publisher, type PublisherTuning } from "./events/publisher.ts";
+import type { InvalidationBus } from "./db/invalidation/bus.ts";
+import { openDatabase } from "./db/open.ts";
+import { createOutbox } from "./events/outbox.ts";
+import { createPublisher, type PublisherTuning } from "./events/publisher.ts";
 import { CallCounts, type RunningGrpcServer, startGrpcServer } from "./grpc/server.ts";
 import { createHttpApp } from "./http/server.ts";
 import { createLogger, type Logger } from "./log/logger.ts";
@@ -37,7 +35,7 @@ export interface RunningService {
   /** The port the gRPC server listens on (MG_CLIENTS_GRPC_PORT, or the one picked for 0). */
   readonly grpcPort: number;
   readonly instanceId: string;
-  /** Cache coherence across the instances of the database (src/db/invalidation.ts). */
+  /** Cache coherence across the instances of the database (src/db/invalidation/bus.ts). */
   readonly bus: InvalidationBus;
   /**
    * Stops accepting requests, lets in-flight ones finish, gives the publisher a few seconds to
@@ -61,15 +59,9 @@ export interface StartOptions {
 /** The one place that wires concrete parts together. */
 export async function startService(config: Config, logger: Logger = createLogger(config.logLevel), options: StartOptions = {}): Promise<RunningService> {
   const instanceId = config.instanceId ?? randomUUID();
-  // Commits wake the publisher, and the publisher needs the database: the publisher is bound below.
-  let publisher: Publisher | undefined;
-  const onEventsCommitted = (count: number) => publisher?.eventsCommitted(count);
   // Postgres keeps the rows; the data directory (the folder of MG_CLIENTS_DB_PATH) still holds the
   // installation key and the standalone token, whichever the driver.
-  const db: Database =
-    config.db.driver === "postgres"
-      ? await openPostgres({ settings: config.db.pg, logger, writeOutbox: appendToOutbox, onEventsCommitted })
-      : openSqlite({ path: config.db.path, logger, writeOutbox: appendToOutbox, onEventsCommitted });
+  const db = await openDatabase(config.db, logger);
   let key: Buffer;
   let auth: ReturnType<typeof createStandaloneAuth>;
   try {
@@ -89,7 +81,7 @@ export async function startService(config: Config, logger: Logger = createLogger
   const clientsRepo = createClientsRepository(db, connectionsRepo, roleRepos.client);
   const channelsRepo = createChannelsRepository(db, connectionsRepo, roleRepos.channel);
   // The hot path's cache: every change that can alter an answer publishes, inside its transaction,
-  // an invalidation that every instance applies at commit (src/db/invalidation.ts).
+  // an invalidation that every instance applies at commit (src/db/invalidation/bus.ts).
   const cache = new AccessCache({ ttlMs: config.cache.ttlMs, maxEntries: config.cache.maxEntries, bypass: () => !db.bus.coherent });
   db.bus.subscribe((message) => applyInvalidation(cache, message));
   const connections = createConnectionsService({
@@ -175,7 +167,6 @@ export async function startService(config: Config, logger: Logger = createLogger
     metrics: metrics.events,
     tuning: options.publisherTuning,
   });
-  publisher = events;
   await events.start();
 
   const health = () => ({

@@ -3,8 +3,8 @@ import { eq } from "drizzle-orm";
 import { createSecretHasher } from "../src/auth/secrets.ts";
 import { createClientsRepository } from "../src/clients/repository.ts";
 import type { Client } from "../src/clients/types.ts";
-import { isRetryable } from "../src/db/postgres.ts";
-import type { SqliteDatabase } from "../src/db/sqlite.ts";
+import { isRetryable } from "../src/db/postgres/transactions.ts";
+import type { SqliteDatabase } from "../src/db/sqlite/open.ts";
 import { AppError } from "../src/errors/index.ts";
 import { type OpenedDatabase, onPostgres, openTestDatabase, testSqliteOnly } from "./helpers/backend.ts";
 import { eventually } from "./helpers/broker.ts";
@@ -162,7 +162,7 @@ describe.skipIf(!onPostgres)("Postgres planner statistics", () => {
   test("a burst of writes gets its tables analyzed within seconds, without waiting for autovacuum", async () => {
     const db = await open();
     const repo = createClientsRepository(db);
-    const pool = (db as import("../src/db/postgres.ts").PostgresDatabase).sql;
+    const pool = (db as unknown as import("../src/db/postgres/open.ts").PostgresDatabase).sql;
     const analyzed = async () =>
       Number((await pool<{ n: string }[]>`SELECT analyze_count + autoanalyze_count AS n FROM pg_stat_user_tables WHERE relname = 'clients'`)[0]!.n);
     expect(await analyzed()).toBe(0);

@@ -3,8 +3,7 @@ import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../src/config/config.ts";
-import { openPostgres, type PostgresDatabase } from "../src/db/postgres.ts";
-import { appendToOutbox } from "../src/events/outbox.ts";
+import { openPostgres, type PostgresDatabase } from "../src/db/postgres/open.ts";
 import { silentLogger } from "../src/log/logger.ts";
 import { onPostgres } from "./helpers/backend.ts";
 
@@ -116,7 +115,7 @@ async function open(env: Record<string, string>): Promise<{ db?: PostgresDatabas
     ...env,
   }).db.pg;
   try {
-    return { db: await openPostgres({ settings, logger: silentLogger, writeOutbox: appendToOutbox, migrate: false }) };
+    return { db: await openPostgres({ settings, logger: silentLogger, migrate: false }) };
   } catch (err) {
     return { error: (err as Error).message };
   }

@@ -5,8 +5,7 @@ import { createChannelsRepository } from "../src/channels/repository.ts";
 import { createChannelsService } from "../src/channels/service.ts";
 import { createClientsRepository } from "../src/clients/repository.ts";
 import { createConnectionsRepository } from "../src/connections/repository.ts";
-import { openSqlite, type SqliteDatabase } from "../src/db/sqlite.ts";
-import { appendToOutbox } from "../src/events/outbox.ts";
+import { openSqlite, type SqliteDatabase } from "../src/db/sqlite/open.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { createRolesRepository } from "../src/roles/repository.ts";
 import { createRolesService, parseDomainUserId, type RolesService } from "../src/roles/service.ts";
@@ -36,7 +35,7 @@ let watched = "";
 
 beforeAll(() => {
   dir = tempDir();
-  db = openSqlite({ path: join(dir, "clients.db"), logger: createLogger("error", () => {}), writeOutbox: appendToOutbox });
+  db = openSqlite({ path: join(dir, "clients.db"), logger: createLogger("error", () => {}) });
   const connections = createConnectionsRepository(db);
   const roleRepos = { client: createRolesRepository(db, "client"), channel: createRolesRepository(db, "channel") };
   const clientsRepo = createClientsRepository(db, connections, roleRepos.client);

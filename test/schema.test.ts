@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { getTableConfig as pgTable } from "drizzle-orm/pg-core";
 import { getTableConfig as sqliteTable } from "drizzle-orm/sqlite-core";
 import { knownMigrations } from "../src/db/migrations.ts";
-import { PG_MIGRATIONS } from "../src/db/postgres.ts";
-import { pgSchema } from "../src/db/schema.pg.ts";
-import { sqliteSchema } from "../src/db/schema.sqlite.ts";
-import { SQLITE_MIGRATIONS } from "../src/db/sqlite.ts";
+import { PG_MIGRATIONS } from "../src/db/postgres/migrate.ts";
+import { pgSchema } from "../src/db/schema/postgres.ts";
+import { sqliteSchema } from "../src/db/schema/sqlite.ts";
+import { SQLITE_MIGRATIONS } from "../src/db/sqlite/open.ts";
 import { REPO, run } from "./helpers/process.ts";
 
 const shape = (cfg: {

@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { getTableConfig } from "drizzle-orm/sqlite-core";
 import { knownMigrations } from "../src/db/migrations.ts";
-import { sqliteSchema } from "../src/db/schema.sqlite.ts";
-import { SQLITE_MIGRATIONS } from "../src/db/sqlite.ts";
+import { sqliteSchema } from "../src/db/schema/sqlite.ts";
+import { SQLITE_MIGRATIONS } from "../src/db/sqlite/open.ts";
 import { DUMP_FORMAT } from "../src/transfer/dump.ts";
 import { dbEnv, onPostgres, queryStore, type Store, storeOf, TEST_DB, type TestBackend } from "./helpers/backend.ts";
 import { cli, expectOneLineError } from "./helpers/cli.ts";

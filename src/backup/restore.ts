@@ -1,8 +1,8 @@
 import { Database as SqliteConnection } from "bun:sqlite";
 import { chmodSync, chownSync, copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { DatabaseInUseError, lockDatabase } from "../db/lock.ts";
 import { appliedMigrations, knownMigrations, MIGRATIONS_TABLE } from "../db/migrations.ts";
+import { DatabaseInUseError, lockDatabase } from "../db/sqlite/lock.ts";
 import {
   BACKUP_FORMAT,
   BackupError,

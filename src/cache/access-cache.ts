@@ -163,7 +163,7 @@ export class AccessCache {
 
 /**
  * The invalidation messages of this cache, as carried by the database's invalidation bus
- * (src/db/invalidation.ts): published inside the changing transaction with `tx.invalidate`,
+ * (src/db/invalidation/bus.ts): published inside the changing transaction with `tx.invalidate`,
  * applied by every instance at commit.
  */
 export const invalidation = {

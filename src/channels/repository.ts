@@ -1,8 +1,10 @@
 import { and, eq, sql } from "drizzle-orm";
-import { type Database, executorOf } from "../db/database.ts";
-import { type ConnectionFilters, createEntityStore, type EntityStore, type RoleFilters } from "../db/entities.ts";
-import { insertRows } from "../db/insert.ts";
-import { uniqueViolation } from "../db/sql.ts";
+import type { Database } from "../db/database.ts";
+import { type ConnectionFilters, createEntityStore, type EntityStore, type RoleFilters } from "../db/queries/entity-store.ts";
+import { insertRows } from "../db/queries/insert.ts";
+import { prepareQuery } from "../db/queries/prepared.ts";
+import { uniqueViolation } from "../db/queries/unique-violation.ts";
+import { executorOf } from "../db/transaction.ts";
 import { AppError, Msg } from "../errors/index.ts";
 import type { TxHandle } from "../shared/tx.ts";
 import type { Channel, ChannelChanges } from "./types.ts";
@@ -17,11 +19,12 @@ export interface ChannelsRepository extends EntityStore<Channel, ChannelChanges>
 export function createChannelsRepository(db: Database, links?: ConnectionFilters, roles?: RoleFilters): ChannelsRepository {
   const { channels } = db.tables;
   const store = createEntityStore<Channel, ChannelChanges>(db, channels, links?.channelsConnectedTo, roles?.withMember);
-  const byRoute = db.read
-    .select()
-    .from(channels)
-    .where(and(eq(channels.domainId, sql.placeholder("domainId")), eq(channels.route, sql.placeholder("route"))))
-    .prepare();
+  const byRoute = prepareQuery(
+    db.read
+      .select()
+      .from(channels)
+      .where(and(eq(channels.domainId, sql.placeholder("domainId")), eq(channels.route, sql.placeholder("route")))),
+  );
 
   return {
     ...store,

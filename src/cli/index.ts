@@ -6,9 +6,9 @@ import { restoreBackup } from "../backup/restore.ts";
 import { buildInfo } from "../buildinfo.ts";
 import { type Config, ConfigError, loadConfig } from "../config/config.ts";
 import { type MigrationStatus, migrationStatus } from "../db/migrations.ts";
-import { CLI_APP_NAME, describeTarget, migratePostgres, pgConnector, pgMigrationStatus } from "../db/postgres.ts";
-import { openSqlite, SQLITE_MIGRATIONS } from "../db/sqlite.ts";
-import { appendToOutbox } from "../events/outbox.ts";
+import { CLI_APP_NAME, describeTarget, pgConnector } from "../db/postgres/connect.ts";
+import { migratePostgres, pgMigrationStatus } from "../db/postgres/migrate.ts";
+import { openSqlite, SQLITE_MIGRATIONS } from "../db/sqlite/open.ts";
 import { createLogger } from "../log/logger.ts";
 import { checkHealth, localHealthUrl } from "./healthcheck.ts";
 import { runExport, runImport } from "./transfer.ts";
@@ -128,7 +128,7 @@ function buildProgram(io: Io): Command {
         io.out(formatStatus(path, existsSync(path), before));
         return;
       }
-      const db = openSqlite({ path, logger, writeOutbox: appendToOutbox, owner: "migrate" });
+      const db = openSqlite({ path, logger, owner: "migrate" });
       await db.close();
       io.out(migrateSummary(path, before, readStatus(path)));
     });

@@ -1,13 +1,18 @@
 import { existsSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { installationKeyPath, readInstallationKey } from "../backup/format.ts";
 import type { Config } from "../config/config.ts";
-import { asPg, type Database, type Executor, type Tables } from "../db/database.ts";
+import type { Database } from "../db/database.ts";
 import { knownMigrations, type MigrationStatus, migrationStatus } from "../db/migrations.ts";
-import { CLI_APP_NAME, describeTarget, openPostgres, PG_MIGRATIONS, type PostgresDatabase, pgMigrationStatus, serviceConnections } from "../db/postgres.ts";
-import { pgSchema } from "../db/schema.pg.ts";
-import { sqliteSchema } from "../db/schema.sqlite.ts";
-import { openSqlite, openSqliteReader, SQLITE_MIGRATIONS, snapshotOf } from "../db/sqlite.ts";
-import { appendToOutbox } from "../events/outbox.ts";
+import { asDatabase, asExecutor } from "../db/open.ts";
+import type { Executor } from "../db/portable.ts";
+import { CLI_APP_NAME, describeTarget } from "../db/postgres/connect.ts";
+import { serviceConnections } from "../db/postgres/instances.ts";
+import { PG_MIGRATIONS, pgMigrationStatus } from "../db/postgres/migrate.ts";
+import { openPostgres } from "../db/postgres/open.ts";
+import { pgSchema } from "../db/schema/postgres.ts";
+import { sqliteSchema } from "../db/schema/sqlite.ts";
+import { openSqlite, SQLITE_MIGRATIONS } from "../db/sqlite/open.ts";
+import { openSqliteReader, snapshotOf } from "../db/sqlite/reader.ts";
 import type { Logger } from "../log/logger.ts";
 import { checkDump, DumpError, exportDump, importDump, isEmpty, type SchemaOf } from "../transfer/dump.ts";
 
@@ -44,12 +49,12 @@ export async function runExport(config: Config, file: string, logger: Logger): P
   const what = targetOf(config);
   if (config.db.driver === "postgres") {
     const schema = upToDate(what, await pgMigrationStatus(config.db.pg, logger));
-    const db = await openPostgres({ settings: config.db.pg, logger, writeOutbox: appendToOutbox, migrate: false, applicationName: CLI_APP_NAME });
+    const db = await openPostgres({ settings: config.db.pg, logger, migrate: false, applicationName: CLI_APP_NAME });
     try {
       // One REPEATABLE READ transaction: every table as of the same moment, while instances keep writing.
       const snapshot = <T>(fn: (exec: Executor) => Promise<T>) =>
-        asPg(db.read).transaction((tx) => fn(tx as unknown as Executor), { isolationLevel: "repeatable read", accessMode: "read only" });
-      const r = await exportDump(db, { file, key, schema, snapshot });
+        db.read.transaction((tx) => fn(asExecutor(tx)), { isolationLevel: "repeatable read", accessMode: "read only" });
+      const r = await exportDump(asDatabase(db), { file, key, schema, snapshot });
       return `exported ${what} to ${r.file}: ${counts(r.rows)}; the installation key is in it: keep the file private`;
     } finally {
       await db.close();
@@ -60,7 +65,7 @@ export async function runExport(config: Config, file: string, logger: Logger): P
   const db = openSqliteReader(config.db.path, logger);
   try {
     const schema = upToDate(what, migrationStatus(db.readConnection, SQLITE_MIGRATIONS));
-    const r = await exportDump(db, { file, key, schema, snapshot: (fn) => snapshotOf(db, () => fn(db.read)) });
+    const r = await exportDump(asDatabase(db), { file, key, schema, snapshot: (fn) => snapshotOf(db, () => fn(asExecutor(db.read))) });
     return `exported ${what} to ${r.file}: ${counts(r.rows)}; the installation key is in it: keep the file private`;
   } finally {
     await db.close();
@@ -73,16 +78,15 @@ export async function runImport(config: Config, file: string, opts: { merge: boo
   const what = targetOf(config);
   if (!existsSync(file)) throw new DumpError(`cannot import ${file}: no such file`);
   // The whole file is checked before the database is even opened (or created): a bad dump changes nothing.
-  const target: SchemaOf =
-    config.db.driver === "postgres" ? { dialect: "postgres", tables: pgSchema as unknown as Tables } : { dialect: "sqlite", tables: sqliteSchema };
+  const target: SchemaOf = config.db.driver === "postgres" ? { dialect: "postgres", tables: pgSchema } : { dialect: "sqlite", tables: sqliteSchema };
   const known = knownMigrations(config.db.driver === "postgres" ? PG_MIGRATIONS : SQLITE_MIGRATIONS).map((m) => m.tag);
   const checked = await checkDump(target, file, known);
   // Opening applies this build's migrations (SQLite: and takes the lock, refused while a service runs).
   let db: Database;
   if (config.db.driver === "postgres") {
-    const pg = await openPostgres({ settings: config.db.pg, logger, writeOutbox: appendToOutbox, applicationName: CLI_APP_NAME });
-    db = pg;
-    const running = await serviceConnections(pg as PostgresDatabase).catch(async (err) => {
+    const pg = await openPostgres({ settings: config.db.pg, logger, applicationName: CLI_APP_NAME });
+    db = asDatabase(pg);
+    const running = await serviceConnections(pg).catch(async (err) => {
       await pg.close();
       throw err;
     });
@@ -93,7 +97,7 @@ export async function runImport(config: Config, file: string, opts: { merge: boo
       );
     }
   } else {
-    db = openSqlite({ path: config.db.path, logger, writeOutbox: appendToOutbox, owner: "import" });
+    db = asDatabase(openSqlite({ path: config.db.path, logger, owner: "import" }));
   }
   const keyPath = installationKeyPath(config.db.dataDir);
   const tmpKey = `${keyPath}.tmp-import-${process.pid}`;

@@ -1,9 +1,10 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
-import { type Database, executorOf } from "../db/database.ts";
-import { type ConnectionFilters, createEntityStore, type EntityStore, type RoleFilters } from "../db/entities.ts";
-import { insertRows } from "../db/insert.ts";
-import { preparedAll } from "../db/prepared.ts";
-import { uniqueViolation } from "../db/sql.ts";
+import type { Database } from "../db/database.ts";
+import { type ConnectionFilters, createEntityStore, type EntityStore, type RoleFilters } from "../db/queries/entity-store.ts";
+import { insertRows } from "../db/queries/insert.ts";
+import { preparedAll, prepareQuery } from "../db/queries/prepared.ts";
+import { uniqueViolation } from "../db/queries/unique-violation.ts";
+import { executorOf } from "../db/transaction.ts";
 import { AppError, Msg } from "../errors/index.ts";
 import { type MaybePromise, then } from "../shared/maybe.ts";
 import { ENABLED } from "../shared/status.ts";
@@ -47,16 +48,18 @@ export function createClientsRepository(db: Database, links?: ConnectionFilters,
   const { clients } = db.tables;
   const store = createEntityStore<Client, ClientChanges>(db, clients, links?.clientsConnectedTo, roles?.withMember);
   const enabled = eq(clients.status, ENABLED);
-  const authStmt = db.read
-    .select({ id: clients.id, domainId: clients.domainId, secretHash: clients.secretHash })
-    .from(clients)
-    .where(and(eq(clients.id, sql.placeholder("id")), enabled))
-    .prepare();
-  const bySecretStmt = db.read
-    .select({ id: clients.id })
-    .from(clients)
-    .where(and(eq(clients.domainId, sql.placeholder("domainId")), eq(clients.secretHash, sql.placeholder("secretHash")), enabled))
-    .prepare();
+  const authStmt = prepareQuery(
+    db.read
+      .select({ id: clients.id, domainId: clients.domainId, secretHash: clients.secretHash })
+      .from(clients)
+      .where(and(eq(clients.id, sql.placeholder("id")), enabled)),
+  );
+  const bySecretStmt = prepareQuery(
+    db.read
+      .select({ id: clients.id })
+      .from(clients)
+      .where(and(eq(clients.domainId, sql.placeholder("domainId")), eq(clients.secretHash, sql.placeholder("secretHash")), enabled)),
+  );
   const first = <T>(rows: T[]) => rows[0];
 
   return {

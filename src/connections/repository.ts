@@ -1,9 +1,10 @@
 import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
-import { type Database, executorOf } from "../db/database.ts";
-import type { ConnectionFilters } from "../db/entities.ts";
-import { insertRows } from "../db/insert.ts";
-import { preparedAll } from "../db/prepared.ts";
-import { uniqueViolation } from "../db/sql.ts";
+import type { Database } from "../db/database.ts";
+import type { ConnectionFilters } from "../db/queries/entity-store.ts";
+import { insertRows } from "../db/queries/insert.ts";
+import { preparedAll, prepareQuery } from "../db/queries/prepared.ts";
+import { uniqueViolation } from "../db/queries/unique-violation.ts";
+import { executorOf } from "../db/transaction.ts";
 import { AppError, Msg } from "../errors/index.ts";
 import { type MaybePromise, then } from "../shared/maybe.ts";
 import { ENABLED } from "../shared/status.ts";
@@ -55,22 +56,23 @@ export function createConnectionsRepository(db: Database): ConnectionsRepository
       inArray(connections.clientId, s.clientIds),
       inArray(connections.type, s.types),
     )!;
-  const mayStmt = db.read
-    .select({ one: sql<number>`1` })
-    .from(connections)
-    .innerJoin(clients, eq(clients.id, connections.clientId))
-    .innerJoin(channels, eq(channels.id, connections.channelId))
-    .where(
-      and(
-        eq(connections.channelId, sql.placeholder("channelId")),
-        eq(connections.domainId, sql.placeholder("domainId")),
-        eq(connections.clientId, sql.placeholder("clientId")),
-        eq(connections.type, sql.placeholder("type")),
-        eq(clients.status, ENABLED),
-        eq(channels.status, ENABLED),
+  const mayStmt = prepareQuery(
+    db.read
+      .select({ one: sql<number>`1` })
+      .from(connections)
+      .innerJoin(clients, eq(clients.id, connections.clientId))
+      .innerJoin(channels, eq(channels.id, connections.channelId))
+      .where(
+        and(
+          eq(connections.channelId, sql.placeholder("channelId")),
+          eq(connections.domainId, sql.placeholder("domainId")),
+          eq(connections.clientId, sql.placeholder("clientId")),
+          eq(connections.type, sql.placeholder("type")),
+          eq(clients.status, ENABLED),
+          eq(channels.status, ENABLED),
+        ),
       ),
-    )
-    .prepare();
+  );
   const typeCond = (type?: number) => (type === undefined ? sql`` : sql` AND ${connections.type} = ${type}`);
 
   return {

@@ -1,30 +1,15 @@
 import { asc, count, inArray, lt, sql } from "drizzle-orm";
-import { asPg, type Database, type Executor, executorOf, type PendingEvent, type Tables } from "../db/database.ts";
-import { insertRows } from "../db/insert.ts";
-import { nowMicros } from "../shared/time.ts";
+import type { Database } from "../db/database.ts";
+import type { Executor } from "../db/portable.ts";
+import { pgExecutorOf } from "../db/postgres/executor.ts";
+import { executorOf } from "../db/transaction.ts";
 
 /**
  * The outbox: events written in the same transaction as the change they describe, deleted once
- * the broker has acknowledged them. This file is the only code that speaks SQL to the table; it is
- * written with Drizzle's dialect-neutral builder so the same queries run on Postgres.
+ * the broker has acknowledged them. The rows are appended by the database's transactions
+ * (src/db/outbox-append.ts); this file is the publisher's side of the table, written with
+ * Drizzle's dialect-neutral builder so the same queries run on Postgres.
  */
-
-/**
- * Serialises an event for the outbox: the payload plus `occurred_at` in integer Unix nanoseconds,
- * written as exact digits (a JS number cannot hold nanoseconds since 1970 exactly).
- */
-export function encodePayload(payload: Record<string, unknown>, occurredAtMicros: number): string {
-  const json = JSON.stringify(payload);
-  const ns = (BigInt(occurredAtMicros) * 1000n).toString();
-  return json.length > 2 ? `${json.slice(0, -1)},"occurred_at":${ns}}` : `{"occurred_at":${ns}}`;
-}
-
-/** Appends a transaction's events to the outbox (called by the transaction helper before commit). */
-export async function appendToOutbox(db: Executor, tables: Tables, events: PendingEvent[]): Promise<void> {
-  const at = nowMicros();
-  const rows = events.map((e) => ({ stream: e.stream, entityId: e.entityId, payload: encodePayload(e.payload, at), createdAt: at }));
-  await insertRows(db, tables.outbox, rows);
-}
 
 export interface OutboxRow {
   seq: number;
@@ -57,6 +42,11 @@ export interface Outbox {
   dropOldest(n: number): Promise<number>;
   /** Exact number of rows. A full count: at start-up, and at most once a second when shared. */
   count(): Promise<number>;
+  /**
+   * After each commit that appended events, with how many, once they are visible (wakes the
+   * publisher, so it never has to poll the outbox hot). Returns the unsubscribe.
+   */
+  onAppended(listener: (count: number) => void): () => void;
 }
 
 /** Chunk size of deletes, so a statement stays under every dialect's bound-parameter limit. */
@@ -114,7 +104,7 @@ export function createOutbox(db: Database): Outbox {
       // The transaction helper retries conflicts; a batch already handed out must not be claimed twice.
       if (given) throw new Error("an outbox claim cannot be retried once handed out");
       const exec = executorOf(tx);
-      const found = await asPg(exec).execute<{ seq: string; stream: string; entity_id: string; payload: string }>(sql`
+      const found = await pgExecutorOf(tx).execute<{ seq: string; stream: string; entity_id: string; payload: string }>(sql`
         WITH claimed AS MATERIALIZED (
           SELECT seq, entity_id FROM ${outbox} ORDER BY seq LIMIT ${limit} FOR UPDATE SKIP LOCKED
         ), held_elsewhere AS (
@@ -156,7 +146,7 @@ export function createOutbox(db: Database): Outbox {
       if (shared) {
         // Rows another instance is publishing right now are not the cap's to take.
         return db.transact(async (tx) => {
-          const rows = await asPg(executorOf(tx)).execute(
+          const rows = await pgExecutorOf(tx).execute(
             sql`DELETE FROM ${outbox} WHERE seq IN (SELECT seq FROM ${outbox} ORDER BY seq LIMIT ${n} FOR UPDATE SKIP LOCKED) RETURNING seq`,
           );
           return rows.length;
@@ -176,5 +166,10 @@ export function createOutbox(db: Database): Outbox {
       const [row] = await db.read.select({ n: count() }).from(outbox);
       return row?.n ?? 0;
     },
+
+    onAppended: (listener) =>
+      db.onCommitted(({ events }) => {
+        if (events > 0) listener(events);
+      }),
   };
 }

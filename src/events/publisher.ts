@@ -71,8 +71,6 @@ export interface Publisher {
   readonly depth: number;
   /** Counts the outbox and starts the loop. */
   start(): Promise<void>;
-  /** After each commit that wrote `count` events (the transaction helper's notification). */
-  eventsCommitted(count: number): void;
   /**
    * Publishes what it can within `flushMs`, then disconnects. Unacknowledged events stay in the
    * outbox for the next start. Call before closing the database.
@@ -375,6 +373,14 @@ export function createPublisher(deps: PublisherDeps): Publisher {
     }
   }
 
+  /** After each commit that appended `count` events (the outbox's notification). */
+  function eventsCommitted(count: number): void {
+    commits++;
+    setDepth(depth + count);
+    wake.notify();
+  }
+  let unsubscribe: (() => void) | undefined;
+
   function abort(): void {
     connecting?.end(true);
     if (client) dropConnection(client);
@@ -389,6 +395,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
     },
 
     async start() {
+      unsubscribe = outbox.onAppended(eventsCommitted);
       setDepth(await outbox.count());
       setState(state);
       if (!enabled) {
@@ -398,12 +405,6 @@ export function createPublisher(deps: PublisherDeps): Publisher {
         });
       }
       loop = run();
-    },
-
-    eventsCommitted(count) {
-      commits++;
-      setDepth(depth + count);
-      wake.notify();
     },
 
     async stop(flushMs) {
@@ -419,6 +420,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
       if (enabled) setState("disconnected");
       if (droppedUnlogged > 0) logger.warn("outbox past its cap: dropped the oldest undelivered events", { dropped: droppedUnlogged, max_rows: maxRows });
       logger.info("event publisher stopped", { undelivered: depth });
+      unsubscribe?.();
     },
   };
 }

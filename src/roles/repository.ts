@@ -1,8 +1,11 @@
 import { and, asc, eq, inArray, type SQL, sql } from "drizzle-orm";
-import { type Database, executorOf } from "../db/database.ts";
-import { insertRows } from "../db/insert.ts";
-import { uniqueViolation } from "../db/sql.ts";
+import type { Database } from "../db/database.ts";
+import { insertRows } from "../db/queries/insert.ts";
+import { preparedAll, prepareQuery } from "../db/queries/prepared.ts";
+import { uniqueViolation } from "../db/queries/unique-violation.ts";
+import { executorOf } from "../db/transaction.ts";
 import { AppError, Msg } from "../errors/index.ts";
+import { then } from "../shared/maybe.ts";
 import type { Micros } from "../shared/time.ts";
 import type { TxHandle } from "../shared/tx.ts";
 import type { EntityKind, EntityMembersFilter, MemberRole, PageRequest, Role } from "./types.ts";
@@ -87,18 +90,20 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
   const members = kind === "client" ? t.clientRoleMembers : t.channelRoleMembers;
   const p = sql.placeholder;
 
-  const findStmt = db.read
-    .select()
-    .from(roles)
-    .where(and(eq(roles.id, p("roleId")), eq(roles.entityId, p("entityId"))))
-    .prepare();
-  const hasActionStmt = db.read
-    .select({ one: sql<number>`1` })
-    .from(members)
-    .innerJoin(actions, and(eq(actions.roleId, members.roleId), eq(actions.action, p("action"))))
-    .innerJoin(entities, eq(entities.id, members.entityId))
-    .where(and(eq(members.entityId, p("entityId")), eq(members.memberId, p("memberId")), eq(entities.domainId, p("domainId"))))
-    .prepare();
+  const findStmt = prepareQuery(
+    db.read
+      .select()
+      .from(roles)
+      .where(and(eq(roles.id, p("roleId")), eq(roles.entityId, p("entityId")))),
+  );
+  const hasActionStmt = prepareQuery(
+    db.read
+      .select({ one: sql<number>`1` })
+      .from(members)
+      .innerJoin(actions, and(eq(actions.roleId, members.roleId), eq(actions.action, p("action"))))
+      .innerJoin(entities, eq(entities.id, members.entityId))
+      .where(and(eq(members.entityId, p("entityId")), eq(members.memberId, p("memberId")), eq(entities.domainId, p("domainId")))),
+  );
 
   const count = sql<number>`count(*)`.mapWith(Number);
 
@@ -327,9 +332,7 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
     },
 
     memberHasAction(domainId, entityId, memberId, action) {
-      const params = { domainId, entityId, memberId, action };
-      if (db.dialect === "sqlite") return hasActionStmt.get(params) !== undefined;
-      return Promise.resolve(hasActionStmt.execute(params)).then((rows) => rows.length > 0);
+      return then(preparedAll(db, hasActionStmt, { domainId, entityId, memberId, action }), (rows) => rows.length > 0);
     },
   };
 }

@@ -22,7 +22,7 @@ export interface Stamp {
   updatedBy: string;
 }
 
-/** The part of a repository these operations need (src/db/entities.ts EntityStore). */
+/** The part of a repository these operations need (src/db/queries/entity-store.ts EntityStore). */
 export interface LifecycleStore<Row, Changes> {
   find(domainId: string, id: string, tx?: TxHandle): Promise<Row | undefined>;
   findAny(id: string): Promise<Row | undefined>;

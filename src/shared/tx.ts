@@ -6,7 +6,7 @@ export interface TxHandle {
   emit(event: { stream: string; entityId: string; payload: Record<string, unknown> }): void;
   afterCommit(fn: () => void): void;
   /**
-   * Publishes a cache-invalidation message on the bus (src/db/invalidation.ts) when, and only if,
+   * Publishes a cache-invalidation message on the bus (src/db/invalidation/bus.ts) when, and only if,
    * the transaction commits: to this instance's subscribers before `transact` resolves, and to
    * every other instance on the database (Postgres: NOTIFY, delivered by the commit itself).
    */

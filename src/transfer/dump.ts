@@ -6,9 +6,13 @@ import { getTableConfig as pgTableConfig } from "drizzle-orm/pg-core";
 import { getTableConfig as sqliteTableConfig } from "drizzle-orm/sqlite-core";
 import { fsyncPath, isKeyHex, keyFingerprint } from "../backup/format.ts";
 import { buildInfo } from "../buildinfo.ts";
-import { asPg, type Database, type Executor, executorOf } from "../db/database.ts";
-import { FLUSH_ALL } from "../db/invalidation.ts";
-import { uniqueViolation } from "../db/sql.ts";
+import type { Database, Dialect } from "../db/database.ts";
+import { FLUSH_ALL } from "../db/invalidation/bus.ts";
+import type { Executor } from "../db/portable.ts";
+import { pgExecutorOf } from "../db/postgres/executor.ts";
+import { uniqueViolation } from "../db/queries/unique-violation.ts";
+import { executorOf } from "../db/transaction.ts";
+import type { TxHandle } from "../shared/tx.ts";
 
 /**
  * The portable dump (`export` / `import`): JSON lines, the same on SQLite and Postgres.
@@ -63,7 +67,10 @@ interface TableInfo {
 }
 
 /** What a dump is checked against: a database, or only its dialect and schema (before opening one). */
-export type SchemaOf = Pick<Database, "dialect" | "tables">;
+export interface SchemaOf {
+  dialect: Dialect;
+  tables: Record<string, Table>;
+}
 
 /** The schema's tables, each after the tables it refers to. */
 export function schemaTables(db: SchemaOf): TableInfo[] {
@@ -339,18 +346,19 @@ export async function importDump(db: Database, opts: ImportOptions): Promise<Rec
       if (current.batch.length >= current.perInsert) await flush();
     }
     await flush();
-    if (db.dialect === "postgres") await advanceSequences(exec, [...tables.values()]);
+    if (db.dialect === "postgres") await advanceSequences(tx, [...tables.values()]);
     tx.invalidate(FLUSH_ALL);
     return inserted;
   });
 }
 
 /** Postgres: explicit values do not move a serial column's sequence; move it past the largest value. */
-async function advanceSequences(exec: Executor, tables: TableInfo[]): Promise<void> {
+async function advanceSequences(tx: TxHandle, tables: TableInfo[]): Promise<void> {
+  const exec = pgExecutorOf(tx);
   for (const t of tables)
     for (const c of t.columns.filter((ci) => ci.generated)) {
       const table = `"${t.name.replace(/"/g, '""')}"`;
-      await asPg(exec).execute(
+      await exec.execute(
         sql`SELECT setval(pg_get_serial_sequence(${table}, ${c.name}), coalesce(max(${sql.identifier(c.name)}), 0) + 1, false) FROM ${sql.identifier(t.name)}`,
       );
     }

@@ -7,9 +7,9 @@ import { join } from "node:path";
 import postgres, { type Sql } from "postgres";
 import { loadConfig } from "../../src/config/config.ts";
 import type { Database } from "../../src/db/database.ts";
-import { openPostgres } from "../../src/db/postgres.ts";
-import { openSqlite } from "../../src/db/sqlite.ts";
-import { appendToOutbox } from "../../src/events/outbox.ts";
+import { asDatabase } from "../../src/db/open.ts";
+import { openPostgres } from "../../src/db/postgres/open.ts";
+import { openSqlite } from "../../src/db/sqlite/open.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 
 /**
@@ -193,8 +193,8 @@ export interface OpenedDatabase {
 export const pgSettings = (database: string) => loadConfig(pgEnv(database)).db.pg;
 
 /**
- * Opens a fresh database on the test backend directly (no service around it), with the outbox
- * writer installed; `backend` forces one.
+ * Opens a fresh database on the test backend directly (no service around it); `backend` forces
+ * one. `onEventsCommitted` hears every commit that wrote events, with how many.
  */
 export async function openTestDatabase(
   opts: { onEventsCommitted?: (count: number) => void; backend?: TestBackend; database?: string } = {},
@@ -202,12 +202,7 @@ export async function openTestDatabase(
   const backend = opts.backend ?? TEST_DB;
   if (backend === "postgres") {
     const database = opts.database ?? (await createTestDatabase("db"));
-    const db = await openPostgres({
-      settings: pgSettings(database),
-      logger: silentLogger,
-      writeOutbox: appendToOutbox,
-      onEventsCommitted: opts.onEventsCommitted,
-    });
+    const db = withCommitNotification(asDatabase(await openPostgres({ settings: pgSettings(database), logger: silentLogger })), opts.onEventsCommitted);
     return {
       db,
       store: { driver: "postgres", database },
@@ -219,7 +214,7 @@ export async function openTestDatabase(
   }
   const dir = mkdtempSync(join(tmpdir(), "mgc-db-"));
   const path = join(dir, "c.db");
-  const db = openSqlite({ path, logger: silentLogger, writeOutbox: appendToOutbox, onEventsCommitted: opts.onEventsCommitted });
+  const db = withCommitNotification(asDatabase(openSqlite({ path, logger: silentLogger })), opts.onEventsCommitted);
   return {
     db,
     store: { driver: "sqlite", path },
@@ -228,4 +223,12 @@ export async function openTestDatabase(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function withCommitNotification(db: Database, onEventsCommitted?: (count: number) => void): Database {
+  if (onEventsCommitted)
+    db.onCommitted(({ events }) => {
+      if (events > 0) onEventsCommitted(events);
+    });
+  return db;
 }

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, type SQLiteColumn, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
- * SQLite schema. Its twin for Postgres is schema.pg.ts: same tables, same column names, same
+ * SQLite schema. Its twin for Postgres is schema/postgres.ts: same tables, same column names, same
  * meaning (test/schema.test.ts keeps them from drifting). Times are integer Unix microseconds;
  * JSON documents are stored as text.
  */

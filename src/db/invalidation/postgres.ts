@@ -1,50 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { sql as dsql } from "drizzle-orm";
 import type { Sql } from "postgres";
-import type { Logger } from "../log/logger.ts";
-import { asPg, type Executor } from "./database.ts";
-
-/**
- * The invalidation bus: how the instances of one database keep their in-memory caches coherent.
- * A message is an opaque string chosen by the cache (for example `client:<id>`); the bus delivers
- * every message published by any instance to every subscriber of every instance, this one
- * included. `FLUSH_ALL` means "drop everything": the bus sends it itself whenever messages may
- * have been missed, and anyone may publish it (an import does).
- *
- * Publishing:
- * - inside a write, `tx.invalidate(message)`: nothing happens on rollback; on commit the local
- *   subscribers get it before `transact` resolves, and on Postgres the NOTIFY is part of the
- *   transaction, so other instances get it exactly when the change becomes visible, never before;
- * - after a commit made some other way, `bus.publish(message)`: local subscribers at once, other
- *   instances a round trip later.
- *
- * Coherence window on Postgres (see README "Several instances"): another instance applies a message
- * as soon as its listening connection reads the notification, normally within milliseconds of the
- * commit; a call it answers from its cache in between may still see the old state. If the listening
- * connection drops, the instance flushes (FLUSH_ALL) as soon as it notices — at once when the socket
- * closes, within HEARTBEAT_MS + HEARTBEAT_TIMEOUT_MS when the network goes silent — reports
- * `coherent: false` until it listens again, and flushes once more when it does, because
- * notifications sent while it was away are lost.
- */
-export const FLUSH_ALL = "*";
-
-export interface InvalidationBus {
-  /** After a commit: delivers `message` to every instance's subscribers (this one's at once). */
-  publish(message: string): void;
-  /** Receives every message, and FLUSH_ALL when messages may have been missed. Returns the unsubscribe. */
-  subscribe(handler: (message: string) => void): () => void;
-  /** False while messages from other instances may be missed (Postgres: the listener is reconnecting). */
-  readonly coherent: boolean;
-}
-
-/** What a Database implementation calls around its commits. */
-export interface BusEndpoint extends InvalidationBus {
-  /** Inside the transaction, just before COMMIT (Postgres: NOTIFY, delivered by the commit). */
-  beforeCommit(exec: Executor, messages: string[]): Promise<void>;
-  /** After COMMIT: this instance's subscribers. */
-  afterCommit(messages: string[]): void;
-  close(): Promise<void>;
-}
+import { idle } from "../../lib/idle.ts";
+import type { Logger } from "../../log/logger.ts";
+import type { PgExecutor } from "../executors.ts";
+import { type BusEndpoint, FLUSH_ALL, Subscribers } from "./bus.ts";
 
 /** The Postgres notification channel (per database: instances on other databases never hear it). */
 export const BUS_CHANNEL = "mgc_invalidate";
@@ -54,42 +14,6 @@ export const HEARTBEAT_MS = 2000;
 export const HEARTBEAT_TIMEOUT_MS = 3000;
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5000;
-
-/** A sleep that does not keep the process alive by itself (a CLI exits without waiting for it). */
-export const idle = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
-
-class Subscribers {
-  private readonly handlers = new Set<(message: string) => void>();
-  constructor(private readonly logger: Logger) {}
-  add(handler: (message: string) => void): () => void {
-    this.handlers.add(handler);
-    return () => void this.handlers.delete(handler);
-  }
-  deliver(message: string): void {
-    for (const h of this.handlers) {
-      try {
-        h(message);
-      } catch (err) {
-        this.logger.error("invalidation handler failed", { error: err });
-      }
-    }
-  }
-}
-
-/** SQLite: one process owns the database, so the bus is a list of local subscribers. */
-export function createLocalBus(logger: Logger): BusEndpoint {
-  const subs = new Subscribers(logger);
-  return {
-    coherent: true,
-    publish: (message) => subs.deliver(message),
-    subscribe: (handler) => subs.add(handler),
-    beforeCommit: async () => undefined,
-    afterCommit: (messages) => {
-      for (const m of messages) subs.deliver(m);
-    },
-    close: async () => undefined,
-  };
-}
 
 export interface PgBusOptions {
   /** The service's pool, for NOTIFY outside a transaction. */
@@ -104,6 +28,8 @@ export interface PgBusOptions {
 export interface PgBus extends BusEndpoint {
   /** Resolves once the listener listens (start-up waits for it). */
   ready: Promise<void>;
+  /** Inside the transaction, just before COMMIT: NOTIFY, delivered by the commit itself. */
+  beforeCommit(exec: PgExecutor, messages: string[]): Promise<void>;
 }
 
 /**
@@ -222,7 +148,7 @@ export function createPgBus(opts: PgBusOptions): PgBus {
     },
     async beforeCommit(exec, messages) {
       // Usually one message per write; Postgres folds duplicates within a transaction.
-      for (const m of new Set(messages)) await asPg(exec).execute(dsql`SELECT pg_notify(${BUS_CHANNEL}, ${wire(m)})`);
+      for (const m of new Set(messages)) await exec.execute(dsql`SELECT pg_notify(${BUS_CHANNEL}, ${wire(m)})`);
     },
     afterCommit(messages) {
       for (const m of messages) subs.deliver(m);

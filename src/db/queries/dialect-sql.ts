@@ -1,5 +1,5 @@
 import { type AnyColumn, and, type SQL, sql } from "drizzle-orm";
-import type { Dialect } from "./database.ts";
+import type { Dialect } from "../database.ts";
 
 /**
  * The few SQL fragments whose spelling differs between SQLite and Postgres. Repositories build
@@ -69,18 +69,4 @@ export function jsonArrayHas(dialect: Dialect, column: AnyColumn, op: "any" | "a
 export function containsText(column: AnyColumn, needle: string): SQL {
   const escaped = needle.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
   return sql`lower(${column}) LIKE ${`%${escaped}%`} ESCAPE '\\'`;
-}
-
-/** The unique index a failed insert/update ran into, if that is why it failed. */
-export function uniqueViolation(err: unknown): string | undefined {
-  const e = err as { code?: string; message?: string; constraint_name?: string; cause?: unknown } | null;
-  if (!e) return undefined;
-  if (e.code === "23505") return e.constraint_name; // Postgres
-  if (typeof e.code === "string" && e.code.startsWith("SQLITE_CONSTRAINT") && typeof e.message === "string") {
-    const m = /UNIQUE constraint failed: (.*)$/.exec(e.message);
-    if (m) return m[1];
-    if (e.code === "SQLITE_CONSTRAINT_PRIMARYKEY") return e.message;
-  }
-  if (e.cause) return uniqueViolation(e.cause);
-  return undefined;
 }

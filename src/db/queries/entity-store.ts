@@ -1,9 +1,11 @@
 import { and, asc, desc, eq, getTableName, gte, inArray, isNull, lte, type SQL, sql } from "drizzle-orm";
-import type { ListFilter } from "../shared/list.ts";
-import type { TxHandle } from "../shared/tx.ts";
-import { type Database, type Dialect, type Executor, executorOf, type Tables } from "./database.ts";
-import { preparedAll } from "./prepared.ts";
-import { containsText, jsonArrayHas, jsonContains } from "./sql.ts";
+import type { ListFilter } from "../../shared/list.ts";
+import type { TxHandle } from "../../shared/tx.ts";
+import type { Database, Dialect } from "../database.ts";
+import type { Executor, Tables } from "../portable.ts";
+import { executorOf } from "../transaction.ts";
+import { containsText, jsonArrayHas, jsonContains } from "./dialect-sql.ts";
+import { preparedAll, prepareQuery } from "./prepared.ts";
 
 /** Clients and channels share these columns and the list semantics of contract §2. */
 type EntityTable = Tables["clients"] | Tables["channels"];
@@ -87,11 +89,12 @@ export function createEntityStore<Row, Changes>(
   withMember?: (memberId: string) => SQL,
 ): EntityStore<Row, Changes> {
   const byKey = (domainId: string, id: string) => and(eq(table.domainId, domainId), eq(table.id, id));
-  const findStmt = db.read
-    .select()
-    .from(table)
-    .where(and(eq(table.domainId, sql.placeholder("domainId")), eq(table.id, sql.placeholder("id"))))
-    .prepare();
+  const findStmt = prepareQuery(
+    db.read
+      .select()
+      .from(table)
+      .where(and(eq(table.domainId, sql.placeholder("domainId")), eq(table.id, sql.placeholder("id")))),
+  );
   return {
     async find(domainId, id, tx) {
       if (tx) return (await executorOf(tx).select().from(table).where(byKey(domainId, id)))[0] as Row | undefined;

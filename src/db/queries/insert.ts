@@ -1,6 +1,8 @@
-import { getTableName, is, sql } from "drizzle-orm";
+import { getTableName, is, sql, type Table } from "drizzle-orm";
+import type { PgTable } from "drizzle-orm/pg-core";
 import { BaseSQLiteDatabase, type SQLiteTable } from "drizzle-orm/sqlite-core";
-import type { Executor } from "./database.ts";
+import type { PgExecutor, SqliteExecutor } from "../executors.ts";
+import type { Executor } from "../portable.ts";
 
 /** Rows per INSERT statement: keeps a bulk insert under the database's bound-parameter limit. */
 const CHUNK = 500;
@@ -25,16 +27,20 @@ const preparedByExecutor = new WeakMap<object, Map<string, { stmt: PreparedInser
  * by its column. Postgres (a transaction-scoped executor, one round trip per statement anyway)
  * and large batches take the builder as is.
  */
-export async function insertRows(exec: Executor, table: SQLiteTable, rows: readonly object[]): Promise<void> {
+export async function insertRows(exec: Executor | SqliteExecutor | PgExecutor, table: Table, rows: readonly object[]): Promise<void> {
   if (rows.length === 0) return;
-  if (rows.length <= PREPARED_MAX_ROWS && is(exec, BaseSQLiteDatabase)) {
-    const keys = shapeOf(rows);
+  if (is(exec, BaseSQLiteDatabase)) {
+    const sqlite = exec as SqliteExecutor;
+    const keys = rows.length <= PREPARED_MAX_ROWS ? shapeOf(rows) : undefined;
     if (keys !== undefined) {
-      runPrepared(exec, table, rows, keys);
+      runPrepared(sqlite, table as SQLiteTable, rows, keys);
       return;
     }
+    for (let i = 0; i < rows.length; i += CHUNK) await sqlite.insert(table as SQLiteTable).values(rows.slice(i, i + CHUNK) as never);
+    return;
   }
-  for (let i = 0; i < rows.length; i += CHUNK) await exec.insert(table as never).values(rows.slice(i, i + CHUNK) as never);
+  const pg = exec as PgExecutor;
+  for (let i = 0; i < rows.length; i += CHUNK) await pg.insert(table as PgTable).values(rows.slice(i, i + CHUNK) as never);
 }
 
 /** The keys with a defined value, when every row has the same ones (else undefined: not prepared). */
@@ -51,7 +57,7 @@ function definedKeys(row: object): string[] {
   return keys;
 }
 
-function runPrepared(exec: Executor, table: SQLiteTable, rows: readonly object[], keys: string[]): void {
+function runPrepared(exec: SqliteExecutor, table: SQLiteTable, rows: readonly object[], keys: string[]): void {
   let byShape = preparedByExecutor.get(exec);
   if (!byShape) preparedByExecutor.set(exec, (byShape = new Map()));
   const shape = `${getTableName(table)}|${rows.length}|${keys.join(",")}`;
@@ -61,7 +67,7 @@ function runPrepared(exec: Executor, table: SQLiteTable, rows: readonly object[]
     const template = names.map((rowNames) => Object.fromEntries(keys.map((k, j) => [k, sql.placeholder(rowNames[j]!)])));
     entry = {
       stmt: exec
-        .insert(table as never)
+        .insert(table)
         .values(template as never)
         .prepare() as unknown as PreparedInsert,
       names,

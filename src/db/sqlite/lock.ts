@@ -1,5 +1,6 @@
 import { Database as SqliteConnection } from "bun:sqlite";
 import { chmodSync, existsSync } from "node:fs";
+import { isSqliteBusy } from "./busy.ts";
 
 /**
  * One process at a time owns a SQLite database for writing: the service while it runs, `migrate`
@@ -31,11 +32,6 @@ export class DatabaseInUseError extends Error {
 export interface DatabaseLock {
   release(): void;
 }
-
-const isBusy = (err: unknown) => {
-  const code = (err as { code?: string } | null)?.code;
-  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
-};
 
 function readHolder(conn: SqliteConnection): LockHolder | undefined {
   try {
@@ -69,9 +65,9 @@ export function lockDatabase(dbPath: string, command: string): DatabaseLock {
     conn.exec("BEGIN IMMEDIATE");
   } catch (err) {
     if (conn.inTransaction) conn.exec("ROLLBACK");
-    const holder = isBusy(err) ? readHolder(conn) : undefined;
+    const holder = isSqliteBusy(err) ? readHolder(conn) : undefined;
     conn.close();
-    if (isBusy(err)) throw new DatabaseInUseError(dbPath, holder);
+    if (isSqliteBusy(err)) throw new DatabaseInUseError(dbPath, holder);
     throw err;
   }
   let released = false;

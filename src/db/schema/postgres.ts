@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { bigint, bigserial, check, index, integer, jsonb, type PgColumn, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
 
-/** Postgres twin of schema.sqlite.ts: same tables, same column names (test/schema.test.ts). */
+/** Postgres twin of schema/sqlite.ts: same tables, same column names (test/schema.test.ts). */
 
 /** The columns clients and channels share, split where each kind puts its own in between. */
 const entityHead = () => ({
@@ -77,7 +77,7 @@ export const connections = pgTable(
   ],
 );
 
-/** Roles: see schema.sqlite.ts. */
+/** Roles: see schema/sqlite.ts. */
 function roleTables<E extends typeof clients | typeof channels>(kind: "client" | "channel", entity: E) {
   const roles = pgTable(
     `${kind}_roles`,

@@ -1,0 +1,31 @@
+import { nowMicros } from "../shared/time.ts";
+import type { PendingEvent } from "./database.ts";
+import type { PgExecutor, PgTables, SqliteExecutor, SqliteTables } from "./executors.ts";
+import { insertRows } from "./queries/insert.ts";
+
+/**
+ * The write side of the outbox: each adapter appends a transaction's events here, inside the
+ * transaction, just before its commit (DESIGN decision 6). The publisher's side — claim, deliver,
+ * acknowledge, cap — is src/events/outbox.ts.
+ */
+
+/**
+ * Serialises an event for the outbox: the payload plus `occurred_at` in integer Unix nanoseconds,
+ * written as exact digits (a JS number cannot hold nanoseconds since 1970 exactly).
+ */
+export function encodePayload(payload: Record<string, unknown>, occurredAtMicros: number): string {
+  const json = JSON.stringify(payload);
+  const ns = (BigInt(occurredAtMicros) * 1000n).toString();
+  return json.length > 2 ? `${json.slice(0, -1)},"occurred_at":${ns}}` : `{"occurred_at":${ns}}`;
+}
+
+/** Appends a transaction's events to the outbox (called by the adapter's transaction before commit). */
+export async function appendToOutbox(
+  exec: SqliteExecutor | PgExecutor,
+  outbox: SqliteTables["outbox"] | PgTables["outbox"],
+  events: PendingEvent[],
+): Promise<void> {
+  const at = nowMicros();
+  const rows = events.map((e) => ({ stream: e.stream, entityId: e.entityId, payload: encodePayload(e.payload, at), createdAt: at }));
+  await insertRows(exec, outbox, rows);
+}

@@ -1,0 +1,71 @@
+import type { Logger } from "../../log/logger.ts";
+import type { PgExecutor, PgTables } from "../executors.ts";
+import type { PgBus } from "../invalidation/postgres.ts";
+import { appendToOutbox } from "../outbox-append.ts";
+import type { StatisticsSchedule } from "../statistics.ts";
+import { type CommitListeners, TxScope } from "../transaction.ts";
+
+/** Bounded retry of a transaction that Postgres aborted to resolve a conflict. */
+const MAX_ATTEMPTS = 6;
+
+/** 40001 serialization_failure, 40P01 deadlock_detected: the transaction did nothing; run it again. */
+export function isRetryable(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | null | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === "40001" || e.code === "40P01") return true;
+  }
+  return false;
+}
+
+export interface PgTransactionsDeps {
+  /** The pool, as Drizzle sees it. */
+  db: PgExecutor;
+  tables: PgTables;
+  bus: PgBus;
+  statistics: StatisticsSchedule;
+  commits: CommitListeners;
+  logger: Logger;
+}
+
+/**
+ * One Postgres transaction per `transact`: the events appended to the outbox and the invalidations
+ * NOTIFYed inside it, just before COMMIT; a conflict (isRetryable) runs it again, a bounded number
+ * of times; after COMMIT, the after-commit hooks, this instance's invalidations, the commit listeners.
+ */
+export function pgTransactions(deps: PgTransactionsDeps) {
+  const { db, tables, bus, statistics, commits, logger } = deps;
+
+  async function attempt<T>(fn: (tx: TxScope<PgExecutor>) => Promise<T>): Promise<{ value: T; scope: TxScope<PgExecutor> }> {
+    let scope!: TxScope<PgExecutor>;
+    const value = await db.transaction(async (t) => {
+      scope = new TxScope<PgExecutor>(t);
+      const value = await fn(scope);
+      if (scope.events.length > 0) await appendToOutbox(scope.db, tables.outbox, scope.events);
+      await bus.beforeCommit(scope.db, scope.invalidations);
+      return value;
+    });
+    return { value, scope };
+  }
+
+  return async function run<T>(fn: (tx: TxScope<PgExecutor>) => Promise<T>): Promise<T> {
+    for (let n = 1; ; n++) {
+      let done: { value: T; scope: TxScope<PgExecutor> };
+      try {
+        done = await attempt(fn);
+      } catch (err) {
+        if (!isRetryable(err) || n >= MAX_ATTEMPTS) throw err;
+        logger.debug("transaction conflict, retrying", {
+          attempt: n,
+          code: (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code,
+        });
+        await Bun.sleep(Math.random() * Math.min(5 * 2 ** n, 200));
+        continue;
+      }
+      const { value, scope } = done;
+      statistics.committed(1);
+      scope.runCommitHooks((err) => logger.error("after-commit hook failed", { error: err }));
+      bus.afterCommit(scope.invalidations);
+      commits.notify({ transactions: 1, events: scope.events.length });
+      return value;
+    }
+  };
+}
