@@ -65,10 +65,12 @@ free_port() {
 }
 http_port=$(free_port)
 grpc_port=$(free_port)
+hooks_port=$(free_port)
 token="smoke-$RANDOM$RANDOM$RANDOM"
 export MG_CLIENTS_DB_PATH="$data/clients.db"
 export MG_CLIENTS_HTTP_HOST=127.0.0.1 MG_CLIENTS_HTTP_PORT="$http_port"
 export MG_CLIENTS_GRPC_HOST=127.0.0.1 MG_CLIENTS_GRPC_PORT="$grpc_port"
+export MG_CLIENTS_HOOKS_HOST=127.0.0.1 MG_CLIENTS_HOOKS_PORT="$hooks_port"
 export MG_CLIENTS_ES_URL="" MG_CLIENTS_STANDALONE_TOKEN="$token" MG_CLIENTS_LOG_LEVEL=info
 base="http://127.0.0.1:$http_port"
 
@@ -115,6 +117,13 @@ out=$(grpc_auth "Domain$(b64 "smoke:smoke-secret-1")")
 if [ "$out" = "authenticated $client_id" ]; then pass "gRPC Authenticate (Domain form): $out"; else fail "gRPC Authenticate (Domain form): $out"; fi
 out=$(grpc_auth "Basic$(b64 "$client_id:wrong-secret")")
 if [[ "$out" == "refused PERMISSION_DENIED "* ]]; then pass "gRPC Authenticate refuses a wrong secret: $out"; else fail "gRPC Authenticate with a wrong secret: $out"; fi
+
+# 4b. the broker hooks listener answers a RabbitMQ call-out (docs/brokers.md)
+hooks="http://127.0.0.1:$hooks_port"
+out=$(curl -s --max-time 10 -X POST "$hooks/rabbitmq/user" --data-urlencode "username=$client_id" --data-urlencode "password=smoke-secret-1")
+if [ "$out" = allow ]; then pass "hooks: RabbitMQ user check allows the client"; else fail "hooks: RabbitMQ user check answered '$out'"; fi
+out=$(curl -s --max-time 10 -X POST "$hooks/rabbitmq/user" --data-urlencode "username=$client_id" --data-urlencode "password=wrong")
+if [ "$out" = deny ]; then pass "hooks: RabbitMQ user check denies a wrong secret"; else fail "hooks: RabbitMQ user check with a wrong secret answered '$out'"; fi
 
 # 5. back up while it runs; restore is refused while it runs
 backup_out=$(mgc backup "$work/smoke-backup.db" 2>&1); backup_code=$?

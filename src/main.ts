@@ -21,6 +21,7 @@ import { openDatabase } from "./db/open.ts";
 import { createOutbox } from "./events/outbox.ts";
 import { createPublisher, type PublisherTuning } from "./events/publisher.ts";
 import { CallCounts, type RunningGrpcServer, startGrpcServer } from "./grpc/server.ts";
+import { createHooks } from "./hooks/index.ts";
 import { createHttpApp } from "./http/server.ts";
 import { createLogger, type Logger } from "./log/logger.ts";
 import { counterFromTotals, createMetrics, gaugeFromValues } from "./metrics/metrics.ts";
@@ -34,6 +35,8 @@ export interface RunningService {
   readonly httpUrl: string;
   /** The port the gRPC server listens on (MG_CLIENTS_GRPC_PORT, or the one picked for 0). */
   readonly grpcPort: number;
+  /** Base URL of the broker hooks listener, when it is on (MG_CLIENTS_HOOKS_PORT). */
+  readonly hooksUrl: string | undefined;
   readonly instanceId: string;
   /** Cache coherence across the instances of the database (src/db/invalidation/bus.ts). */
   readonly bus: InvalidationBus;
@@ -130,6 +133,14 @@ export async function startService(config: Config, logger: Logger = createLogger
     cache,
     users: { superAdminId: auth.userId, mayAccessChannel: (d, u, ch, action) => roles.userMayAccessChannel(d, u, ch, action) },
   });
+  const hooks = createHooks({
+    config,
+    access,
+    cache,
+    channelIdByRoute: (d, route) => channelsRepo.findByRoute(d, route).then((c) => c?.id),
+    logger,
+    registry: metrics.registry,
+  });
   const grpcCounts = new CallCounts();
   counterFromTotals(
     metrics.registry,
@@ -141,11 +152,14 @@ export async function startService(config: Config, logger: Logger = createLogger
       [{ cache: "authn", result: "miss" }, cache.stats.authnMisses],
       [{ cache: "authz", result: "hit" }, cache.stats.authzHits],
       [{ cache: "authz", result: "miss" }, cache.stats.authzMisses],
+      [{ cache: "route", result: "hit" }, cache.stats.routeHits],
+      [{ cache: "route", result: "miss" }, cache.stats.routeMisses],
     ],
   );
   gaugeFromValues(metrics.registry, "access_cache_entries", "Entries in the authentication/authorization cache.", ["cache"], () => [
     [{ cache: "authn" }, cache.size.authn],
     [{ cache: "authz" }, cache.size.authz],
+    [{ cache: "route" }, cache.size.route],
   ]);
   const dbStats = db.stats;
   if (dbStats) {
@@ -167,6 +181,13 @@ export async function startService(config: Config, logger: Logger = createLogger
     metrics: metrics.events,
     tuning: options.publisherTuning,
   });
+  // Before the publisher: with the broker's auth going through the hooks, its first connect asks them.
+  try {
+    await hooks.start();
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
   await events.start();
 
   const health = () => ({
@@ -178,6 +199,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     instance_id: instanceId,
     // The service works without the broker (events wait in the outbox), so this never fails health.
     event_broker: events.state,
+    hooks: hooks.state,
   });
 
   const app = createHttpApp({ auth, logger, metrics, health, version: buildInfo.version }, [
@@ -196,6 +218,7 @@ export async function startService(config: Config, logger: Logger = createLogger
       ...(config.http.tls ? { tls: { cert: Bun.file(config.http.tls.cert), key: Bun.file(config.http.tls.key) } } : {}),
     });
   } catch (err) {
+    await hooks.stop();
     await events.stop(0);
     await db.close();
     throw err;
@@ -218,6 +241,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     });
   } catch (err) {
     await server.stop(true);
+    await hooks.stop();
     await events.stop(0);
     await db.close();
     throw err;
@@ -228,11 +252,12 @@ export async function startService(config: Config, logger: Logger = createLogger
   return {
     httpUrl,
     grpcPort: grpcServer.port,
+    hooksUrl: hooks.url,
     instanceId,
     bus: db.bus,
     stop() {
       stopping ??= (async () => {
-        await Promise.all([server.stop(), grpcServer.stop()]);
+        await Promise.all([server.stop(), grpcServer.stop(), hooks.stop()]);
         await new Promise((resolve) => setImmediate(resolve)); // let the last after-response hooks log
         // The last requests' events included; what the broker does not acknowledge in time stays.
         await events.stop(options.shutdownFlushMs ?? SHUTDOWN_FLUSH_MS);

@@ -207,7 +207,7 @@ describe.skipIf(!onPostgres)("migrate on Postgres", () => {
     expect(expectOneLineError(r)).toBe(
       `error: cannot connect to postgres://${PG.user}@${PG.host}:${PG.port}/mgc_no_such_database?sslmode=disable: database "mgc_no_such_database" does not exist`,
     );
-    const down = await cli(["serve"], { ...missing, MG_CLIENTS_DB_PORT: "1", MG_CLIENTS_HTTP_PORT: "0", MG_CLIENTS_GRPC_PORT: "0" });
+    const down = await cli(["serve"], { ...missing, MG_CLIENTS_DB_PORT: "1", MG_CLIENTS_HTTP_PORT: "0", MG_CLIENTS_GRPC_PORT: "0", MG_CLIENTS_HOOKS_PORT: "" });
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(new RegExp(`^error: cannot connect to postgres://${PG.user}@${PG.host}:1/mgc_no_such_database\\?sslmode=disable: .+\\n$`));
     expect(down.stdout + down.stderr).not.toContain("hush-hush-pass");
@@ -241,7 +241,7 @@ describe("the database lock", () => {
   testSqliteOnly("a service that cannot take the lock says so in one line on stderr and exits 1", LOCK, async () => {
     const svc = await startTestService({}, dir());
     try {
-      const r = await cli(["serve"], { MG_CLIENTS_DB_PATH: svc.dbPath, MG_CLIENTS_HTTP_PORT: "0", MG_CLIENTS_GRPC_PORT: "0" });
+      const r = await cli(["serve"], { MG_CLIENTS_DB_PATH: svc.dbPath, MG_CLIENTS_HTTP_PORT: "0", MG_CLIENTS_GRPC_PORT: "0", MG_CLIENTS_HOOKS_PORT: "" });
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`^error: the database ${svc.dbPath} is in use by another process \\(serve, pid ${process.pid}, since [^)]+\\)\\n$`));
     } finally {

@@ -6,6 +6,8 @@ import { LRUCache } from "lru-cache";
  * - authentication: hash of the token → client id. Only successes are kept (a denial costs one
  *   indexed lookup, and caching denials would let anyone fill the cache).
  * - authorization: (kind, domain, subject, channel, type) → allowed or not.
+ * - routes (broker hooks): (domain, route) → channel id. Only found routes are kept; routes are
+ *   immutable, so only the channel's deletion (invalidateChannel) can make one wrong.
  *
  * Every entry is also indexed by the client (or user) and the channel it depends on, so a change
  * invalidates exactly the entries it affects, right after its commit. `epoch` moves on every
@@ -28,6 +30,8 @@ export interface CacheStats {
   authnMisses: number;
   authzHits: number;
   authzMisses: number;
+  routeHits: number;
+  routeMisses: number;
 }
 
 export interface AccessCacheOptions {
@@ -67,8 +71,10 @@ class KeyIndex {
 export const authzKey = (kind: "c" | "u", domainId: string, subject: string, channelId: string, type: number) =>
   `${kind}\u0000${domainId}\u0000${subject}\u0000${channelId}\u0000${type}`;
 
+const routeKey = (domainId: string, route: string) => `${domainId}\u0000${route}`;
+
 export class AccessCache {
-  readonly stats: CacheStats = { authnHits: 0, authnMisses: 0, authzHits: 0, authzMisses: 0 };
+  readonly stats: CacheStats = { authnHits: 0, authnMisses: 0, authzHits: 0, authzMisses: 0, routeHits: 0, routeMisses: 0 };
   /** Moves on every invalidation (see the class comment). */
   epoch = 0;
   private readonly authn: LRUCache<string, AuthnEntry>;
@@ -76,6 +82,8 @@ export class AccessCache {
   private readonly authnByClient = new KeyIndex();
   private readonly authzBySubject = new KeyIndex();
   private readonly authzByChannel = new KeyIndex();
+  private readonly routes: LRUCache<string, { channelId: string }>;
+  private readonly routesByChannel = new KeyIndex();
 
   constructor(opts: AccessCacheOptions) {
     const ttl = opts.ttlMs > 0 ? opts.ttlMs : undefined;
@@ -91,6 +99,11 @@ export class AccessCache {
         this.authzBySubject.remove(v.subject, k);
         this.authzByChannel.remove(v.channelId, k);
       },
+    });
+    this.routes = new LRUCache<string, { channelId: string }>({
+      max: opts.maxEntries,
+      ttl,
+      dispose: (v, k) => this.routesByChannel.remove(v.channelId, k),
     });
     // A TTL of 0 means "do not cache": every call goes to the database.
     this.enabled = ttl !== undefined;
@@ -127,6 +140,21 @@ export class AccessCache {
     this.authzByChannel.add(channelId, key);
   }
 
+  /** The channel id of a route in a domain, if cached. */
+  route(domainId: string, route: string): string | undefined {
+    const e = this.enabled && !this.bypass() ? this.routes.get(routeKey(domainId, route)) : undefined;
+    if (e) this.stats.routeHits++;
+    else this.stats.routeMisses++;
+    return e?.channelId;
+  }
+
+  rememberRoute(domainId: string, route: string, channelId: string, epoch: number): void {
+    if (!this.enabled || epoch !== this.epoch || this.bypass()) return;
+    const key = routeKey(domainId, route);
+    this.routes.set(key, { channelId });
+    this.routesByChannel.add(channelId, key);
+  }
+
   /** A client's credentials, status or existence changed: its authentications and authorizations go. */
   invalidateClient(clientId: string): void {
     this.epoch++;
@@ -138,6 +166,7 @@ export class AccessCache {
   invalidateChannel(channelId: string): void {
     this.epoch++;
     for (const k of this.authzByChannel.take(channelId)) this.authz.delete(k);
+    for (const k of this.routesByChannel.take(channelId)) this.routes.delete(k);
   }
 
   /** One connection tuple was added or removed. */
@@ -151,13 +180,15 @@ export class AccessCache {
     this.epoch++;
     this.authn.clear();
     this.authz.clear();
+    this.routes.clear();
     this.authnByClient.clear();
     this.authzBySubject.clear();
     this.authzByChannel.clear();
+    this.routesByChannel.clear();
   }
 
-  get size(): { authn: number; authz: number } {
-    return { authn: this.authn.size, authz: this.authz.size };
+  get size(): { authn: number; authz: number; route: number } {
+    return { authn: this.authn.size, authz: this.authz.size, route: this.routes.size };
   }
 }
 

@@ -34,6 +34,8 @@ export interface Config {
   };
   cache: { ttlMs: number; maxEntries: number };
   events: { url: string; topicPrefix: string; outboxMaxRows: number };
+  /** The broker hooks listener (contract hooks.md); absent when MG_CLIENTS_HOOKS_PORT is empty. */
+  hooks?: { host: string; port: number; tls?: TlsFiles; token?: string };
   standalone: { id?: string; token?: string };
   instanceId?: string;
 }
@@ -160,6 +162,15 @@ export function loadConfig(env: Env = process.env): Config {
   if (/[#+]/.test(topicPrefix)) problems.push(`MG_CLIENTS_ES_TOPIC_PREFIX: "${topicPrefix}" must not contain MQTT wildcards (# or +)`);
   const events = { url: esUrl, topicPrefix, outboxMaxRows: positiveInt("MG_CLIENTS_ES_OUTBOX_MAX_ROWS", 1_000_000) };
 
+  // Hooks: on by default (localhost:9001); an empty port turns the listener off.
+  const hooksOn = env.MG_CLIENTS_HOOKS_PORT !== "";
+  const hooksTls = certPair("MG_CLIENTS_HOOKS_SERVER_CERT", "MG_CLIENTS_HOOKS_SERVER_KEY");
+  const hooksToken = env.MG_CLIENTS_HOOKS_TOKEN || undefined;
+  if (hooksToken !== undefined && /\s/.test(hooksToken)) problems.push("MG_CLIENTS_HOOKS_TOKEN: must not contain whitespace");
+  const hooks = hooksOn
+    ? { host: str("MG_CLIENTS_HOOKS_HOST", "localhost"), port: port("MG_CLIENTS_HOOKS_PORT", 9001), tls: hooksTls, token: hooksToken }
+    : undefined;
+
   const standalone = {
     id: env.MG_CLIENTS_STANDALONE_ID || undefined,
     token: env.MG_CLIENTS_STANDALONE_TOKEN || undefined,
@@ -169,7 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
   // MG_SEND_TELEMETRY and MG_JAEGER_URL are accepted for compatibility and ignored: the appliance calls no one home.
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { logLevel, http, grpc, db, cache, events, standalone, instanceId: env.MG_CLIENTS_INSTANCE_ID || undefined };
+  return { logLevel, http, grpc, db, cache, events, hooks, standalone, instanceId: env.MG_CLIENTS_INSTANCE_ID || undefined };
 }
 
 /** Hides the password of a URL so it can be logged. */

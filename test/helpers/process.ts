@@ -28,6 +28,7 @@ export async function spawnService(env: Record<string, string>, cmd: string[] = 
       HOME: process.env.HOME ?? "/tmp",
       MG_CLIENTS_HTTP_PORT: "0",
       MG_CLIENTS_GRPC_PORT: "0",
+      MG_CLIENTS_HOOKS_PORT: "",
       MG_CLIENTS_ES_URL: "",
       ...env,
     },

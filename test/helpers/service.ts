@@ -46,6 +46,7 @@ export async function startTestService(env: Record<string, string> = {}, dataDir
   const fullEnv: Record<string, string> = {
     MG_CLIENTS_HTTP_PORT: "0",
     MG_CLIENTS_GRPC_PORT: "0",
+    MG_CLIENTS_HOOKS_PORT: "",
     ...(env.MG_CLIENTS_DB_DRIVER ? { MG_CLIENTS_DB_PATH: dbPath } : await dbEnv(dataDir)),
     MG_CLIENTS_ES_URL: "",
     MG_CLIENTS_LOG_LEVEL: "info",

@@ -1,0 +1,97 @@
+import type { Logger } from "../log/logger.ts";
+import type { MaybePromise } from "../shared/maybe.ts";
+import type { HookAccess } from "./core.ts";
+import type { Fields } from "./request.ts";
+
+/**
+ * What every dialect adapter shares: the one access core, the counters behind
+ * `hooks_checks_total{dialect,check,outcome}` and one `info` line per refusal (never a password).
+ */
+
+export type Outcome = "allow" | "deny" | "malformed" | "unauthorized";
+const OUTCOMES: readonly Outcome[] = ["allow", "deny", "malformed", "unauthorized"];
+
+/** Counts per dialect and check, one array increment per answer (read by /metrics). */
+export class HookCounts {
+  private readonly byCheck = new Map<string, { dialect: string; check: string; n: number[] }>();
+  counter(dialect: string, check: string): number[] {
+    const key = `${dialect}\u0000${check}`;
+    let e = this.byCheck.get(key);
+    if (!e) this.byCheck.set(key, (e = { dialect, check, n: [0, 0, 0, 0] }));
+    return e.n;
+  }
+  totals(): [Record<string, string>, number][] {
+    const out: [Record<string, string>, number][] = [];
+    for (const { dialect, check, n } of this.byCheck.values()) {
+      for (let i = 0; i < n.length; i++) out.push([{ dialect, check, outcome: OUTCOMES[i]! }, n[i]!]);
+    }
+    return out;
+  }
+}
+
+/** A successful authentication, as a dialect saw it (for presence: who connected, through what). */
+export interface Authenticated {
+  dialect: string;
+  /** The client id (or the service principal's username). */
+  id: string;
+  principal: boolean;
+  /** The MQTT client id, where the broker passes it. */
+  mqttClientId?: string;
+}
+
+export interface DialectContext {
+  core: HookAccess;
+  counts: HookCounts;
+  logger: Logger;
+  /** `Authorization: Bearer <MG_CLIENTS_HOOKS_TOKEN>` present (always true without a token). */
+  tokenOk(headers: Headers): boolean;
+  authenticated(e: Authenticated): void;
+}
+
+/** What a refusal's log line carries (no password, ever). */
+export interface RefusalInfo {
+  reason: string;
+  username?: string;
+  client_id?: string;
+  topic?: string;
+}
+
+/**
+ * The answer side of one check: `allow()` / `refuse(outcome, info)` count it, and a refusal writes
+ * its one log line.
+ */
+export function checkRecorder(ctx: DialectContext, dialect: string, check: string) {
+  const n = ctx.counts.counter(dialect, check);
+  return {
+    allow(): void {
+      n[0]!++;
+    },
+    refuse(outcome: Exclude<Outcome, "allow">, info: RefusalInfo): void {
+      n[OUTCOMES.indexOf(outcome)]!++;
+      ctx.logger.info("hook refused", { dialect, check, outcome, ...info });
+    },
+  };
+}
+
+export type CheckRecorder = ReturnType<typeof checkRecorder>;
+
+export interface HookRequest {
+  fields: Fields;
+  headers: Headers;
+}
+
+/** One route of the hooks listener; `fields` is undefined for a body that could not be decoded. */
+export interface HookRoute {
+  path: string;
+  /** GET is also accepted where the broker can send the fields as a query string. */
+  get?: boolean;
+  /** Reads the body itself (Connect); otherwise it is decoded into fields first. */
+  raw?: (request: Request) => Promise<Response>;
+  handle?(fields: Fields | undefined, headers: Headers): MaybePromise<Response>;
+  /** The dialect's deny, for a call whose handling failed. */
+  fault(): Response;
+}
+
+/** A plain-text / JSON response; a fresh one per call (a Response body can be read once). */
+export const textResponse = (body: string, status = 200) => new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+export const jsonResponse = (body: string, status = 200) => new Response(body, { status, headers: { "content-type": "application/json" } });
