@@ -1,7 +1,8 @@
 import type { Logger } from "../log/logger.ts";
-import type { MaybePromise } from "../shared/maybe.ts";
+import { type MaybePromise, then } from "../shared/maybe.ts";
 import type { HookAccess } from "./core.ts";
 import type { Fields } from "./request.ts";
+import type { Action } from "./topics.ts";
 
 /**
  * What every dialect adapter shares: the one access core, the counters behind
@@ -95,3 +96,41 @@ export interface HookRoute {
 /** A plain-text / JSON response; a fresh one per call (a Response body can be read once). */
 export const textResponse = (body: string, status = 200) => new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
 export const jsonResponse = (body: string, status = 200) => new Response(body, { status, headers: { "content-type": "application/json" } });
+
+/** Authenticates and answers: `ok(id)` (and the `authenticated` notice) or `no()`, counted and logged. */
+export function answerAuthn(
+  ctx: DialectContext,
+  rec: CheckRecorder,
+  dialect: string,
+  creds: { username: string; password: string; clientId?: string },
+  ok: (id: string) => Response,
+  no: () => Response,
+): MaybePromise<Response> {
+  return then(ctx.core.authenticate(creds.username, creds.password, creds.clientId), (r) => {
+    if (!r.ok) {
+      rec.refuse("deny", { reason: r.reason, username: creds.username, client_id: creds.clientId });
+      return no();
+    }
+    rec.allow();
+    ctx.authenticated({ dialect, id: r.id, principal: r.principal, mqttClientId: creds.clientId });
+    return ok(r.id);
+  });
+}
+
+/** Authorizes one topic and answers `ok()` or `no()`, counted and logged. */
+export function answerAuthz(
+  ctx: DialectContext,
+  rec: CheckRecorder,
+  q: { username: string; topic: string; action: Action; clientId?: string },
+  ok: () => Response,
+  no: () => Response,
+): MaybePromise<Response> {
+  return then(ctx.core.authorize(q.username, q.topic, q.action), (r) => {
+    if (r !== true) {
+      rec.refuse("deny", { reason: r, username: q.username, client_id: q.clientId, topic: q.topic });
+      return no();
+    }
+    rec.allow();
+    return ok();
+  });
+}

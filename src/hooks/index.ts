@@ -8,9 +8,13 @@ import { counterFromTotals } from "../metrics/metrics.ts";
 import type { MaybePromise } from "../shared/maybe.ts";
 import { createHookAccess, type HookAccess, type Principal } from "./core.ts";
 import { type Authenticated, type DialectContext, HookCounts, type HookRoute } from "./dialect.ts";
+import { emqxRoutes } from "./emqx.ts";
+import { goAuthRoutes } from "./goauth.ts";
+import { nanomqRoutes } from "./nanomq.ts";
 import { rabbitmqRoutes } from "./rabbitmq.ts";
 import { bearerCheck } from "./request.ts";
 import { type RunningHooksServer, startHooksServer } from "./server.ts";
+import { vernemqRoutes } from "./vernemq.ts";
 
 /**
  * Broker hooks (contract hooks.md): a stock broker authenticates and authorizes its clients
@@ -71,7 +75,7 @@ export function createHooks(deps: HooksDeps): Hooks {
     tokenOk: bearerCheck(config.hooks?.token),
     authenticated: (e) => deps.onAuthenticated?.(e),
   };
-  const routes: HookRoute[] = [...rabbitmqRoutes(ctx)];
+  const routes: HookRoute[] = [...rabbitmqRoutes(ctx), ...emqxRoutes(ctx), ...nanomqRoutes(ctx), ...goAuthRoutes(ctx), ...vernemqRoutes(ctx)];
 
   let state: HooksState = config.hooks ? "starting" : "disabled";
   let server: RunningHooksServer | undefined;

@@ -1,5 +1,4 @@
-import { then } from "../shared/maybe.ts";
-import { checkRecorder, type DialectContext, type HookRoute, textResponse } from "./dialect.ts";
+import { answerAuthn, answerAuthz, checkRecorder, type DialectContext, type HookRoute, textResponse } from "./dialect.ts";
 import { type Fields, text } from "./request.ts";
 import { fromRoutingKey } from "./topics.ts";
 
@@ -19,7 +18,6 @@ const allow = () => textResponse("allow");
 const deny = () => textResponse("deny");
 
 export function rabbitmqRoutes(ctx: DialectContext): HookRoute[] {
-  const { core } = ctx;
   const user = checkRecorder(ctx, "rabbitmq", "user");
   const vhost = checkRecorder(ctx, "rabbitmq", "vhost");
   const resource = checkRecorder(ctx, "rabbitmq", "resource");
@@ -38,16 +36,7 @@ export function rabbitmqRoutes(ctx: DialectContext): HookRoute[] {
         }
         // Certificate login (ssl_cert_login) sends the CN without a password: refused.
         const password = text(f, "password") ?? "";
-        const clientId = text(f, "client_id");
-        return then(core.authenticate(username, password, clientId), (r) => {
-          if (!r.ok) {
-            user.refuse("deny", { reason: r.reason, username, client_id: clientId });
-            return deny();
-          }
-          user.allow();
-          ctx.authenticated({ dialect: "rabbitmq", id: r.id, principal: r.principal, mqttClientId: clientId });
-          return allow();
-        });
+        return answerAuthn(ctx, user, "rabbitmq", { username, password, clientId: text(f, "client_id") }, allow, deny);
       },
     },
     {
@@ -104,14 +93,8 @@ export function rabbitmqRoutes(ctx: DialectContext): HookRoute[] {
           check.refuse("deny", { reason: "resource not allowed", username, topic: mqttTopic });
           return deny();
         }
-        return then(core.authorize(username, mqttTopic, permission === "write" ? "publish" : "subscribe"), (r) => {
-          if (r !== true) {
-            check.refuse("deny", { reason: r, username, topic: mqttTopic });
-            return deny();
-          }
-          check.allow();
-          return allow();
-        });
+        const action = permission === "write" ? "publish" : "subscribe";
+        return answerAuthz(ctx, check, { username, topic: mqttTopic, action, clientId: text(f, "variable_map.client_id") }, allow, deny);
       },
     },
   ];

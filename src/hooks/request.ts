@@ -39,12 +39,26 @@ export function text(fields: Fields, name: string): string | undefined {
   return undefined;
 }
 
-/** Checks `Authorization: Bearer <token>` in constant time; no token configured → always true. */
+/**
+ * Checks the hooks token in constant time: `Authorization: Bearer <token>`, or HTTP Basic with the
+ * token as the password (what a client that cannot set headers sends for the credentials of its
+ * endpoint URL, as VerneMQ's hackney does for `http://hooks:<token>@host/vernemq`). No token
+ * configured → always true.
+ */
 export function bearerCheck(token: string | undefined): (headers: Headers) => boolean {
   if (token === undefined) return () => true;
-  const want = createHash("sha256").update(`Bearer ${token}`).digest();
+  const sha = (s: string) => createHash("sha256").update(s).digest();
+  const want = sha(token);
   return (headers) => {
     const got = headers.get("authorization");
-    return got !== null && timingSafeEqual(createHash("sha256").update(got).digest(), want);
+    if (got === null) return false;
+    let presented: string | undefined;
+    if (got.startsWith("Bearer ")) presented = got.slice(7);
+    else if (got.startsWith("Basic ")) {
+      const decoded = Buffer.from(got.slice(6), "base64").toString("utf8");
+      const colon = decoded.indexOf(":");
+      presented = colon < 0 ? undefined : decoded.slice(colon + 1);
+    }
+    return presented !== undefined && timingSafeEqual(sha(presented), want);
   };
 }
