@@ -125,6 +125,10 @@ if [ "$out" = allow ]; then pass "hooks: RabbitMQ user check allows the client";
 out=$(curl -s --max-time 10 -X POST "$hooks/rabbitmq/user" --data-urlencode "username=$client_id" --data-urlencode "password=wrong")
 if [ "$out" = deny ]; then pass "hooks: RabbitMQ user check denies a wrong secret"; else fail "hooks: RabbitMQ user check with a wrong secret answered '$out'"; fi
 
+out=$(curl -s --max-time 10 -X POST "$hooks/fluxmq.auth.v1.AuthService/Authenticate" -H 'Content-Type: application/json' \
+  -d "{\"username\":\"$client_id\",\"password\":\"smoke-secret-1\"}")
+if [ "$out" = "{\"authenticated\":true,\"id\":\"$client_id\"}" ]; then pass "hooks: FluxMQ Authenticate over Connect (embedded protos)"; else fail "hooks: FluxMQ Authenticate over Connect answered '$out'"; fi
+
 # 5. back up while it runs; restore is refused while it runs
 backup_out=$(mgc backup "$work/smoke-backup.db" 2>&1); backup_code=$?
 if [ "$backup_code" = 0 ] && [ "$(head -c 15 "$work/smoke-backup.db" 2>/dev/null)" = "SQLite format 3" ]; then

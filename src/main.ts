@@ -238,6 +238,7 @@ export async function startService(config: Config, logger: Logger = createLogger
         clients: clientsGrpc({ access, clients, connections, logger, counts: grpcCounts }),
         channels: channelsGrpc({ access, channels, connections, logger, counts: grpcCounts }),
       },
+      extra: hooks.grpcServices,
     });
   } catch (err) {
     await server.stop(true);

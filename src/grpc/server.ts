@@ -107,6 +107,8 @@ export interface GrpcServerOptions {
   tls?: TlsFiles & { caCerts?: string };
   logger: Logger;
   services: GrpcServices;
+  /** More services on the same listener (the broker hooks' FluxMQ AuthService). */
+  extra?: { definition: grpc.ServiceDefinition; implementation: Handlers }[];
 }
 
 export interface RunningGrpcServer {
@@ -135,6 +137,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
   const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
   server.addService(protos.clients.v1.ClientsService.service, opts.services.clients);
   server.addService(protos.channels.v1.ChannelsService.service, opts.services.channels);
+  for (const s of opts.extra ?? []) server.addService(s.definition, s.implementation);
   server.addService(protos.grpc.health.v1.Health.service, {
     Check(call: Call<{ service: string }>, cb: Reply<unknown>) {
       if (KNOWN_SERVICES.has(call.request.service)) cb(null, SERVING);

@@ -9,6 +9,7 @@ import type { MaybePromise } from "../shared/maybe.ts";
 import { createHookAccess, type HookAccess, type Principal } from "./core.ts";
 import { type Authenticated, type DialectContext, HookCounts, type HookRoute } from "./dialect.ts";
 import { emqxRoutes } from "./emqx.ts";
+import { fluxmqConnectRoutes, fluxmqGrpcServices } from "./fluxmq.ts";
 import { goAuthRoutes } from "./goauth.ts";
 import { nanomqRoutes } from "./nanomq.ts";
 import { rabbitmqRoutes } from "./rabbitmq.ts";
@@ -44,6 +45,8 @@ export interface Hooks {
   /** The listener's base URL and port, once listening. */
   readonly url: string | undefined;
   readonly port: number | undefined;
+  /** FluxMQ's AuthService (both package names) for the gRPC listener, served whether or not the hooks listener is on. */
+  readonly grpcServices: ReturnType<typeof fluxmqGrpcServices>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -75,12 +78,15 @@ export function createHooks(deps: HooksDeps): Hooks {
     tokenOk: bearerCheck(config.hooks?.token),
     authenticated: (e) => deps.onAuthenticated?.(e),
   };
-  const routes: HookRoute[] = [...rabbitmqRoutes(ctx), ...emqxRoutes(ctx), ...nanomqRoutes(ctx), ...goAuthRoutes(ctx), ...vernemqRoutes(ctx)];
+  const dialects = [rabbitmqRoutes, emqxRoutes, nanomqRoutes, goAuthRoutes, vernemqRoutes, fluxmqConnectRoutes];
+  const routes: HookRoute[] = config.hooks ? dialects.flatMap((d) => d(ctx)) : [];
+  const grpcServices = fluxmqGrpcServices(ctx);
 
   let state: HooksState = config.hooks ? "starting" : "disabled";
   let server: RunningHooksServer | undefined;
   return {
     core,
+    grpcServices,
     get state() {
       return state;
     },
