@@ -4,7 +4,8 @@ import { startTestService, type TestService } from "./helpers/service.ts";
 
 /**
  * Property: whatever the interleaving of changes and checks, every Authenticate/Authorize answer
- * equals what an uncached lookup of the current truth gives. The truth is a model of what the
+ * — over gRPC and over the broker hooks (EMQX, RabbitMQ, FluxMQ; channels named by id or by
+ * route, routes of deleted channels reused) — equals what an uncached lookup of the current truth gives. The truth is a model of what the
  * service accepted (each change's HTTP status says whether it happened); the cache keeps answers
  * for an hour, so only exact invalidation can keep them right.
  */
@@ -36,6 +37,7 @@ interface ModelClient {
 interface ModelChannel {
   id: string;
   domain: string;
+  route?: string;
   enabled: boolean;
   exists: boolean;
 }
@@ -43,7 +45,7 @@ interface ModelChannel {
 let svc: TestService;
 let g: GrpcClients;
 beforeAll(async () => {
-  svc = await startTestService({ MG_CLIENTS_CACHE_KEY_DURATION: "1h" });
+  svc = await startTestService({ MG_CLIENTS_CACHE_KEY_DURATION: "1h", MG_CLIENTS_HOOKS_HOST: "127.0.0.1", MG_CLIENTS_HOOKS_PORT: "0" });
   g = grpcClients(svc.grpcAddress);
 });
 afterAll(async () => {
@@ -72,11 +74,15 @@ describe("the cache is never stale", () => {
       expect(r.status).toBe(201);
       clients.push({ id: r.json.id, domain, secret, secrets: [secret], enabled: true, exists: true });
     }
+    let routeN = 0;
     async function createChannel() {
       const domain = pick(DOMAINS);
-      const r = await svc.api("POST", `/${domain}/channels`, {});
+      // Often with a route, sometimes the route of a deleted channel of the domain (a stale route would show).
+      const freed = channels.filter((c) => !c.exists && c.domain === domain && c.route && !channels.some((o) => o.exists && o.route === c.route));
+      const route = rand() < 0.3 ? undefined : freed.length > 0 && rand() < 0.5 ? pick(freed).route : `r${SEED}x${++routeN}`;
+      const r = await svc.api("POST", `/${domain}/channels`, route ? { route } : {});
       expect(r.status).toBe(201);
-      channels.push({ id: r.json.id, domain, enabled: true, exists: true });
+      channels.push({ id: r.json.id, domain, route, enabled: true, exists: true });
     }
     for (let i = 0; i < 6; i++) await createClient();
     for (let i = 0; i < 4; i++) await createChannel();
@@ -206,14 +212,80 @@ describe("the cache is never stale", () => {
       tally(`authz ${truth}`);
     }
 
+    const hooks = svc.service.hooksUrl!;
+    const post = async (path: string, body: string, type = "application/json") =>
+      (await fetch(hooks + path, { method: "POST", body, headers: { "content-type": type } })).text();
+    async function checkHookAuthn(step: number) {
+      const cl = pick(clients);
+      const secret = rand() < 0.7 ? cl.secret : pick(cl.secrets);
+      const truth = cl.exists && cl.enabled && secret === cl.secret;
+      const how = pick(["emqx", "rabbitmq", "fluxmq"]);
+      let got: boolean;
+      if (how === "emqx") got = JSON.parse(await post("/emqx/authn", JSON.stringify({ username: cl.id, password: secret, clientid: "p" }))).result === "allow";
+      else if (how === "rabbitmq")
+        got =
+          (await post("/rabbitmq/user", new URLSearchParams({ username: cl.id, password: secret }).toString(), "application/x-www-form-urlencoded")) ===
+          "allow";
+      else
+        got = JSON.parse(await post("/fluxmq.auth.v1.AuthService/Authenticate", JSON.stringify({ username: cl.id, password: secret }))).authenticated === true;
+      if (got !== truth) throw new Error(`step ${step} (seed ${SEED}): hook ${how} authn of ${cl.id} answered ${got}, truth ${truth}`);
+      tally(`hook authn ${truth}`);
+    }
+    async function checkHookAuthz(step: number) {
+      let cl = pick(clients);
+      let ch = pick(channels);
+      let type = rand() < 0.5 ? 1 : 2;
+      if (conns.size > 0 && rand() < 0.6) {
+        const [chId, clId, t] = pick([...conns]).split("|");
+        cl = clients.find((c) => c.id === clId)!;
+        ch = channels.find((c) => c.id === chId)!;
+        type = Number(t);
+      }
+      // By route where it has one (a route names a channel within its domain only).
+      const name = ch.route && rand() < 0.7 ? ch.route : ch.id;
+      const byRoute = name !== ch.id;
+      // The route may name a newer channel of the domain by now: the truth is about that one.
+      const target = byRoute ? (channels.find((c) => c.exists && c.route === name && c.domain === cl.domain) ?? ch) : ch;
+      const topic = `m/${cl.domain}/c/${name}/x`;
+      const action = type === 1 ? "publish" : "subscribe";
+      const how = pick(["emqx", "rabbitmq", "fluxmq"]);
+      let got: boolean;
+      if (how === "emqx") got = JSON.parse(await post("/emqx/authz", JSON.stringify({ username: cl.id, topic, action }))).result === "allow";
+      else if (how === "rabbitmq") {
+        const f = {
+          username: cl.id,
+          vhost: "/",
+          resource: "topic",
+          name: "amq.topic",
+          permission: type === 1 ? "write" : "read",
+          routing_key: topic.replaceAll("/", "."),
+        };
+        got = (await post("/rabbitmq/topic", new URLSearchParams(f).toString(), "application/x-www-form-urlencoded")) === "allow";
+      } else
+        got = JSON.parse(await post("/fluxmq.auth.v1.AuthService/Authorize", JSON.stringify({ externalId: cl.id, topic, action: type }))).authorized === true;
+      const truth =
+        (!byRoute || target.exists) &&
+        conns.has(key(target.id, cl.id, type)) &&
+        cl.exists &&
+        cl.enabled &&
+        target.exists &&
+        target.enabled &&
+        cl.domain === target.domain;
+      if (got !== truth) throw new Error(`step ${step} (seed ${SEED}): hook ${how} ${action} of ${cl.id} on ${topic} answered ${got}, truth ${truth}`);
+      tally(`hook authz ${truth}`);
+    }
+
     for (let step = 0; step < STEPS; step++) {
       const r = rand();
       if (r < 0.35) await mutate();
-      else if (r < 0.65) await checkAuthn(step);
-      else await checkAuthz(step);
+      else if (r < 0.5) await checkAuthn(step);
+      else if (r < 0.65) await checkAuthz(step);
+      else if (r < 0.8) await checkHookAuthn(step);
+      else await checkHookAuthz(step);
     }
     console.log(`property seed ${SEED}:`, JSON.stringify(counts));
     // The run must have exercised both outcomes of both calls, or it proved little.
     for (const k of ["authn true", "authn false", "authz true", "authz false"]) expect(counts[k] ?? 0).toBeGreaterThan(50);
+    for (const k of ["hook authn true", "hook authn false", "hook authz true", "hook authz false"]) expect(counts[k] ?? 0).toBeGreaterThan(50);
   }, 120_000);
 });
