@@ -44,8 +44,8 @@ export interface DialectContext {
   core: HookAccess;
   counts: HookCounts;
   logger: Logger;
-  /** `Authorization: Bearer <MG_CLIENTS_HOOKS_TOKEN>` present (always true without a token). */
-  tokenOk(headers: Headers): boolean;
+  /** The hooks token was presented (always true without MG_CLIENTS_HOOKS_TOKEN); reads headers only then. */
+  tokenOk(from: Request | Headers): boolean;
   authenticated(e: Authenticated): void;
 }
 
@@ -76,11 +76,6 @@ export function checkRecorder(ctx: DialectContext, dialect: string, check: strin
 
 export type CheckRecorder = ReturnType<typeof checkRecorder>;
 
-export interface HookRequest {
-  fields: Fields;
-  headers: Headers;
-}
-
 /** One route of the hooks listener; `fields` is undefined for a body that could not be decoded. */
 export interface HookRoute {
   path: string;
@@ -88,7 +83,7 @@ export interface HookRoute {
   get?: boolean;
   /** Reads the body itself (Connect); otherwise it is decoded into fields first. */
   raw?: (request: Request) => Promise<Response>;
-  handle?(fields: Fields | undefined, headers: Headers): MaybePromise<Response>;
+  handle?(fields: Fields | undefined, request: Request): MaybePromise<Response>;
   /** The dialect's deny, for a call whose handling failed. */
   fault(): Response;
 }

@@ -22,8 +22,8 @@ export function emqxRoutes(ctx: DialectContext): HookRoute[] {
       path: "/emqx/authn",
       get: true,
       fault: deny,
-      handle(f, headers) {
-        if (!ctx.tokenOk(headers)) {
+      handle(f, request) {
+        if (!ctx.tokenOk(request)) {
           authn.refuse("unauthorized", { reason: "missing or wrong bearer token" });
           return deny();
         }
@@ -40,10 +40,10 @@ export function emqxRoutes(ctx: DialectContext): HookRoute[] {
       path: "/emqx/authz",
       get: true,
       fault: deny,
-      handle(f, headers) {
+      handle(f, request) {
         const action = f && text(f, "action");
         const check = action === "publish" || action === "subscribe" ? authz[action] : undefined;
-        if (!ctx.tokenOk(headers)) {
+        if (!ctx.tokenOk(request)) {
           (check ?? authz.publish).refuse("unauthorized", { reason: "missing or wrong bearer token" });
           return deny();
         }

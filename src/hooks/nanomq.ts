@@ -23,8 +23,8 @@ export function nanomqRoutes(ctx: DialectContext): HookRoute[] {
       path: "/nanomq/auth",
       get: true,
       fault: refuse,
-      handle(f, headers) {
-        if (!ctx.tokenOk(headers)) {
+      handle(f, request) {
+        if (!ctx.tokenOk(request)) {
           auth.refuse("unauthorized", { reason: "missing or wrong bearer token" });
           return refuse();
         }
@@ -50,12 +50,12 @@ export function nanomqRoutes(ctx: DialectContext): HookRoute[] {
       path: "/nanomq/acl",
       get: true,
       fault: refuse,
-      handle(f, headers) {
+      handle(f, request) {
         // %A: 1 = subscribe, 2 = publish.
         const access = f && text(f, "access");
         const action = access === "1" ? "subscribe" : access === "2" ? "publish" : undefined;
         const check = action ? acl[action] : acl.publish;
-        if (!ctx.tokenOk(headers)) {
+        if (!ctx.tokenOk(request)) {
           check.refuse("unauthorized", { reason: "missing or wrong bearer token" });
           return refuse();
         }

@@ -2,7 +2,7 @@ import { Elysia } from "elysia";
 import type { TlsFiles } from "../config/config.ts";
 import type { Logger } from "../log/logger.ts";
 import type { HookRoute } from "./dialect.ts";
-import { readFields } from "./request.ts";
+import { bodyFields, queryFields } from "./request.ts";
 
 /**
  * The hooks listener: its own HTTP server (MG_CLIENTS_HOOKS_HOST/_PORT), apart from the REST API,
@@ -37,14 +37,23 @@ export function createHooksApp(opts: Pick<HooksServerOptions, "routes" | "logger
       opts.logger.error("hook failed", { path: route.path, error: err });
       return route.fault();
     };
-    const handler = route.raw
-      ? ({ request }: { request: Request }) => route.raw!(request).catch(failed)
-      : ({ request }: { request: Request }) =>
-          readFields(request)
-            .then((fields) => route.handle!(fields, request.headers))
+    type Ctx = { request: Request };
+    const post = route.raw
+      ? ({ request }: Ctx) => route.raw!(request).catch(failed)
+      : ({ request }: Ctx) =>
+          request
+            .text()
+            .then((text) => route.handle!(bodyFields(text), request))
             .catch(failed);
-    app.post(route.path, handler, { parse: "none" });
-    if (route.get) app.get(route.path, handler);
+    app.post(route.path, post, { parse: "none" });
+    if (route.get)
+      app.get(route.path, ({ request }: Ctx) => {
+        try {
+          return route.handle!(queryFields(request.url), request);
+        } catch (err) {
+          return failed(err);
+        }
+      });
   }
   return app;
 }

@@ -83,9 +83,9 @@ export function vernemqRoutes(ctx: DialectContext): HookRoute[] {
     {
       path: "/vernemq",
       fault: notAllowed,
-      handle(f, headers) {
-        const hook = headers.get("vernemq-hook") ?? "";
-        if (!ctx.tokenOk(headers)) {
+      handle(f, request) {
+        const hook = request.headers.get("vernemq-hook") ?? "";
+        if (!ctx.tokenOk(request)) {
           other.refuse("unauthorized", { reason: `missing or wrong bearer token (${hook || "no hook"})` });
           return notAllowed();
         }
