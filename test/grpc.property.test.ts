@@ -194,17 +194,16 @@ describe("the cache is never stale", () => {
       if (!truth) expect(r.code).toBe(grpc.status.PERMISSION_DENIED);
       tally(`authn ${truth}`);
     }
-    async function checkAuthz(step: number) {
-      let cl = pick(clients);
-      let ch = pick(channels);
-      let type = rand() < 0.5 ? 1 : 2;
+    /** A client, a channel and a type to check: often a pair that is (or was just) connected, where a stale answer would show. */
+    function pickCheck(): { cl: ModelClient; ch: ModelChannel; type: number } {
       if (conns.size > 0 && rand() < 0.6) {
-        // often a pair that is (or was just) connected, where a stale answer would show
         const [chId, clId, t] = pick([...conns]).split("|");
-        cl = clients.find((c) => c.id === clId)!;
-        ch = channels.find((c) => c.id === chId)!;
-        type = Number(t);
+        return { cl: clients.find((c) => c.id === clId)!, ch: channels.find((c) => c.id === chId)!, type: Number(t) };
       }
+      return { cl: pick(clients), ch: pick(channels), type: rand() < 0.5 ? 1 : 2 };
+    }
+    async function checkAuthz(step: number) {
+      const { cl, ch, type } = pickCheck();
       const r = await call(g.channels, "Authorize", { domain_id: cl.domain, client_id: cl.id, client_type: "client", channel_id: ch.id, type });
       const truth = conns.has(key(ch.id, cl.id, type)) && cl.exists && cl.enabled && ch.exists && ch.enabled && cl.domain === ch.domain;
       const got = r.code === grpc.status.OK;
@@ -232,15 +231,7 @@ describe("the cache is never stale", () => {
       tally(`hook authn ${truth}`);
     }
     async function checkHookAuthz(step: number) {
-      let cl = pick(clients);
-      let ch = pick(channels);
-      let type = rand() < 0.5 ? 1 : 2;
-      if (conns.size > 0 && rand() < 0.6) {
-        const [chId, clId, t] = pick([...conns]).split("|");
-        cl = clients.find((c) => c.id === clId)!;
-        ch = channels.find((c) => c.id === chId)!;
-        type = Number(t);
-      }
+      const { cl, ch, type } = pickCheck();
       // By route where it has one (a route names a channel within its domain only).
       const name = ch.route && rand() < 0.7 ? ch.route : ch.id;
       const byRoute = name !== ch.id;

@@ -1,7 +1,7 @@
 import type { Logger } from "../log/logger.ts";
 import { type MaybePromise, then } from "../shared/maybe.ts";
 import type { HookAccess } from "./core.ts";
-import type { Fields } from "./request.ts";
+import { type Fields, text } from "./request.ts";
 import type { Action } from "./topics.ts";
 
 /**
@@ -92,24 +92,38 @@ export interface HookRoute {
 export const textResponse = (body: string, status = 200) => new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
 export const jsonResponse = (body: string, status = 200) => new Response(body, { status, headers: { "content-type": "application/json" } });
 
-/** Authenticates and answers: `ok(id)` (and the `authenticated` notice) or `no()`, counted and logged. */
-export function answerAuthn(
+/**
+ * The CONNECT check every dialect makes, from its call-out's `username`, `password` and client id
+ * field: the hooks token first where the broker can send it, then authenticate; `ok(id)` (and the
+ * `authenticated` notice) or `no()`, counted and logged. A missing password (certificate login)
+ * is refused.
+ */
+export function credentialsCheck(
   ctx: DialectContext,
   rec: CheckRecorder,
-  dialect: string,
-  creds: { username: string; password: string; clientId?: string },
-  ok: (id: string) => Response,
-  no: () => Response,
-): MaybePromise<Response> {
-  return then(ctx.core.authenticate(creds.username, creds.password, creds.clientId), (r) => {
-    if (!r.ok) {
-      rec.refuse("deny", { reason: r.reason, username: creds.username, client_id: creds.clientId });
-      return no();
+  o: { dialect: string; clientIdField: string; token: boolean; ok: (id: string) => Response; no: () => Response },
+) {
+  return (f: Fields | undefined, request: Request): MaybePromise<Response> => {
+    if (o.token && !ctx.tokenOk(request)) {
+      rec.refuse("unauthorized", { reason: "missing or wrong bearer token" });
+      return o.no();
     }
-    rec.allow();
-    ctx.authenticated({ dialect, id: r.id, principal: r.principal, mqttClientId: creds.clientId });
-    return ok(r.id);
-  });
+    const username = f && text(f, "username");
+    if (!f || username === undefined) {
+      rec.refuse("malformed", { reason: "malformed call-out: no username" });
+      return o.no();
+    }
+    const clientId = text(f, o.clientIdField);
+    return then(ctx.core.authenticate(username, text(f, "password") ?? "", clientId), (r) => {
+      if (!r.ok) {
+        rec.refuse("deny", { reason: r.reason, username, client_id: clientId });
+        return o.no();
+      }
+      rec.allow();
+      ctx.authenticated({ dialect: o.dialect, id: r.id, principal: r.principal, mqttClientId: clientId });
+      return o.ok(r.id);
+    });
+  };
 }
 
 /** Authorizes one topic and answers `ok()` or `no()`, counted and logged. */

@@ -1,4 +1,4 @@
-import { answerAuthn, answerAuthz, checkRecorder, type DialectContext, type HookRoute, jsonResponse } from "./dialect.ts";
+import { answerAuthz, checkRecorder, credentialsCheck, type DialectContext, type HookRoute, jsonResponse } from "./dialect.ts";
 import { text } from "./request.ts";
 import type { Action } from "./topics.ts";
 
@@ -22,19 +22,7 @@ export function emqxRoutes(ctx: DialectContext): HookRoute[] {
       path: "/emqx/authn",
       get: true,
       fault: deny,
-      handle(f, request) {
-        if (!ctx.tokenOk(request)) {
-          authn.refuse("unauthorized", { reason: "missing or wrong bearer token" });
-          return deny();
-        }
-        const username = f && text(f, "username");
-        if (!f || username === undefined) {
-          authn.refuse("malformed", { reason: "malformed call-out: no username" });
-          return deny();
-        }
-        const creds = { username, password: text(f, "password") ?? "", clientId: text(f, "clientid") };
-        return answerAuthn(ctx, authn, "emqx", creds, allowAuthn, deny);
-      },
+      handle: credentialsCheck(ctx, authn, { dialect: "emqx", clientIdField: "clientid", token: true, ok: allowAuthn, no: deny }),
     },
     {
       path: "/emqx/authz",

@@ -1,4 +1,4 @@
-import { answerAuthn, answerAuthz, checkRecorder, type DialectContext, type HookRoute, jsonResponse } from "./dialect.ts";
+import { answerAuthz, checkRecorder, credentialsCheck, type DialectContext, type HookRoute, jsonResponse } from "./dialect.ts";
 import { text } from "./request.ts";
 import type { Action } from "./topics.ts";
 
@@ -33,14 +33,7 @@ export function goAuthRoutes(ctx: DialectContext): HookRoute[] {
     {
       path: "/go-auth/user",
       fault: denied,
-      handle(f) {
-        const username = f && text(f, "username");
-        if (!f || username === undefined) {
-          user.refuse("malformed", { reason: "malformed call-out: no username" });
-          return deny("malformed request");
-        }
-        return answerAuthn(ctx, user, "go-auth", { username, password: text(f, "password") ?? "", clientId: text(f, "clientid") }, allow, denied);
-      },
+      handle: credentialsCheck(ctx, user, { dialect: "go-auth", clientIdField: "clientid", token: false, ok: allow, no: denied }),
     },
     {
       path: "/go-auth/superuser",

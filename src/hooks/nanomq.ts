@@ -1,6 +1,6 @@
 import { type MaybePromise, then } from "../shared/maybe.ts";
 import type { Authorization } from "./core.ts";
-import { answerAuthn, checkRecorder, type DialectContext, type HookRoute, textResponse } from "./dialect.ts";
+import { checkRecorder, credentialsCheck, type DialectContext, type HookRoute, textResponse } from "./dialect.ts";
 import { text } from "./request.ts";
 
 /**
@@ -23,18 +23,7 @@ export function nanomqRoutes(ctx: DialectContext): HookRoute[] {
       path: "/nanomq/auth",
       get: true,
       fault: refuse,
-      handle(f, request) {
-        if (!ctx.tokenOk(request)) {
-          auth.refuse("unauthorized", { reason: "missing or wrong bearer token" });
-          return refuse();
-        }
-        const username = f && text(f, "username");
-        if (!f || username === undefined) {
-          auth.refuse("malformed", { reason: "malformed call-out: no username" });
-          return refuse();
-        }
-        return answerAuthn(ctx, auth, "nanomq", { username, password: text(f, "password") ?? "", clientId: text(f, "clientid") }, allow, refuse);
-      },
+      handle: credentialsCheck(ctx, auth, { dialect: "nanomq", clientIdField: "clientid", token: true, ok: allow, no: refuse }),
     },
     {
       path: "/nanomq/superuser",

@@ -1,4 +1,4 @@
-import { answerAuthn, answerAuthz, checkRecorder, type DialectContext, type HookRoute, textResponse } from "./dialect.ts";
+import { answerAuthz, checkRecorder, credentialsCheck, type DialectContext, type HookRoute, textResponse } from "./dialect.ts";
 import { type Fields, text } from "./request.ts";
 import { fromRoutingKey } from "./topics.ts";
 
@@ -28,16 +28,8 @@ export function rabbitmqRoutes(ctx: DialectContext): HookRoute[] {
       path: "/rabbitmq/user",
       get: true,
       fault: deny,
-      handle(f) {
-        const username = f && text(f, "username");
-        if (!username) {
-          user.refuse("malformed", { reason: "malformed call-out: no username" });
-          return deny();
-        }
-        // Certificate login (ssl_cert_login) sends the CN without a password: refused.
-        const password = text(f, "password") ?? "";
-        return answerAuthn(ctx, user, "rabbitmq", { username, password, clientId: text(f, "client_id") }, allow, deny);
-      },
+      // Certificate login (ssl_cert_login) sends the CN without a password: refused.
+      handle: credentialsCheck(ctx, user, { dialect: "rabbitmq", clientIdField: "client_id", token: false, ok: allow, no: deny }),
     },
     {
       path: "/rabbitmq/vhost",

@@ -1,6 +1,6 @@
 import { type MaybePromise, then } from "../shared/maybe.ts";
 import type { Authorization } from "./core.ts";
-import { answerAuthn, answerAuthz, checkRecorder, type DialectContext, type HookRoute, jsonResponse } from "./dialect.ts";
+import { answerAuthz, checkRecorder, credentialsCheck, type DialectContext, type HookRoute, jsonResponse } from "./dialect.ts";
 import { type Fields, text } from "./request.ts";
 
 /**
@@ -46,6 +46,9 @@ export function vernemqRoutes(ctx: DialectContext): HookRoute[] {
   const publish = checkRecorder(ctx, "vernemq", "publish");
   const subscribe = checkRecorder(ctx, "vernemq", "subscribe");
   const other = checkRecorder(ctx, "vernemq", "other");
+
+  // The token was checked already, for every hook.
+  const onRegister = credentialsCheck(ctx, register, { dialect: "vernemq", clientIdField: "client_id", token: false, ok, no: notAllowed });
 
   function onSubscribe(f: Fields, m5: boolean): MaybePromise<Response> {
     const username = text(f, "username");
@@ -95,14 +98,8 @@ export function vernemqRoutes(ctx: DialectContext): HookRoute[] {
         }
         switch (hook) {
           case "auth_on_register":
-          case "auth_on_register_m5": {
-            const username = text(f, "username");
-            if (username === undefined) {
-              register.refuse("malformed", { reason: "malformed call-out: no username" });
-              return notAllowed();
-            }
-            return answerAuthn(ctx, register, "vernemq", { username, password: text(f, "password") ?? "", clientId: text(f, "client_id") }, ok, notAllowed);
-          }
+          case "auth_on_register_m5":
+            return onRegister(f, request);
           case "auth_on_publish":
           case "auth_on_publish_m5": {
             const username = text(f, "username");
