@@ -144,28 +144,36 @@ export function fluxmqDescriptors(): DescService[] {
 /** The Connect routes of both packages on the hooks listener (POST /<package>.AuthService/<Method>). */
 export function fluxmqConnectRoutes(ctx: DialectContext): HookRoute[] {
   const service = authService(ctx, "fluxmq-connect");
-  const router = createConnectRouter({ connect: true, grpc: false, grpcWeb: false, readMaxBytes: 64 * 1024 });
-  for (const desc of fluxmqDescriptors())
-    router.service(desc, {
-      authenticate: (req: AuthnReq, hc: HandlerContext) => service.authenticate(req, ctx.tokenOk(hc.requestHeader)),
-      authorize: (req: AuthzReq, hc: HandlerContext) => service.authorize(req, ctx.tokenOk(hc.requestHeader)),
-      // biome-ignore lint/suspicious/noExplicitAny: the descriptors are built at run time, so their message types are not known statically
-    } as any);
   const malformed = checkRecorder(ctx, "fluxmq-connect", "request");
   const invalid = () =>
     new Response('{"code":"invalid_argument","message":"malformed request"}', { status: 400, headers: { "content-type": "application/json" } });
-  return router.handlers.map((h) => {
-    const fetchHandler = createFetchHandler(h);
-    // Our methods never fail (faultSafe); a 5xx from the library is a body it could not decode
-    // (it answers "internal" for bad binary): a client error, answered as one.
-    const raw = (request: Request) =>
-      fetchHandler(request).then((res) => {
-        if (res.status < 500) return res;
-        malformed.refuse("malformed", { reason: `malformed call-out: ${h.requestPath}` });
-        return invalid();
-      });
-    return { path: h.requestPath, raw, fault: invalid };
-  });
+  // Built on the first call, not at start: parsing the protos and building the registry would
+  // otherwise sit on every start-up, FluxMQ or not.
+  let handlers: Map<string, (request: Request) => Promise<Response>> | undefined;
+  const build = () => {
+    const router = createConnectRouter({ connect: true, grpc: false, grpcWeb: false, readMaxBytes: 64 * 1024 });
+    for (const desc of fluxmqDescriptors())
+      router.service(desc, {
+        authenticate: (req: AuthnReq, hc: HandlerContext) => service.authenticate(req, ctx.tokenOk(hc.requestHeader)),
+        authorize: (req: AuthzReq, hc: HandlerContext) => service.authorize(req, ctx.tokenOk(hc.requestHeader)),
+        // biome-ignore lint/suspicious/noExplicitAny: the descriptors are built at run time, so their message types are not known statically
+      } as any);
+    return new Map(router.handlers.map((h) => [h.requestPath, createFetchHandler(h)]));
+  };
+  return FLUXMQ_PACKAGES.flatMap((pkg) =>
+    ["Authenticate", "Authorize"].map((method) => {
+      const path = `/${pkg}.AuthService/${method}`;
+      // Our methods never fail (faultSafe); a 5xx from the library is a body it could not decode
+      // (it answers "internal" for bad binary): a client error, answered as one.
+      const raw = (request: Request) =>
+        (handlers ??= build()).get(path)!(request).then((res) => {
+          if (res.status < 500) return res;
+          malformed.refuse("malformed", { reason: `malformed call-out: ${path}` });
+          return invalid();
+        });
+      return { path, raw, fault: invalid };
+    }),
+  );
 }
 
 /** The gRPC services of both packages, for the gRPC listener. */
