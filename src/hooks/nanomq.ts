@@ -73,7 +73,7 @@ export function nanomqRoutes(ctx: DialectContext): HookRoute[] {
 }
 
 /** `true` when every topic is allowed, else the first refusal (checked in order, stopping there). */
-export function allAllowed(topics: string[], authorize: (topic: string) => MaybePromise<Authorization>, from = 0): MaybePromise<Authorization> {
+function allAllowed(topics: string[], authorize: (topic: string) => MaybePromise<Authorization>, from = 0): MaybePromise<Authorization> {
   if (from >= topics.length) return true;
   return then(authorize(topics[from]!), (r) => (r === true ? allAllowed(topics, authorize, from + 1) : r));
 }

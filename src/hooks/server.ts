@@ -27,7 +27,7 @@ export interface RunningHooksServer {
   stop(): Promise<void>;
 }
 
-export function createHooksApp(opts: Pick<HooksServerOptions, "routes" | "logger">) {
+function createHooksApp(opts: Pick<HooksServerOptions, "routes" | "logger">) {
   const app = new Elysia({ name: "magistrala-clients-hooks", normalize: false }).get(
     "/health",
     () => new Response('{"status":"pass"}\n', { headers: { "content-type": "application/health+json" } }),
