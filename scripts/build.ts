@@ -55,6 +55,8 @@ for (const t of targets) {
     `--define=__MG_COMMIT__=${JSON.stringify(commit)}`,
     `--define=__MG_BUILD_TIME__=${JSON.stringify(buildTime)}`,
     "src/main.ts",
+    // Workers are entry points of their own in a compiled binary (backup and restore run in one).
+    "src/backup/worker.ts",
     "--outfile",
     out,
   ];

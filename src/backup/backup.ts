@@ -3,7 +3,17 @@ import { closeSync, existsSync, openSync, renameSync, rmSync, statSync } from "n
 import { basename, dirname, join, resolve } from "node:path";
 import { buildInfo } from "../buildinfo.ts";
 import { MIGRATIONS_TABLE } from "../db/migrations.ts";
-import { BACKUP_FORMAT, BackupError, fsyncPath, installationKeyPath, keyFingerprint, META_TABLE, readInstallationKey } from "./format.ts";
+import {
+  BACKUP_FORMAT,
+  BackupError,
+  fsyncPath,
+  installationKeyPath,
+  keyFingerprint,
+  META_TABLE,
+  noStages,
+  readInstallationKey,
+  type StageReporter,
+} from "./format.ts";
 
 export interface BackupOptions {
   /** The service's SQLite file (MG_CLIENTS_DB_PATH). */
@@ -31,7 +41,7 @@ const BUSY_TIMEOUT_MS = 10_000;
  * so it holds exactly the transactions committed before it began and never blocks the service's
  * writers. The result goes to a temporary file beside the target and is renamed into place.
  */
-export function createBackup(opts: BackupOptions): BackupResult {
+export function createBackup(opts: BackupOptions, stage: StageReporter = noStages): BackupResult {
   const target = resolve(opts.file);
   const dir = dirname(target);
   if (!existsSync(opts.dbPath)) throw new BackupError(`no database at ${opts.dbPath} (check MG_CLIENTS_DB_PATH)`);
@@ -48,7 +58,7 @@ export function createBackup(opts: BackupOptions): BackupResult {
   // VACUUM INTO accepts an empty file: creating it first keeps the copy private (0600) from the start.
   closeSync(openSync(tmp, "wx", 0o600));
   try {
-    snapshot(opts.dbPath, tmp);
+    snapshot(opts.dbPath, tmp, stage);
     const meta: Record<string, string> = {
       format: BACKUP_FORMAT,
       created_at: new Date().toISOString(),
@@ -57,6 +67,7 @@ export function createBackup(opts: BackupOptions): BackupResult {
     };
     if (key) meta.key_fingerprint = keyFingerprint(key);
     if (key && opts.includeKey) meta.installation_key = key.toString("hex");
+    stage({ label: "checking the snapshot" });
     const clients = annotate(tmp, meta);
     fsyncPath(tmp);
     renameSync(tmp, target);
@@ -69,7 +80,7 @@ export function createBackup(opts: BackupOptions): BackupResult {
   }
 }
 
-function snapshot(dbPath: string, into: string): void {
+function snapshot(dbPath: string, into: string, stage: StageReporter): void {
   let src: SqliteConnection;
   try {
     src = new SqliteConnection(dbPath, { readonly: true });
@@ -80,6 +91,9 @@ function snapshot(dbPath: string, into: string): void {
     src.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     const ours = src.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(MIGRATIONS_TABLE);
     if (!ours) throw new BackupError(`${dbPath} is not a magistrala-clients database (it has no ${MIGRATIONS_TABLE} table)`);
+    // The snapshot's size: the pages in use (VACUUM INTO leaves the free ones behind).
+    const pragma = (name: string) => Object.values(src.query(`PRAGMA ${name}`).get() as Record<string, number>)[0] ?? 0;
+    stage({ label: "snapshot", file: into, total: (pragma("page_count") - pragma("freelist_count")) * pragma("page_size") });
     src.query("VACUUM INTO ?").run(into);
   } catch (err) {
     if (err instanceof BackupError) throw err;

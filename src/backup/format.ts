@@ -25,6 +25,18 @@ export class BackupError extends Error {
   override name = "BackupError";
 }
 
+/**
+ * A long step of a backup or restore begins: what it is and, when it writes a file that grows to a
+ * known size, that file and size (its progress is the file's size; the step itself blocks).
+ */
+export interface StageInfo {
+  label: string;
+  file?: string;
+  total?: number;
+}
+export type StageReporter = (stage: StageInfo) => void;
+export const noStages: StageReporter = () => undefined;
+
 export const installationKeyPath = (dataDir: string) => join(dataDir, INSTALLATION_KEY_FILE);
 
 /** Identifies a key without revealing it: restore uses it to tell whether two keys are the same. */

@@ -12,7 +12,9 @@ import {
   isKeyHex,
   keyFingerprint,
   META_TABLE,
+  noStages,
   readInstallationKey,
+  type StageReporter,
   writeFileAtomic,
 } from "./format.ts";
 
@@ -48,7 +50,7 @@ export const PREVIOUS_SUFFIX = ".before-restore";
  *  3. strips the backup metadata, puts the key in place, then renames the copy over the database.
  * The replaced database and key stay beside it with the `.before-restore` suffix.
  */
-export function restoreBackup(opts: RestoreOptions): RestoreResult {
+export function restoreBackup(opts: RestoreOptions, stage: StageReporter = noStages): RestoreResult {
   const source = resolve(opts.file);
   if (!existsSync(source)) throw new BackupError(`cannot restore ${source}: no such file`);
   if (!statSync(source).isFile()) throw new BackupError(`cannot restore ${source}: not a file`);
@@ -70,9 +72,10 @@ export function restoreBackup(opts: RestoreOptions): RestoreResult {
   };
   try {
     removeTmp();
+    stage({ label: "copying", file: tmp, total: statSync(source).size });
     copyFileSync(source, tmp);
     chmodSync(tmp, 0o600);
-    const checked = validateAndStrip(tmp, source, opts.migrationsFolder);
+    const checked = validateAndStrip(tmp, source, opts.migrationsFolder, stage);
     const key = decideKey(checked.meta, opts.dataDir, source);
     fsyncPath(tmp);
 
@@ -108,11 +111,14 @@ interface Checked {
 const sqliteCode = (err: unknown) => (err as { code?: string } | null)?.code ?? "";
 
 /** Validates the temporary copy, then removes the metadata table (and with VACUUM, every trace of the key). */
-function validateAndStrip(tmp: string, source: string, migrationsFolder: string): Checked {
+function validateAndStrip(tmp: string, source: string, migrationsFolder: string, stage: StageReporter): Checked {
   const refuse = (why: string) => new BackupError(`cannot restore ${source}: ${why}`);
   let db: SqliteConnection | undefined;
   try {
     db = new SqliteConnection(tmp, { readwrite: true });
+    // VACUUM below builds the new file in a temporary database: on disk, not in memory.
+    db.exec("PRAGMA temp_store = FILE");
+    stage({ label: "checking integrity" });
     const check = db.query("PRAGMA integrity_check").all() as { integrity_check: string }[];
     if (check[0]?.integrity_check !== "ok") throw refuse(`the file is corrupt (${check[0]?.integrity_check ?? "no answer"})`);
 
@@ -126,6 +132,7 @@ function validateAndStrip(tmp: string, source: string, migrationsFolder: string)
     }
     const hasClients = db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'clients'").get();
     if (!hasClients) throw refuse("not a magistrala-clients backup (no clients table)");
+    stage({ label: "checking foreign keys" });
     const fk = db.query("PRAGMA foreign_key_check").all();
     if (fk.length > 0) throw refuse(`the file is inconsistent (${fk.length} rows break foreign keys)`);
 
@@ -142,6 +149,7 @@ function validateAndStrip(tmp: string, source: string, migrationsFolder: string)
     const schema = known.find((k) => k.when === last.when)!.tag;
     // A self-contained file (no -wal beside it), rewritten without the dropped table's pages.
     db.exec("PRAGMA journal_mode = DELETE");
+    stage({ label: "compacting" });
     db.exec("VACUUM");
     return { meta, clients, schema };
   } catch (err) {

@@ -1,8 +1,7 @@
 import { Database as SqliteConnection } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { createBackup } from "../backup/backup.ts";
-import { restoreBackup } from "../backup/restore.ts";
+import { backupWithProgress, restoreWithProgress } from "../backup/run.ts";
 import { buildInfo } from "../buildinfo.ts";
 import { type Config, ConfigError, loadConfig } from "../config/config.ts";
 import { type MigrationStatus, migrationStatus } from "../db/migrations.ts";
@@ -10,6 +9,7 @@ import { CLI_APP_NAME, describeTarget, pgConnector } from "../db/postgres/connec
 import { migratePostgres, pgMigrationStatus } from "../db/postgres/migrate.ts";
 import { openSqlite, SQLITE_MIGRATIONS } from "../db/sqlite/open.ts";
 import { createLogger } from "../log/logger.ts";
+import { createProgress, type Progress } from "../progress/progress.ts";
 import { checkHealth, localHealthUrl } from "./healthcheck.ts";
 import { runExport, runImport } from "./transfer.ts";
 
@@ -43,7 +43,7 @@ export async function runCli(args: string[], deps: CliDeps): Promise<number | un
   const out = deps.out ?? ((s: string) => void process.stdout.write(s));
   const err = deps.err ?? ((s: string) => void process.stderr.write(s));
   let exitCode: number | undefined = 0;
-  const program = buildProgram({ env, out, err, serve: deps.serve, setExit: (c) => (exitCode = c) });
+  const program = buildProgram({ env, out, err, serve: deps.serve, setExit: (c) => (exitCode = c), progressToErr: deps.err !== undefined });
   try {
     // `serve` is the default: an empty command line runs it (an unknown word stays an error).
     await program.parseAsync(args.length === 0 ? ["serve"] : args, { from: "user" });
@@ -71,6 +71,8 @@ interface Io {
   err: (text: string) => void;
   serve(env: Env): Promise<void>;
   setExit(code: number | undefined): void;
+  /** Progress goes to stderr: the process's (a bar on a terminal), or `err` when one was given. */
+  progressToErr: boolean;
 }
 
 function buildProgram(io: Io): Command {
@@ -138,10 +140,11 @@ function buildProgram(io: Io): Command {
     .description("write a consistent snapshot of the database and the installation key to <file>, while the service runs")
     .argument("<file>", "the backup file to write (replaced atomically if it exists)")
     .option("--no-key", "leave the installation key out (only its fingerprint goes in); keep the key safe by other means")
+    .option(QUIET_FLAG, QUIET_HELP)
     .addHelpText("after", `\nThe file is an SQLite database with one extra table (magistrala_backup) holding the key: keep it private.${CONFIG_NOTE}`)
-    .action((file: string, opts: { key: boolean }) => {
+    .action(async (file: string, opts: { key: boolean; quiet?: boolean }) => {
       const config = sqliteConfig(io.env, "backup");
-      const r = createBackup({ dbPath: config.db.path, dataDir: config.db.dataDir, file, includeKey: opts.key });
+      const r = await backupWithProgress({ dbPath: config.db.path, dataDir: config.db.dataDir, file, includeKey: opts.key }, progressFor(io, "backup", opts));
       io.out(
         `backed up ${config.db.path} to ${r.file}: ${r.clients} clients, ${r.bytes} bytes, installation key ${r.keyIncluded ? "included" : "NOT included"}\n`,
       );
@@ -151,13 +154,17 @@ function buildProgram(io: Io): Command {
     .command("restore")
     .description("replace the database (and installation key) with a backup's; the service must be stopped")
     .argument("<file>", "a file written by `backup`")
+    .option(QUIET_FLAG, QUIET_HELP)
     .addHelpText(
       "after",
       `\nThe file is checked first (SQLite integrity, this product's migrations, the key); on any problem nothing changes.\nThe replaced database and key are kept beside them as *.before-restore.${CONFIG_NOTE}`,
     )
-    .action((file: string) => {
+    .action(async (file: string, opts: { quiet?: boolean }) => {
       const config = sqliteConfig(io.env, "restore");
-      const r = restoreBackup({ file, dbPath: config.db.path, dataDir: config.db.dataDir, migrationsFolder: SQLITE_MIGRATIONS });
+      const r = await restoreWithProgress(
+        { file, dbPath: config.db.path, dataDir: config.db.dataDir, migrationsFolder: SQLITE_MIGRATIONS },
+        progressFor(io, "restore", opts),
+      );
       for (const w of r.warnings) io.err(`warning: ${oneLine(w)}\n`);
       const kept = r.previous ? `; the previous database is kept as ${r.previous}` : "";
       io.out(
@@ -169,13 +176,14 @@ function buildProgram(io: Io): Command {
     .command("export")
     .description("write a portable dump (JSON lines) of every table and the installation key to <file>, while the service runs")
     .argument("<file>", "the dump to write (replaced atomically if it exists)")
+    .option(QUIET_FLAG, QUIET_HELP)
     .addHelpText(
       "after",
       `\nWorks on SQLite and Postgres alike; \`import\` loads the file into either, so a gateway's data moves between them.\nThe file holds the installation key: keep it private.${CONFIG_NOTE}`,
     )
-    .action(async (file: string) => {
+    .action(async (file: string, opts: { quiet?: boolean }) => {
       const config = loadConfig(io.env);
-      io.out(`${await runExport(config, file, createLogger("warn", io.err))}\n`);
+      io.out(`${await runExport(config, file, createLogger("warn", io.err), progressFor(io, "export", opts))}\n`);
     });
 
   program
@@ -183,13 +191,15 @@ function buildProgram(io: Io): Command {
     .description("load a dump written by `export` into the configured database, all or nothing")
     .argument("<file>", "a file written by `export`")
     .option("--merge", "add the dump's rows to a database that already has rows (a conflicting row aborts the import)")
+    .option(QUIET_FLAG, QUIET_HELP)
     .addHelpText(
       "after",
       `\nRefuses a database that has rows unless --merge, and runs with the services stopped (SQLite: the lock;\nPostgres: refused while instances are connected). On any problem nothing changes.${CONFIG_NOTE}`,
     )
-    .action(async (file: string, opts: { merge?: boolean }) => {
+    .action(async (file: string, opts: { merge?: boolean; quiet?: boolean }) => {
       const config = loadConfig(io.env);
-      io.out(`${await runImport(config, file, { merge: opts.merge === true }, createLogger("warn", io.err))}\n`);
+      const progress = progressFor(io, "import", opts);
+      io.out(`${await runImport(config, file, { merge: opts.merge === true, progress }, createLogger("warn", io.err))}\n`);
     });
 
   program
@@ -221,6 +231,14 @@ function buildProgram(io: Io): Command {
     });
 
   return program;
+}
+
+const QUIET_FLAG = "-q, --quiet";
+const QUIET_HELP = "print no progress (by default: a bar on a terminal, else a line on stderr every few seconds)";
+
+/** Progress on the command's stderr: a bar when it is a terminal, plain lines otherwise. */
+function progressFor(io: Io, command: string, opts: { quiet?: boolean }): Progress {
+  return createProgress({ command, quiet: opts.quiet === true, write: io.progressToErr ? io.err : undefined });
 }
 
 function positiveInt(value: string): number {

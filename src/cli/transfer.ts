@@ -14,6 +14,7 @@ import { sqliteSchema } from "../db/schema/sqlite.ts";
 import { openSqlite, SQLITE_MIGRATIONS } from "../db/sqlite/open.ts";
 import { openSqliteReader, snapshotOf } from "../db/sqlite/reader.ts";
 import type { Logger } from "../log/logger.ts";
+import type { Progress } from "../progress/progress.ts";
 import { checkDump, DumpError, exportDump, importDump, isEmpty, type SchemaOf } from "../transfer/dump.ts";
 
 /** `export` and `import` for both drivers; each returns the one line to print. */
@@ -40,7 +41,7 @@ function upToDate(what: string, status: MigrationStatus): string {
   return last.tag;
 }
 
-export async function runExport(config: Config, file: string, logger: Logger): Promise<string> {
+export async function runExport(config: Config, file: string, logger: Logger, progress?: Progress): Promise<string> {
   const key = readInstallationKey(config.db.dataDir);
   if (!key)
     throw new DumpError(
@@ -54,7 +55,7 @@ export async function runExport(config: Config, file: string, logger: Logger): P
       // One REPEATABLE READ transaction: every table as of the same moment, while instances keep writing.
       const snapshot = <T>(fn: (exec: Executor) => Promise<T>) =>
         db.read.transaction((tx) => fn(asExecutor(tx)), { isolationLevel: "repeatable read", accessMode: "read only" });
-      const r = await exportDump(asDatabase(db), { file, key, schema, snapshot });
+      const r = await exportDump(asDatabase(db), { file, key, schema, snapshot, progress });
       return `exported ${what} to ${r.file}: ${counts(r.rows)}; the installation key is in it: keep the file private`;
     } finally {
       await db.close();
@@ -65,7 +66,7 @@ export async function runExport(config: Config, file: string, logger: Logger): P
   const db = openSqliteReader(config.db.path, logger);
   try {
     const schema = upToDate(what, migrationStatus(db.readConnection, SQLITE_MIGRATIONS));
-    const r = await exportDump(asDatabase(db), { file, key, schema, snapshot: (fn) => snapshotOf(db, () => fn(asExecutor(db.read))) });
+    const r = await exportDump(asDatabase(db), { file, key, schema, snapshot: (fn) => snapshotOf(db, () => fn(asExecutor(db.read))), progress });
     return `exported ${what} to ${r.file}: ${counts(r.rows)}; the installation key is in it: keep the file private`;
   } finally {
     await db.close();
@@ -74,13 +75,13 @@ export async function runExport(config: Config, file: string, logger: Logger): P
 
 export const PREVIOUS_KEY_SUFFIX = ".before-import";
 
-export async function runImport(config: Config, file: string, opts: { merge: boolean }, logger: Logger): Promise<string> {
+export async function runImport(config: Config, file: string, opts: { merge: boolean; progress?: Progress }, logger: Logger): Promise<string> {
   const what = targetOf(config);
   if (!existsSync(file)) throw new DumpError(`cannot import ${file}: no such file`);
   // The whole file is checked before the database is even opened (or created): a bad dump changes nothing.
   const target: SchemaOf = config.db.driver === "postgres" ? { dialect: "postgres", tables: pgSchema } : { dialect: "sqlite", tables: sqliteSchema };
   const known = knownMigrations(config.db.driver === "postgres" ? PG_MIGRATIONS : SQLITE_MIGRATIONS).map((m) => m.tag);
-  const checked = await checkDump(target, file, known);
+  const checked = await checkDump(target, file, known, opts.progress);
   // Opening applies this build's migrations (SQLite: and takes the lock, refused while a service runs).
   let db: Database;
   if (config.db.driver === "postgres") {
@@ -116,7 +117,7 @@ export async function runImport(config: Config, file: string, opts: { merge: boo
       writeFileSync(tmpKey, `${checked.key.toString("hex")}\n`, { mode: 0o600 });
       keyNote = existing ? `replaced (the previous one is kept as ${keyPath}${PREVIOUS_KEY_SUFFIX})` : "written";
     }
-    const rows = await importDump(db, { file, checked, merge: opts.merge });
+    const rows = await importDump(db, { file, checked, merge: opts.merge, progress: opts.progress });
     if (existsSync(tmpKey)) {
       if (existing) {
         rmSync(keyPath + PREVIOUS_KEY_SUFFIX, { force: true });

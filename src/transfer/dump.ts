@@ -1,6 +1,5 @@
-import { closeSync, createReadStream, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { createInterface } from "node:readline";
 import { asc, type Column, getTableColumns, sql, type Table } from "drizzle-orm";
 import { getTableConfig as pgTableConfig } from "drizzle-orm/pg-core";
 import { getTableConfig as sqliteTableConfig } from "drizzle-orm/sqlite-core";
@@ -12,6 +11,7 @@ import type { Executor } from "../db/portable.ts";
 import { pgExecutorOf } from "../db/postgres/executor.ts";
 import { uniqueViolation } from "../db/queries/unique-violation.ts";
 import { executorOf } from "../db/transaction.ts";
+import { type Progress, type ProgressStep, silentProgress } from "../progress/progress.ts";
 import type { TxHandle } from "../shared/tx.ts";
 
 /**
@@ -64,6 +64,8 @@ interface TableInfo {
   columns: ColumnInfo[];
   /** Order of the rows in the dump (primary key, else every column). */
   order: Column[];
+  /** `order` is the primary key: pages can start after a key instead of at an offset. */
+  keyed: boolean;
 }
 
 /** What a dump is checked against: a database, or only its dialect and schema (before opening one). */
@@ -90,7 +92,7 @@ export function schemaTables(db: SchemaOf): TableInfo[] {
     const all = Object.values(getTableColumns(table)) as Column[];
     const pk = cfg.primaryKeys[0]?.columns ?? all.filter((c) => c.primary);
     const refs = cfg.foreignKeys.map((fk) => config(fk.reference().foreignTable as Table).name).filter((n) => n !== cfg.name);
-    infos.set(cfg.name, { name: cfg.name, table, columns, order: pk.length > 0 ? (pk as Column[]) : all, refs });
+    infos.set(cfg.name, { name: cfg.name, table, columns, order: pk.length > 0 ? (pk as Column[]) : all, keyed: pk.length > 0, refs });
   }
   const sorted: TableInfo[] = [];
   const state = new Map<string, "visiting" | "done">();
@@ -124,8 +126,10 @@ const decode = (dataType: string, v: unknown): unknown => {
   return v;
 };
 
-/** Rows read per query while exporting. */
-const PAGE = 5000;
+/** Rows read per query while exporting: one page is all an export holds in memory. */
+const PAGE = 2000;
+/** Output is written in chunks of about this many characters. */
+const WRITE_CHUNK = 1 << 20;
 
 export interface ExportResult {
   file: string;
@@ -133,13 +137,63 @@ export interface ExportResult {
 }
 
 /**
+ * The rows of a table in primary-key order, a page at a time: each page starts after the last key
+ * of the previous one (an index seek), so reading stays linear however large the table.
+ */
+async function* tablePages(exec: Executor, t: TableInfo): AsyncGenerator<Record<string, unknown>[]> {
+  const keyOf = new Map(t.columns.map((c) => [c.name, c.key]));
+  const keys = t.order.map((c) => keyOf.get(c.name)!);
+  const ordered = () =>
+    exec
+      .select()
+      .from(t.table as never)
+      .orderBy(...t.order.map((c) => asc(c)))
+      .limit(PAGE);
+  let after: unknown[] | undefined;
+  for (let offset = 0; ; offset += PAGE) {
+    let page: Record<string, unknown>[];
+    if (!t.keyed) page = (await ordered().offset(offset)) as Record<string, unknown>[];
+    else if (after === undefined) page = (await ordered()) as Record<string, unknown>[];
+    else {
+      const last = after;
+      const cols = sql.join(
+        t.order.map((c) => sql`${c}`),
+        sql`, `,
+      );
+      const vals = sql.join(
+        t.order.map((c, i) => sql.param(last[i], c)),
+        sql`, `,
+      );
+      page = (await ordered().where(sql`(${cols}) > (${vals})`)) as Record<string, unknown>[];
+    }
+    if (page.length === 0) return;
+    yield page;
+    if (page.length < PAGE) return;
+    const lastRow = page[page.length - 1]!;
+    after = keys.map((k) => lastRow[k]);
+  }
+}
+
+/** Rows per table, for the progress of a whole-database read. */
+async function countRows(exec: Executor, tables: TableInfo[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const t of tables) {
+    const [row] = (await exec.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(t.table as never)) as { n: number }[];
+    out.set(t.name, row?.n ?? 0);
+  }
+  return out;
+}
+
+/**
  * Writes the dump of `db` (all of it read in one snapshot) to `file`, atomically (a temporary file
  * renamed over it) and 0600. `schema` is the last migration the database has (checked by the caller).
+ * Memory stays bounded whatever the size: a page of rows and a chunk of output at a time.
  */
 export async function exportDump(
   db: Database,
-  opts: { file: string; key: Buffer; schema: string; snapshot: <T>(fn: (exec: Executor) => Promise<T>) => Promise<T> },
+  opts: { file: string; key: Buffer; schema: string; snapshot: <T>(fn: (exec: Executor) => Promise<T>) => Promise<T>; progress?: Progress },
 ): Promise<ExportResult> {
+  const progress = opts.progress ?? silentProgress;
   const tables = schemaTables(db);
   const header: DumpHeader = {
     format: DUMP_FORMAT,
@@ -158,22 +212,24 @@ export async function exportDump(
   try {
     writeSync(fd, `${JSON.stringify(header)}\n`);
     await opts.snapshot(async (exec) => {
+      const totals = await countRows(exec, tables);
       for (const t of tables) {
+        const step = progress.step(t.name, totals.get(t.name), "rows");
         let n = 0;
-        for (let offset = 0; ; offset += PAGE) {
-          const page = (await exec
-            .select()
-            .from(t.table as never)
-            .orderBy(...t.order.map((c) => asc(c)))
-            .limit(PAGE)
-            .offset(offset)) as Record<string, unknown>[];
-          if (page.length === 0) break;
-          let chunk = "";
-          for (const r of page) chunk += `${JSON.stringify({ table: t.name, values: t.columns.map((c) => encode(c.dataType, r[c.key])) })}\n`;
-          writeSync(fd, chunk);
+        let chunk = "";
+        for await (const page of tablePages(exec, t)) {
+          for (const r of page) {
+            chunk += `${JSON.stringify({ table: t.name, values: t.columns.map((c) => encode(c.dataType, r[c.key])) })}\n`;
+            if (chunk.length >= WRITE_CHUNK) {
+              writeSync(fd, chunk);
+              chunk = "";
+            }
+          }
           n += page.length;
-          if (page.length < PAGE) break;
+          step.update(n);
         }
+        if (chunk !== "") writeSync(fd, chunk);
+        step.end();
         rows[t.name] = n;
       }
     });
@@ -196,13 +252,30 @@ export async function exportDump(
 
 type Line = { table: string; values: unknown[] } | { end: true; rows: Record<string, number> };
 
-async function* lines(file: string): AsyncGenerator<{ n: number; text: string }> {
-  const rl = createInterface({ input: createReadStream(file, { encoding: "utf8" }), crlfDelay: Number.POSITIVE_INFINITY });
+/**
+ * The non-blank lines of a file with their numbers, read in large chunks (bounded memory: one chunk
+ * and one line). `onBytes` learns how far into the file the reading is.
+ */
+async function* lines(file: string, onBytes?: (bytes: number) => void): AsyncGenerator<{ n: number; text: string }> {
+  const decoder = new TextDecoder();
+  let rest = "";
   let n = 0;
-  for await (const text of rl) {
-    n++;
-    if (text.trim() !== "") yield { n, text };
+  let bytes = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    const text = rest + decoder.decode(chunk, { stream: true });
+    let start = 0;
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
+      n++;
+      const line = text.charCodeAt(nl - 1) === 13 && nl > start ? text.slice(start, nl - 1) : text.slice(start, nl);
+      start = nl + 1;
+      if (line.trim() !== "") yield { n, text: line };
+    }
+    rest = text.slice(start);
+    onBytes?.(bytes);
   }
+  rest += decoder.decode();
+  if (rest.trim() !== "") yield { n: n + 1, text: rest.endsWith("\r") ? rest.slice(0, -1) : rest };
 }
 
 export interface CheckedDump {
@@ -216,14 +289,15 @@ export interface CheckedDump {
  * version, the schema (one this build knows: `knownSchemas`, oldest first), every table and column
  * (present in this build's schema), every line, and the end line with the row counts.
  */
-export async function checkDump(db: SchemaOf, file: string, knownSchemas: string[]): Promise<CheckedDump> {
+export async function checkDump(db: SchemaOf, file: string, knownSchemas: string[], progress: Progress = silentProgress): Promise<CheckedDump> {
   if (!existsSync(file)) throw new DumpError(`cannot import ${file}: no such file`);
+  const step = progress.step("checking the dump", statSync(file).size, "bytes");
   const tables = new Map(schemaTables(db).map((t) => [t.name, t]));
   let header: DumpHeader | undefined;
   let end: Record<string, number> | undefined;
   const counted: Record<string, number> = {};
   const bad = (n: number, why: string) => new DumpError(`cannot import ${file}: line ${n}: ${why}`);
-  for await (const { n, text } of lines(file)) {
+  for await (const { n, text } of lines(file, (bytes) => step.update(bytes))) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -246,6 +320,7 @@ export async function checkDump(db: SchemaOf, file: string, knownSchemas: string
       throw bad(n, "not a row of a table in the header");
     counted[spec.name]!++;
   }
+  step.end();
   if (!header) throw new DumpError(`cannot import ${file}: the file is empty`);
   if (!end) throw new DumpError(`cannot import ${file}: the file is cut short (no end line)`);
   for (const t of header.tables)
@@ -294,58 +369,128 @@ export interface ImportOptions {
   checked: CheckedDump;
   /** Add to a database that has rows (conflicting rows abort the whole import). */
   merge: boolean;
+  progress?: Progress;
 }
 
-/** Rows per INSERT, under every dialect's bound-parameter limit. */
-const MAX_PARAMS = 30_000;
+/** Bound parameters per INSERT, under every dialect's limit. */
+const MAX_PARAMS = 8000;
+/** Rows per INSERT at most: larger statements buy no speed, only memory. */
+const MAX_ROWS_PER_INSERT = 500;
+
+interface RunnableInsert {
+  run?(params: Record<string, unknown>): unknown;
+  execute?(params: Record<string, unknown>): Promise<unknown>;
+}
+
+/**
+ * Inserts rows of one table in batches. A full batch runs a statement built once with placeholders
+ * (Drizzle encodes each value by its column, as for any insert); the last, smaller one is built as
+ * it comes. Holds one batch at a time.
+ */
+function batchInserter(db: Database, tx: TxHandle, info: TableInfo, keys: string[], onRows: (n: number) => Promise<void>) {
+  const exec = executorOf(tx);
+  const perInsert = Math.max(1, Math.min(MAX_ROWS_PER_INSERT, Math.floor(MAX_PARAMS / Math.max(1, keys.length))));
+  const names = Array.from({ length: perInsert }, (_, i) => keys.map((k) => `${i}_${k}`));
+  let prepared: RunnableInsert | undefined;
+  const full = () => {
+    if (prepared) return prepared;
+    const template = names.map((row) => Object.fromEntries(keys.map((k, j) => [k, sql.placeholder(row[j]!)])));
+    prepared = (
+      db.dialect === "postgres"
+        ? pgExecutorOf(tx)
+            .insert(info.table as never)
+            .values(template as never)
+            .prepare(`import_${info.name}_${keys.length}`)
+        : exec
+            .insert(info.table as never)
+            .values(template as never)
+            .prepare()
+    ) as RunnableInsert;
+    return prepared;
+  };
+  let batch: Record<string, unknown>[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const rows = batch;
+    batch = [];
+    if (rows.length === perInsert) {
+      const params: Record<string, unknown> = {};
+      for (let i = 0; i < rows.length; i++) for (let j = 0; j < keys.length; j++) params[names[i]![j]!] = rows[i]![keys[j]!];
+      const stmt = full();
+      if (stmt.run) stmt.run(params);
+      else await stmt.execute!(params);
+    } else await exec.insert(info.table as never).values(rows as never);
+    await onRows(rows.length);
+  };
+  return {
+    async add(row: Record<string, unknown>) {
+      batch.push(row);
+      if (batch.length >= perInsert) await flush();
+    },
+    flush,
+  };
+}
 
 /**
  * Loads a checked dump in ONE transaction: all of it or nothing. Refuses a database that has rows
  * unless `merge`; on a merge, values the database generates (the outbox's seq) are given anew, in
  * the dump's order. Publishes FLUSH_ALL on the bus with the commit, so every instance's cache starts
- * over. Returns the rows inserted per table.
+ * over. Streams the file: memory holds one batch of rows whatever the size. Returns the rows
+ * inserted per table.
  */
 export async function importDump(db: Database, opts: ImportOptions): Promise<Record<string, number>> {
   const tables = new Map(schemaTables(db).map((t) => [t.name, t]));
   const { header } = opts.checked;
+  const progress = opts.progress ?? silentProgress;
   return db.transact(async (tx) => {
     const exec = executorOf(tx);
     if (!opts.merge && !(await isEmpty(exec, db)))
       throw new DumpError(`cannot import ${opts.file}: the database is not empty (use --merge to add the dump's rows to what is there)`);
     const inserted: Record<string, number> = Object.fromEntries(header.tables.map((t) => [t.name, 0]));
-    let current: { info: TableInfo; keys: { key: string; dataType: string; index: number }[]; batch: Record<string, unknown>[]; perInsert: number } | undefined;
-    const flush = async () => {
-      if (!current || current.batch.length === 0) return;
-      try {
-        await exec.insert(current.info.table as never).values(current.batch as never);
-      } catch (err) {
-        const violated = uniqueViolation(err);
-        if (violated !== undefined)
-          throw new DumpError(`cannot import ${opts.file}: a row of ${current.info.name} is already in the database (${violated}); nothing was imported`);
-        throw err;
-      }
-      inserted[current.info.name]! += current.batch.length;
-      current.batch = [];
+    let current:
+      | { info: TableInfo; columns: { key: string; dataType: string; index: number }[]; inserter: ReturnType<typeof batchInserter>; step: ProgressStep }
+      | undefined;
+    const finish = async () => {
+      if (!current) return;
+      await current.inserter.flush();
+      current.step.end();
     };
-    for await (const { text } of lines(opts.file)) {
-      const line = JSON.parse(text) as Line | DumpHeader;
-      if (!("table" in line)) continue; // the header and the end line
-      if (current?.info.name !== line.table) {
-        await flush();
-        const info = tables.get(line.table)!;
-        const spec = header.tables.find((t) => t.name === line.table)!;
-        const keys = spec.columns.flatMap((name, index) => {
-          const c = info.columns.find((ci) => ci.name === name)!;
-          return opts.merge && c.generated ? [] : [{ key: c.key, dataType: c.dataType, index }];
-        });
-        current = { info, keys, batch: [], perInsert: Math.max(1, Math.floor(MAX_PARAMS / Math.max(1, keys.length))) };
+    try {
+      for await (const { text } of lines(opts.file)) {
+        const line = JSON.parse(text) as Line | DumpHeader;
+        if (!("table" in line)) continue; // the header and the end line
+        if (current?.info.name !== line.table) {
+          await finish();
+          const info = tables.get(line.table)!;
+          const spec = header.tables.find((t) => t.name === line.table)!;
+          const columns = spec.columns.flatMap((name, index) => {
+            const c = info.columns.find((ci) => ci.name === name)!;
+            return opts.merge && c.generated ? [] : [{ key: c.key, dataType: c.dataType, index }];
+          });
+          const step = progress.step(info.name, opts.checked.rows[info.name], "rows");
+          const inserter = batchInserter(
+            db,
+            tx,
+            info,
+            columns.map((c) => c.key),
+            async (n) => {
+              inserted[info.name]! += n;
+              step.update(inserted[info.name]!);
+            },
+          );
+          current = { info, columns, inserter, step };
+        }
+        const row: Record<string, unknown> = {};
+        for (const c of current.columns) row[c.key] = decode(c.dataType, line.values[c.index]);
+        await current.inserter.add(row);
       }
-      const row: Record<string, unknown> = {};
-      for (const k of current.keys) row[k.key] = decode(k.dataType, line.values[k.index]);
-      current.batch.push(row);
-      if (current.batch.length >= current.perInsert) await flush();
+      await finish();
+    } catch (err) {
+      const violated = uniqueViolation(err);
+      if (violated !== undefined && current)
+        throw new DumpError(`cannot import ${opts.file}: a row of ${current.info.name} is already in the database (${violated}); nothing was imported`);
+      throw err;
     }
-    await flush();
     if (db.dialect === "postgres") await advanceSequences(tx, [...tables.values()]);
     tx.invalidate(FLUSH_ALL);
     return inserted;
