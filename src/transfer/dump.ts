@@ -395,17 +395,14 @@ function batchInserter(db: Database, tx: TxHandle, info: TableInfo, keys: string
   const full = () => {
     if (prepared) return prepared;
     const template = names.map((row) => Object.fromEntries(keys.map((k, j) => [k, sql.placeholder(row[j]!)])));
-    prepared = (
+    // Postgres prepares under a name; SQLite's statement is the connection's own.
+    prepared =
       db.dialect === "postgres"
-        ? pgExecutorOf(tx)
+        ? (pgExecutorOf(tx)
             .insert(info.table as never)
             .values(template as never)
-            .prepare(`import_${info.name}_${keys.length}`)
-        : exec
-            .insert(info.table as never)
-            .values(template as never)
-            .prepare()
-    ) as RunnableInsert;
+            .prepare(`import_${info.name}_${keys.length}`) as RunnableInsert)
+        : (exec.insert(info.table as never).values(template as never) as unknown as { prepare(): RunnableInsert }).prepare();
     return prepared;
   };
   let batch: Record<string, unknown>[] = [];

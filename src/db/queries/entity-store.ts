@@ -1,10 +1,11 @@
-import { and, asc, desc, eq, getTableName, gte, inArray, isNull, lte, type SQL, sql } from "drizzle-orm";
+import { and, eq, getTableName, gte, inArray, isNull, lte, type SQL, sql } from "drizzle-orm";
 import type { ListFilter } from "../../shared/list.ts";
 import type { TxHandle } from "../../shared/tx.ts";
 import type { Database, Dialect } from "../database.ts";
-import type { Executor, Tables } from "../portable.ts";
+import type { Tables } from "../portable.ts";
 import { executorOf } from "../transaction.ts";
 import { containsText, jsonArrayHas, jsonContains } from "./dialect-sql.ts";
+import { listEntities } from "./list-plan.ts";
 import { preparedAll, prepareQuery } from "./prepared.ts";
 
 /** Clients and channels share these columns and the list semantics of contract §2. */
@@ -30,22 +31,6 @@ export function listConditions(dialect: Dialect, table: EntityTable, domainId: s
   if (f.group === null) where.push(isNull(table.parentGroupId));
   else if (f.group !== undefined) where.push(eq(table.parentGroupId, f.group));
   return where;
-}
-
-/** "Last touched" time: updated_at, else created_at. Spelled exactly as in the schema's index. */
-export const sortTime = (table: EntityTable) => sql`(CASE WHEN ${table.updatedAt} IS NULL THEN ${table.createdAt} ELSE ${table.updatedAt} END)`;
-
-/** Counts the matches, then reads one page of them in the requested order (ties broken by id). */
-export async function listPage<Row>(db: Executor, table: EntityTable, where: SQL | undefined, f: ListFilter): Promise<{ total: number; items: Row[] }> {
-  const [{ total } = { total: 0 }] = await db
-    .select({ total: sql<number>`count(*)`.mapWith(Number) })
-    .from(table)
-    .where(where);
-  if (f.onlyTotal || total === 0 || f.offset >= total) return { total, items: [] };
-  const order = f.dir === "asc" ? asc : desc;
-  const key = f.order === "name" ? table.name : f.order === "created_at" ? table.createdAt : sortTime(table);
-  const items = await db.select().from(table).where(where).orderBy(order(key), order(table.id)).limit(f.limit).offset(f.offset);
-  return { total, items: items as Row[] };
 }
 
 /** SQL the connections repository contributes, so the connections table is spoken of there only. */
@@ -129,7 +114,7 @@ export function createEntityStore<Row, Changes>(
         if (!withMember) throw new Error(`${table._.name} store built without role filters`);
         conds.push(withMember(f.member));
       }
-      return listPage<Row>(db.read, table, and(...conds), f);
+      return listEntities<Row>({ db, table, domainId, filter: f, conditions: conds });
     },
     async update(tx, domainId, id, changes, where) {
       const conds = [byKey(domainId, id)];
