@@ -54,7 +54,8 @@ export function jsonArrayHas(dialect: Dialect, column: AnyColumn, op: "any" | "a
       values.map((v) => sql`${v}`),
       sql`, `,
     )}]::text[]`;
-    return op === "any" ? sql`jsonb_exists_any(${column}, ${arr})` : sql`jsonb_exists_all(${column}, ${arr})`;
+    // The operators, not the jsonb_exists_* functions: only the operators can use the GIN index.
+    return op === "any" ? sql`${column} ?| ${arr}` : sql`${column} ?& ${arr}`;
   }
   if (op === "any") {
     return sql`EXISTS (SELECT 1 FROM json_each(${column}) WHERE value IN (${sql.join(
