@@ -189,17 +189,23 @@ function nameHint(o: ListPlanOptions): SQL | undefined {
  * terms is walked term by term, each for the first offset + limit entries in list order, merged.
  */
 async function termsPage<Row>(o: ListPlanOptions, status: number, groups: string[][]): Promise<Page<Row>> {
-  const { db, table, filter: f } = o;
-  const terms = termTable(table);
+  const { db, filter: f } = o;
+  const table = termTable(o.table);
   const driver = groups.reduce((a, b) => (b.length < a.length ? b : a));
   const others = groups.filter((g) => g !== driver);
-  const probes = others.map((g) => sql` AND EXISTS (SELECT 1 FROM ${terms} u WHERE u.entity_id = t.entity_id AND u.term IN (${list(g)}))`);
-  const base = (term: SQL) => sql`FROM ${terms} t WHERE t.domain_id = ${o.domainId} AND ${term} AND t.status = ${status}${sql.join(probes, sql``)}`;
-  const counted =
-    driver.length === 1
-      ? sql`SELECT count(*) AS n ${base(sql`t.term = ${driver[0]}`)}`
-      : sql`SELECT count(*) AS n FROM (SELECT DISTINCT t.entity_id ${base(sql`t.term IN (${list(driver)})`)})`;
-  const [{ n } = { n: 0 }] = await rows<{ n: number }>(db, counted);
+  // A probe looks for the same entry (same list time and entity) under another term: a seek in the
+  // primary key, and as the driver is walked in list order, the probes move forward through the
+  // other term's range page by page (a probe by entity id would land on a random page each time).
+  const has = (alias: string, terms: string[]) =>
+    sql`EXISTS (SELECT 1 FROM ${table} ${sql.raw(alias)} WHERE ${sql.raw(alias)}.domain_id = t.domain_id AND ${sql.raw(alias)}.term IN (${list(terms)}) AND ${sql.raw(alias)}.status = t.status AND ${sql.raw(alias)}.sort_at = t.sort_at AND +${sql.raw(alias)}.entity_id = t.entity_id)`;
+  const probes = others.map((g, i) => sql` AND ${has(`u${i}`, g)}`);
+  const base = (term: SQL) => sql`FROM ${table} t WHERE t.domain_id = ${o.domainId} AND ${term} AND t.status = ${status}${sql.join(probes, sql``)}`;
+  // Several terms driving (tags any): each term's entries that no earlier term has, added up.
+  const counted = sql.join(
+    driver.map((term, i) => sql`(SELECT count(*) ${base(sql`t.term = ${term}`)}${i > 0 ? sql` AND NOT ${has("e", driver.slice(0, i))}` : sql``})`),
+    sql` + `,
+  );
+  const [{ n } = { n: 0 }] = await rows<{ n: number }>(db, sql`SELECT ${counted} AS n`);
   const total = Number(n);
   if (f.onlyTotal || total === 0 || f.offset >= total) return { total, items: [] };
   const dir = sql.raw(f.dir === "asc" ? "ASC" : "DESC");
@@ -214,7 +220,7 @@ async function termsPage<Row>(o: ListPlanOptions, status: number, groups: string
         )}) ORDER BY sort_at ${dir}, entity_id ${dir} LIMIT ${f.limit} OFFSET ${f.offset}`;
   const ids = (await rows<{ entity_id: string }>(db, paged)).map((r) => r.entity_id);
   if (ids.length === 0) return { total, items: [] };
-  const found = (await db.read.select().from(table).where(inArray(table.id, ids))) as (Row & { id: string })[];
+  const found = (await db.read.select().from(o.table).where(inArray(o.table.id, ids))) as (Row & { id: string })[];
   const byId = new Map(found.map((r) => [r.id, r]));
   return { total, items: ids.map((id) => byId.get(id)).filter((r): r is Row & { id: string } => r !== undefined) };
 }
