@@ -9,14 +9,14 @@
 // Usage: bun scripts/bench/scale.ts [--n 1000000] [--postgres] [--data DIR] [--phases lists,grpc,...]
 //   --data DIR   keep the seeded database in DIR (Postgres: database mgc_scale_<n>, named in DIR) and
 //                reuse it on the next run, so seeding and each measurement can run separately
-//   --phases     seed,lists,startup,grpc,create,transfer (default: all of them; seed runs when needed)
+//   --phases     seed,lists,startup,grpc,create,transfer,backup (default: all; seed runs when one needs data)
 //   --samples K  requests per list (default 200; a list stops early after 20 s)
 // Run it under the heavy lock (PROTOCOL.md): flock /tmp/mgc-heavy.lock bun scripts/bench/scale.ts …
 
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
@@ -31,7 +31,7 @@ const { values: args } = parseArgs({
     n: { type: "string", default: "100000" },
     postgres: { type: "boolean", default: false },
     data: { type: "string" },
-    phases: { type: "string", default: "lists,startup,grpc,create,transfer" },
+    phases: { type: "string", default: "lists,startup,grpc,create,transfer,backup" },
     samples: { type: "string", default: "200" },
     binary: { type: "string" },
   },
@@ -63,7 +63,12 @@ const admin = () => postgres(pgUrl("postgres"), { max: 1, onnotice: () => undefi
 const keep = args.data !== undefined;
 const dir = args.data ?? mkdtempSync(join(tmpdir(), "mgc-scale-"));
 mkdirSync(dir, { recursive: true });
-const pgDb = `mgc_scale_${N}${keep ? "" : `_${process.pid}`}`;
+/** Postgres: one database per data directory (kept with it), or one for this run. */
+const pgDb = keep
+  ? `mgc_scale_${basename(dir)
+      .replace(/[^a-z0-9]/gi, "_")
+      .toLowerCase()}`
+  : `mgc_scale_${N}_${process.pid}`;
 const dbEnv = (dataDir: string, db = pgDb): Record<string, string> => ({
   MG_CLIENTS_DB_PATH: join(dataDir, "clients.db"),
   ...(onPg ? pgEnv(db) : { MG_CLIENTS_DB_DRIVER: "sqlite" }),
@@ -398,7 +403,7 @@ async function create(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 // transfer: export → import → export, backup, restore
-async function transfer(): Promise<void> {
+async function transfer(dumps: boolean, backups: boolean): Promise<void> {
   const work = join(dir, "transfer");
   rmSync(work, { recursive: true, force: true });
   mkdirSync(join(work, "imported"), { recursive: true });
@@ -420,6 +425,25 @@ async function transfer(): Promise<void> {
     const dump1 = join(work, "dump1.jsonl");
     const e1 = cli(["export", ...quiet, dump1], dbEnv(dir));
     const rows = counted(e1.out);
+    if (dumps) await roundTrip(dump1, e1, rows);
+    if (backups && !onPg) {
+      const backupFile = join(work, "backup.db");
+      const b = cli(["backup", ...quiet, backupFile], dbEnv(dir));
+      step("backup", b, rows, mb(backupFile));
+      mkdirSync(join(work, "restored"));
+      const r = cli(["restore", ...quiet, backupFile], dbEnv(join(work, "restored")));
+      step("restore", r, rows, mb(backupFile));
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    if (onPg) {
+      const a = admin();
+      await a.unsafe(`DROP DATABASE IF EXISTS "${importDb}" WITH (FORCE)`);
+      await a.end();
+    }
+  }
+
+  async function roundTrip(dump1: string, e1: ReturnType<typeof cli>, rows: number) {
     step("export", e1, rows, mb(dump1));
     if (onPg) {
       const a = admin();
@@ -443,21 +467,6 @@ async function transfer(): Promise<void> {
     const identical = cmp.stdout.toString().trim() === "same" && header(dump1) === header(dump2);
     verdict(`export → import → export of ${rows} rows (${mb(dump1).toFixed(0)} MB)`, identical ? "identical" : "DIFFERENT", "identical", identical);
     rmSync(dump2, { force: true });
-    if (!onPg) {
-      const backupFile = join(work, "backup.db");
-      const b = cli(["backup", ...quiet, backupFile], dbEnv(dir));
-      step("backup", b, rows, mb(backupFile));
-      mkdirSync(join(work, "restored"));
-      const r = cli(["restore", ...quiet, backupFile], dbEnv(join(work, "restored")));
-      step("restore", r, rows, mb(backupFile));
-    }
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-    if (onPg) {
-      const a = admin();
-      await a.unsafe(`DROP DATABASE IF EXISTS "${importDb}" WITH (FORCE)`);
-      await a.end();
-    }
   }
 }
 
@@ -465,12 +474,12 @@ async function transfer(): Promise<void> {
 const t0 = performance.now();
 try {
   console.log(`scale benchmark: ${N} clients, ${channelsFor(N)} channels, ${2 * N} connections on ${onPg ? "Postgres" : "SQLite"} (data in ${dir})`);
-  await seed();
+  if (["seed", "lists", "startup", "grpc", "transfer", "backup"].some((p) => phases.has(p))) await seed();
   if (phases.has("lists")) await lists();
   if (phases.has("startup")) await startup();
   if (phases.has("grpc")) await grpcPhase();
   if (phases.has("create")) await create();
-  if (phases.has("transfer")) await transfer();
+  if (phases.has("transfer") || phases.has("backup")) await transfer(phases.has("transfer"), phases.has("backup"));
   console.log(`\n| what | figure | target | verdict |\n|---|---:|---|---|`);
   for (const v of verdicts) console.log(`| ${v.what} | ${v.figure} | ${v.target} | ${v.pass === undefined ? "—" : v.pass ? "PASS" : "FAIL"} |`);
   const failed = verdicts.filter((v) => v.pass === false).length;
