@@ -14,7 +14,8 @@ import type { Executor, Tables } from "../portable.ts";
  *   list time at three widths. A list filtered by status alone takes its total from there (no
  *   count over a million index entries), and a deep offset in the default order descends the
  *   buckets to the one where the page starts, then skips only within it.
- * - SQLite: <kind>_terms (tags and top-level metadata members, with status and list time) and
+ * - SQLite: <kind>_terms (tags and top-level metadata members, with status and list time; one
+ *   term's total in <kind>_term_counts) and
  *   <table>_name_fts (FTS5 trigram index of the names). A list filtered by tags and/or scalar
  *   metadata members alone counts and pages inside the terms index; a name substring (3
  *   characters or more) takes its candidates from the trigram index, the exact condition still
@@ -205,7 +206,13 @@ async function termsPage<Row>(o: ListPlanOptions, status: number, groups: string
     driver.map((term, i) => sql`(SELECT count(*) ${base(sql`t.term = ${term}`)}${i > 0 ? sql` AND NOT ${has("e", driver.slice(0, i))}` : sql``})`),
     sql` + `,
   );
-  const [{ n } = { n: 0 }] = await rows<{ n: number }>(db, sql`SELECT ${counted} AS n`);
+  // One term alone: its total is kept by the triggers of migration 0004.
+  const single = groups.length === 1 && driver.length === 1;
+  const counts = sql.raw(`${kindOf(o.table)}_term_counts`);
+  const [{ n } = { n: 0 }] = await rows<{ n: number }>(
+    db,
+    single ? sql`SELECT n FROM ${counts} WHERE domain_id = ${o.domainId} AND term = ${driver[0]} AND status = ${status}` : sql`SELECT ${counted} AS n`,
+  );
   const total = Number(n);
   if (f.onlyTotal || total === 0 || f.offset >= total) return { total, items: [] };
   const dir = sql.raw(f.dir === "asc" ? "ASC" : "DESC");
