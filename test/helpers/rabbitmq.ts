@@ -16,6 +16,9 @@ import { type Subprocess, spawn } from "bun";
  *   ... mqtt://127.0.0.1:${node.mqttPort} ...
  *   await node.stop();                                                             // in afterAll
  *
+ * `env` is the environment the node runs with: give it as is to rabbitmqctl and friends
+ * (`rabbitmqctl -n ${node.nodeName} …`), so they reach this node and its epmd, never the shared one.
+ *
  * With `plugins: ["rabbitmq_management"]` the management API listens on `managementPort`
  * (`managementUrl`; user `guest`/`guest` only exists if the node authenticates internally too:
  * pass `config: ["auth_backends.2 = internal"]` for that).
@@ -51,6 +54,8 @@ export interface RabbitmqNode {
   readonly managementUrl?: string;
   /** The node's Erlang VM. */
   readonly pid: number;
+  /** The environment the node runs with (for rabbitmqctl and the other CLI tools). */
+  readonly env: Record<string, string>;
   /** The node's own log (for a failing test's message). */
   log(): string;
   /** Stops the VM by its pid, then the private epmd, then deletes the directory. */
@@ -161,7 +166,9 @@ export async function startRabbitmq(opts: RabbitmqOptions): Promise<RabbitmqNode
     RABBITMQ_CTL_DIST_PORT_MAX: String(base + 7),
     ERL_EPMD_PORT: String(P.epmd),
     ERL_EPMD_ADDRESS: "127.0.0.1",
-    ERL_FLAGS: "-kernel inet_dist_use_interface {127,0,0,1}",
+    // -start_epmd false: no VM started with this environment (the node, rabbitmqctl) may start an
+    // epmd daemon of its own, which would outlive the node; they all use the private one below.
+    ERL_FLAGS: "-start_epmd false -kernel inet_dist_use_interface {127,0,0,1}",
   };
   const log = () => {
     try {
@@ -208,6 +215,7 @@ export async function startRabbitmq(opts: RabbitmqOptions): Promise<RabbitmqNode
     managementPort: management ? P.management : undefined,
     managementUrl: management ? `http://127.0.0.1:${P.management}` : undefined,
     pid,
+    env,
     log,
     stop,
   };
