@@ -13,6 +13,7 @@
 //   --samples K  requests per list (default 200; a list stops early after 20 s)
 // Run it under the heavy lock (PROTOCOL.md): flock /tmp/mgc-heavy.lock bun scripts/bench/scale.ts …
 
+import { Database } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -285,7 +286,6 @@ async function startup(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // grpc: the first call per client, on a freshly started service
 async function grpcPhase(): Promise<void> {
-  const svc = await service();
   const def = protoLoader.loadSync(["clients/v1/clients.proto", "channels/v1/channels.proto"], {
     keepCase: true,
     longs: Number,
@@ -296,23 +296,28 @@ async function grpcPhase(): Promise<void> {
   const pkg = grpc.loadPackageDefinition(def) as any;
   const call = (c: any, method: string, req: unknown) =>
     new Promise<any>((resolve, reject) => c[method](req, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))));
-  // Which clients: distinct, spread over the whole set; their ids and channels through the HTTP API.
-  const headers = { authorization: `Bearer ${TOKEN}` };
+  // Which clients: distinct, spread over the whole set; their ids and publish channels read from
+  // the database itself (the lists under test are not the way to find them).
   const K = Math.min(1000, Math.floor(N / 2));
   const picks = Array.from({ length: 2 * K }, (_, k) => Math.floor((k * (N - 1)) / (2 * K - 1))).filter((i) => clientShape(i).status === 0);
-  const lookups: { i: number; id: string; channel: string }[] = [];
-  for (const i of picks) {
-    const r = (await (await fetch(`${svc.url}/${DOMAIN}/clients?name=device-${i}&limit=100`, { headers })).json()) as {
-      clients?: { id: string; name: string }[];
-    };
-    const id = r.clients?.find((c) => c.name === `device-${i}`)?.id;
-    if (!id) continue;
-    const chs = (await (await fetch(`${svc.url}/${DOMAIN}/channels?client=${id}&connection_type=publish`, { headers })).json()) as {
-      channels?: { id: string }[];
-    };
-    lookups.push({ i, id, channel: chs.channels![0]!.id });
+  const names = picks.map((i) => `device-${i}`);
+  const lookupSql = `SELECT c.name, c.id, k.channel_id FROM clients c JOIN connections k ON k.client_id = c.id AND k.type = 1
+    WHERE c.domain_id = '${DOMAIN}' AND c.name IN (${names.map((n) => `'${n}'`).join(", ")})`;
+  let found: { name: string; id: string; channel_id: string }[];
+  if (onPg) {
+    const q = postgres(pgUrl(pgDb), { max: 1, onnotice: () => undefined });
+    found = (await q.unsafe(lookupSql)) as unknown as typeof found;
+    await q.end();
+  } else {
+    const conn = new Database(join(dir, "clients.db"), { readonly: true });
+    found = conn.query(lookupSql).all() as typeof found;
+    conn.close();
   }
-  await svc.stop();
+  const byName = new Map(found.map((r) => [r.name, r]));
+  const lookups = picks.flatMap((i) => {
+    const r = byName.get(`device-${i}`);
+    return r ? [{ i, id: r.id, channel: r.channel_id }] : [];
+  });
   // A fresh service: every call below is the first one for its client.
   const cold = await service();
   const c2 = new pkg.clients.v1.ClientsService(cold.grpcAddress, grpc.credentials.createInsecure());

@@ -35,6 +35,14 @@ function entityIndexes(kind: string, t: { [K in keyof EntityColumns]: SQLiteColu
       t.id,
     ),
     index(`${kind}_domain_created_idx`).on(t.domainId, t.createdAt),
+    // Covers a created_at range with the status and the list order: counted and paged from the index alone.
+    index(`${kind}_domain_status_created_idx`).on(
+      t.domainId,
+      t.status,
+      t.createdAt,
+      sql`(CASE WHEN ${t.updatedAt} IS NULL THEN ${t.createdAt} ELSE ${t.updatedAt} END)`,
+      t.id,
+    ),
     index(`${kind}_domain_name_idx`).on(t.domainId, t.name),
     index(`${kind}_parent_idx`).on(t.domainId, t.parentGroupId),
   ];

@@ -1,0 +1,2 @@
+CREATE INDEX "channels_domain_status_created_idx" ON "channels" USING btree ("domain_id","status","created_at",(CASE WHEN "updated_at" IS NULL THEN "created_at" ELSE "updated_at" END),"id");--> statement-breakpoint
+CREATE INDEX "clients_domain_status_created_idx" ON "clients" USING btree ("domain_id","status","created_at",(CASE WHEN "updated_at" IS NULL THEN "created_at" ELSE "updated_at" END),"id");
