@@ -47,8 +47,6 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-const MAX_BODY_BYTES = 16 * 1024 * 1024;
-
 /** On shutdown, how long the publisher may keep delivering the outbox before the process exits. */
 export const SHUTDOWN_FLUSH_MS = 3000;
 
@@ -202,7 +200,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     hooks: hooks.state,
   });
 
-  const app = createHttpApp({ auth, logger, metrics, health, version: buildInfo.version }, [
+  const app = createHttpApp({ auth, logger, metrics, health, version: buildInfo.version, maxBodyBytes: config.http.maxBodyBytes }, [
     clientsRoutes(clients),
     channelsRoutes(channels),
     connectionsRoutes(connections),
@@ -212,7 +210,9 @@ export async function startService(config: Config, logger: Logger = createLogger
     app.listen({
       hostname: config.http.host,
       port: config.http.port,
-      maxRequestBodySize: MAX_BODY_BYTES,
+      // Bodies are limited by the app (MG_CLIENTS_HTTP_MAX_BODY), which answers 413 with a JSON
+      // message and reads no further; Bun's own limit would answer first, without one.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       // Elysia defaults to SO_REUSEPORT, which would let a second instance share the port silently.
       reusePort: false,
       ...(config.http.tls ? { tls: { cert: Bun.file(config.http.tls.cert), key: Bun.file(config.http.tls.key) } } : {}),

@@ -25,7 +25,7 @@ describe("configuration", () => {
   test("defaults match DESIGN.md", () => {
     const c = loadConfig({});
     expect(c.logLevel).toBe("info");
-    expect(c.http).toEqual({ host: "localhost", port: 9000, tls: undefined });
+    expect(c.http).toEqual({ host: "localhost", port: 9000, tls: undefined, maxBodyBytes: 1 << 20 });
     expect(c.grpc).toEqual({ host: "localhost", port: 7000, tls: undefined });
     expect(c.db.driver).toBe("sqlite");
     expect(c.db.path.endsWith("/data/clients.db")).toBe(true);

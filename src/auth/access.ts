@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { type AccessCache, authzKey } from "../cache/access-cache.ts";
 import { type MaybePromise, then } from "../shared/maybe.ts";
+import { storableText } from "../shared/text.ts";
 import type { SecretHasher } from "./secrets.ts";
 
 /**
@@ -66,6 +67,9 @@ const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}
 /** The cache key of a token: its SHA-256 (the token itself is never kept). */
 const tokenKey = (token: string) => createHash("sha256").update(token).digest("base64");
 
+/** Ids with a NUL or a lone surrogate match nothing stored (and Postgres would refuse them in a lookup). */
+const lookupable = (q: AuthzQuery) => storableText(q.clientId) && storableText(q.channelId) && storableText(q.domainId);
+
 export function createAccessService(deps: AccessDeps): AccessService {
   const { clients, connections, hasher, cache } = deps;
 
@@ -86,7 +90,8 @@ export function createAccessService(deps: AccessDeps): AccessService {
     if (colon < 0) return DENIED;
     const subject = decoded.slice(0, colon);
     const secret = decoded.slice(colon + 1);
-    if (subject === "" || secret === "") return DENIED;
+    // A NUL or lone surrogate matches nothing stored (and Postgres would refuse it in a lookup).
+    if (subject === "" || secret === "" || !storableText(subject)) return DENIED;
     if (form === "basic") {
       return then(
         clients.authRecord(subject),
@@ -107,6 +112,7 @@ export function createAccessService(deps: AccessDeps): AccessService {
     const key = authzKey("u", q.domainId, userId, q.channelId, q.type);
     const hit = cache.authorized(key);
     if (hit !== undefined) return hit ? "allowed" : "denied";
+    if (!lookupable(q)) return "denied";
     const epoch = cache.epoch;
     return then(users.mayAccessChannel(q.domainId, userId, q.channelId, q.type === 1 ? "publish" : "subscribe"), (allowed) => {
       cache.rememberAuthorized(key, allowed, userId, q.channelId, epoch);
@@ -132,6 +138,7 @@ export function createAccessService(deps: AccessDeps): AccessService {
         const key = authzKey("c", q.domainId, q.clientId, q.channelId, q.type);
         const hit = cache.authorized(key);
         if (hit !== undefined) return hit ? "allowed" : "denied";
+        if (!lookupable(q)) return "denied";
         const epoch = cache.epoch;
         return then(connections.clientMay(q.domainId, q.clientId, q.channelId, q.type), (allowed) => {
           cache.rememberAuthorized(key, allowed, q.clientId, q.channelId, epoch);

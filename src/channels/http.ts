@@ -37,8 +37,8 @@ export function validRoute(route: string): boolean {
   return ROUTE.test(route) && !route.includes("__") && !route.includes("--") && !isCanonicalUuid(route.toLowerCase());
 }
 
-/** Response JSON of a channel (contract §1.2). */
-export function channelJson(c: Channel): JsonObject {
+/** Response JSON of a channel (contract §1.2); list items also carry `parent_group_path`, as clients do. */
+export function channelJson(c: Channel, opts: { list?: boolean } = {}): JsonObject {
   const body: JsonObject = { id: c.id };
   if (c.name) body.name = c.name;
   if (c.tags.length > 0) body.tags = c.tags;
@@ -50,6 +50,8 @@ export function channelJson(c: Channel): JsonObject {
   body.updated_at = formatTime(c.updatedAt);
   if (c.updatedBy) body.updated_by = c.updatedBy;
   body.status = statusName(c.status);
+  // Groups are external (DESIGN decision 7): the path we know is the parent itself.
+  if (opts.list && c.parentGroupId) body.parent_group_path = c.parentGroupId;
   return body;
 }
 
@@ -99,7 +101,7 @@ export function channelsRoutes(svc: ChannelsService) {
         const inputs = items.map(toNewChannel);
         inputs.forEach(validateNewChannel);
         const created = await svc.create(requestContext(request), inputs);
-        return reply(set, 200, { total: created.length, channels: created.map(channelJson) });
+        return reply(set, 200, { total: created.length, channels: created.map((c) => channelJson(c)) });
       },
       {
         ...jsonBody,
@@ -114,7 +116,7 @@ export function channelsRoutes(svc: ChannelsService) {
         const filter = readListFilter(new QueryReader(request.url), { emptyStatus: "invalid", connectedParam: "client" });
         const page = await svc.list(requestContext(request), filter);
         const item = (c: Channel) => {
-          const json = channelJson(c);
+          const json = channelJson(c, { list: true });
           if (page.connectionTypes) json.connection_types = page.connectionTypes.get(c.id) ?? [];
           const role = page.memberRoles?.get(c.id)?.[0];
           return role ? { ...json, ...memberRoleJson(role) } : json;

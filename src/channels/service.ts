@@ -1,6 +1,7 @@
-import { AppError, conflict, Msg, notFound, unprocessable } from "../errors/index.ts";
+import { AppError, conflict, invalid, Msg, notFound, unprocessable } from "../errors/index.ts";
 import { newId } from "../shared/ids.ts";
 import { type EntityHooks, type EntityService, entityLifecycle } from "../shared/lifecycle.ts";
+import { MAX_BULK } from "../shared/limits.ts";
 import { ENABLED } from "../shared/status.ts";
 import { type Micros, nowMicros } from "../shared/time.ts";
 import type { RequestContext, Transactor } from "../shared/tx.ts";
@@ -45,6 +46,7 @@ export function createChannelsService(deps: ChannelsServiceDeps): ChannelsServic
 
   return {
     async create(ctx, inputs) {
+      if (inputs.length > MAX_BULK) throw invalid(Msg.bulkTooLarge);
       const createdAt = now();
       const ids = new Set<string>();
       const routes = new Set<string>();

@@ -1,7 +1,7 @@
 import type { Config } from "../config/config.ts";
 
 /** The URL of the service's own /health, reachable from the same host whatever it listens on. */
-export function localHealthUrl(http: Config["http"]): string {
+export function localHealthUrl(http: Pick<Config["http"], "host" | "port" | "tls">): string {
   let host = http.host;
   if (host === "" || host === "0.0.0.0") host = "127.0.0.1";
   else if (host === "::" || host === "[::]") host = "::1";

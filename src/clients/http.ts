@@ -153,7 +153,8 @@ export function clientsRoutes(svc: ClientsService) {
         if (!request.url.includes("?") || !new QueryReader(request.url).bool("roles", false))
           return reply(set, 200, clientJson(await svc.view(requestContext(request), params.clientID)));
         const { entity, roles } = await svc.viewWithRoles(requestContext(request), params.clientID);
-        return reply(set, 200, { ...clientJson(entity), roles: roles.map(memberRoleJson) });
+        // As in Magistrala: private metadata is not shown on this path.
+        return reply(set, 200, { ...clientJson(entity, { privateMetadata: false }), roles: roles.map(memberRoleJson) });
       },
       {
         params,

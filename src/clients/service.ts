@@ -1,7 +1,8 @@
 import type { SecretHasher } from "../auth/secrets.ts";
-import { conflict, Msg, unprocessable } from "../errors/index.ts";
+import { conflict, invalid, Msg, unprocessable } from "../errors/index.ts";
 import { newId } from "../shared/ids.ts";
 import { type EntityHooks, type EntityService, entityLifecycle } from "../shared/lifecycle.ts";
+import { MAX_BULK } from "../shared/limits.ts";
 import { type Micros, nowMicros } from "../shared/time.ts";
 import type { RequestContext, Transactor, TxHandle } from "../shared/tx.ts";
 import { createdFields, updatedFields } from "./events.ts";
@@ -49,6 +50,7 @@ export function createClientsService(deps: ClientsServiceDeps): ClientsService {
 
   return {
     async create(ctx, inputs) {
+      if (inputs.length > MAX_BULK) throw invalid(Msg.bulkTooLarge);
       const createdAt = now();
       const seenIds = new Set<string>();
       const seenSecrets = new Set<string>();

@@ -13,7 +13,8 @@ export interface TlsFiles {
 
 export interface Config {
   logLevel: LogLevel;
-  http: { host: string; port: number; tls?: TlsFiles };
+  /** maxBodyBytes: MG_CLIENTS_HTTP_MAX_BODY, above which a request body is 413. */
+  http: { host: string; port: number; tls?: TlsFiles; maxBodyBytes: number };
   grpc: { host: string; port: number; tls?: TlsFiles & { caCerts?: string } };
   db: {
     driver: DbDriver;
@@ -109,7 +110,13 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = oneOf("MG_CLIENTS_LOG_LEVEL", "info", LOG_LEVELS);
 
   const httpTls = certPair("MG_CLIENTS_SERVER_CERT", "MG_CLIENTS_SERVER_KEY");
-  const http = { host: str("MG_CLIENTS_HTTP_HOST", "localhost"), port: port("MG_CLIENTS_HTTP_PORT", 9000), tls: httpTls };
+  const maxBodyText = str("MG_CLIENTS_HTTP_MAX_BODY", "1MiB");
+  let maxBodyBytes = parseSize(maxBodyText);
+  if (maxBodyBytes === undefined || maxBodyBytes < 1024 || maxBodyBytes > MAX_BODY_CEILING) {
+    problems.push(`MG_CLIENTS_HTTP_MAX_BODY: "${maxBodyText}" is not a size from 1KiB to 1GiB (e.g. 1MiB, 512KiB or plain bytes)`);
+    maxBodyBytes = 1 << 20;
+  }
+  const http = { host: str("MG_CLIENTS_HTTP_HOST", "localhost"), port: port("MG_CLIENTS_HTTP_PORT", 9000), tls: httpTls, maxBodyBytes };
 
   const grpcPair = certPair("MG_CLIENTS_GRPC_SERVER_CERT", "MG_CLIENTS_GRPC_SERVER_KEY");
   const caCerts = existingFile("MG_CLIENTS_GRPC_CA_CERTS");
@@ -181,6 +188,17 @@ export function loadConfig(env: Env = process.env): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return { logLevel, http, grpc, db, cache, events, hooks, standalone, instanceId: env.MG_CLIENTS_INSTANCE_ID || undefined };
+}
+
+const MAX_BODY_CEILING = 1 << 30;
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, kib: 1024, mib: 1 << 20, gib: 1 << 30, kb: 1000, mb: 1e6, gb: 1e9, k: 1024, m: 1 << 20, g: 1 << 30 };
+
+/** A size in bytes: plain bytes, or a number with a unit (KiB, MiB, GiB; KB, MB, GB; K, M, G as binary). */
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  if (!m) return undefined;
+  const unit = SIZE_UNITS[m[2]!.toLowerCase()];
+  return unit === undefined ? undefined : Math.floor(Number(m[1]) * unit);
 }
 
 /** Hides the password of a URL so it can be logged. */

@@ -1,5 +1,6 @@
-import { AppError, Msg, notFound, unprocessable } from "../errors/index.ts";
+import { AppError, invalid, Msg, notFound, unprocessable } from "../errors/index.ts";
 import { emitEvent } from "../events/emit.ts";
+import { MAX_CONNECTIONS } from "../shared/limits.ts";
 import { connectionTypeName } from "../shared/list.ts";
 import { ENABLED } from "../shared/status.ts";
 import { type RequestContext, systemContext, type Transactor, type TxHandle } from "../shared/tx.ts";
@@ -87,8 +88,14 @@ export function createConnectionsService(deps: ConnectionsServiceDeps): Connecti
     notify(tx, removed);
   };
 
+  /** A request's tuples within MAX_CONNECTIONS (checked before any lookup). */
+  const bounded = (req: ConnectionRequest) => {
+    if (req.channelIds.length * req.clientIds.length * req.types.length > MAX_CONNECTIONS) throw invalid(Msg.connectionsTooMany);
+  };
+
   return {
     async connect(ctx, req) {
+      bounded(req);
       await db.transact(async (tx) => {
         const d = ctx.domainId;
         await load(tx, deps.channels, req.channelIds, (_, ch) => {
@@ -112,6 +119,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps): Connecti
     },
 
     async disconnect(ctx, req) {
+      bounded(req);
       await db.transact(async (tx) => {
         const d = ctx.domainId;
         await load(tx, deps.channels, req.channelIds, (_, ch) => {
@@ -140,6 +148,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps): Connecti
 
     async addConnections(rows) {
       if (rows.length === 0) return;
+      if (rows.length > MAX_CONNECTIONS) throw invalid(Msg.connectionsTooMany);
       await db.transact(async (tx) => {
         // Every client and channel must exist in the connection's domain (no cross-domain rows).
         const domainOf = async (lookup: EntityLookup, ids: string[]) => new Map((await lookup.findMany(unique(ids), tx)).map((r) => [r.id, r.domainId]));
@@ -162,6 +171,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps): Connecti
 
     async removeConnections(rows) {
       if (rows.length === 0) return;
+      if (rows.length > MAX_CONNECTIONS) throw invalid(Msg.connectionsTooMany);
       await db.transact(async (tx) => removedBySystem(tx, await repo.removeMany(tx, rows)));
     },
 

@@ -10,8 +10,10 @@ export type ErrorCode =
   | "CONFLICT" // 400: the contract reports conflicts as 400, never 409
   | "FORBIDDEN" // 403
   | "NOT_FOUND" // 404
+  | "TOO_LARGE" // 413: the request body is above MG_CLIENTS_HTTP_MAX_BODY
   | "UNPROCESSABLE" // 422
-  | "INTERNAL"; // 500
+  | "INTERNAL" // 500
+  | "STORAGE_FULL"; // 503: the disk (or the database) has no room for the write
 
 export class AppError extends Error {
   constructor(
@@ -66,6 +68,14 @@ export const Msg = {
   addPolicies: "failed to add policies",
   removePolicies: "failed to remove policies",
   internal: "internal server error",
+  /** Not in the contract: a bulk create above MAX_BULK (src/shared/limits.ts). */
+  bulkTooLarge: "too many entities in one request (at most 10000)",
+  /** Not in the contract: a connect or disconnect whose channels × clients × types is above MAX_CONNECTIONS. */
+  connectionsTooMany: "too many connections in one request (channels × clients × types at most 10000)",
+  /** Not in the contract: beyond MG_CLIENTS_HTTP_MAX_BODY (413). */
+  bodyTooLarge: "request body too large",
+  /** Not in the contract: a write the disk or the database has no room for (503); retry later. */
+  storageFull: "storage full",
 } as const;
 
 export const invalid = (message: string) => new AppError("INVALID", message);

@@ -3,8 +3,9 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { assetPath } from "../assets.ts";
 import type { TlsFiles } from "../config/config.ts";
-import { AppError, type ErrorCode } from "../errors/index.ts";
+import { AppError, type ErrorCode, Msg } from "../errors/index.ts";
 import type { Logger } from "../log/logger.ts";
+import { storable } from "../shared/text.ts";
 
 /** The one mapping of error codes to gRPC status (contract grpc.md §3: never NOT_FOUND). */
 export const GRPC_STATUS: Record<ErrorCode, grpc.status> = {
@@ -19,6 +20,8 @@ export const GRPC_STATUS: Record<ErrorCode, grpc.status> = {
   NOT_FOUND: grpc.status.INTERNAL,
   UNPROCESSABLE: grpc.status.INTERNAL,
   INTERNAL: grpc.status.INTERNAL,
+  TOO_LARGE: grpc.status.RESOURCE_EXHAUSTED,
+  STORAGE_FULL: grpc.status.UNAVAILABLE,
 };
 
 export type Reply<T> = grpc.sendUnaryData<T>;
@@ -57,10 +60,20 @@ export function replyFailure(logger: Logger, method: string, cb: Reply<unknown>,
   cb(reply);
 }
 
-/** Wraps an async handler: its result is the reply, its failure mapped by replyFailure. */
+/** A field with NUL or a lone surrogate (protobufjs decodes invalid UTF-8 into lone surrogates). */
+const UNSTORABLE = grpcError(grpc.status.INVALID_ARGUMENT, Msg.invalidId);
+
+/**
+ * Wraps an async handler: its result is the reply, its failure mapped by replyFailure. A request
+ * whose strings Postgres would refuse is INVALID_ARGUMENT before the handler runs, on both backends.
+ */
 export function unary<Req, Res>(logger: Logger, counts: CallCounts, method: string, fn: (req: Req) => Promise<Res>) {
   const c = counts.counter(method);
   return (call: Call<Req>, cb: Reply<Res>) => {
+    if (!storable(call.request)) {
+      c[grpc.status.INVALID_ARGUMENT]!++;
+      return cb(UNSTORABLE);
+    }
     fn(call.request).then(
       (res) => {
         c[grpc.status.OK]!++;

@@ -1,12 +1,36 @@
 import { t } from "elysia";
 import { invalid, Msg } from "../errors/index.ts";
 import { type ConnectionType, type JsonObject, type ListFilter, type ListOrder, PUBLISH, type StatusFilter, SUBSCRIBE } from "../shared/list.ts";
+import { storable } from "../shared/text.ts";
 import { parseTime } from "../shared/time.ts";
+import { nestingWithin } from "./body.ts";
 import type { QueryReader } from "./query.ts";
 
 export const MAX_NAME = 1024;
 const ORDERS: readonly string[] = ["name", "created_at", "updated_at"];
 const STATUSES: readonly string[] = ["enabled", "disabled", "deleted", "all"];
+
+/**
+ * Bounds of a `metadata` filter: SQLite matches it with one nested SQL expression per value, and
+ * refuses an expression tree deeper than 1000 (which 25 levels or 500 values reach); Postgres would
+ * take more, but both answer alike.
+ */
+const MAX_FILTER_DEPTH = 8;
+const MAX_FILTER_VALUES = 64;
+
+/** How many values (containers and scalars) a JSON value holds, counting no further than `max` + 1. */
+function nodesOf(v: unknown, max: number): number {
+  let n = 0;
+  const visit = (x: unknown) => {
+    if (++n > max || typeof x !== "object" || x === null) return;
+    for (const y of Array.isArray(x) ? x : Object.values(x)) {
+      visit(y);
+      if (n > max) return;
+    }
+  };
+  visit(v);
+  return n;
+}
 
 const isPlainObject = (v: unknown): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -25,12 +49,13 @@ export function readListFilter(q: QueryReader, opts: { emptyStatus: "enabled" | 
   const metadataText = q.str("metadata");
   let metadata: JsonObject | undefined;
   if (metadataText !== undefined && metadataText !== "") {
+    if (!nestingWithin(metadataText, MAX_FILTER_DEPTH)) throw invalid(Msg.queryParams);
     try {
       metadata = JSON.parse(metadataText) as JsonObject;
     } catch {
       throw invalid(Msg.queryParams);
     }
-    if (!isPlainObject(metadata)) throw invalid(Msg.queryParams);
+    if (!isPlainObject(metadata) || !storable(metadata) || nodesOf(metadata, MAX_FILTER_VALUES) > MAX_FILTER_VALUES) throw invalid(Msg.queryParams);
   }
   const offset = q.uint("offset", 0);
   const limit = q.uint("limit", 10);

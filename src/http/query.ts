@@ -11,6 +11,9 @@ export class QueryReader {
 
   constructor(url: string) {
     const q = url.indexOf("?");
+    // A NUL in any value: Postgres refuses it in text, so it is refused here, on both backends.
+    // (Invalid UTF-8 decodes to U+FFFD, which both store.)
+    if (q >= 0 && url.includes("%00", q)) throw badQuery();
     this.params = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
   }
 

@@ -5,6 +5,7 @@ import { AppError, type ErrorCode, Msg } from "../errors/index.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { RequestContext } from "../shared/tx.ts";
+import { BODY_LIMIT } from "./body.ts";
 import { ELYSIA_OPTIONS } from "./schema.ts";
 
 /** The one mapping of error codes to HTTP status. */
@@ -16,8 +17,10 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   CONFLICT: 400,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  TOO_LARGE: 413,
   UNPROCESSABLE: 422,
   INTERNAL: 500,
+  STORAGE_FULL: 503,
 };
 
 const JSON_TYPE = "application/json";
@@ -83,6 +86,8 @@ export interface HttpAppDeps {
   /** The /health body (status, version, …), computed per call. */
   health: () => Record<string, unknown>;
   version: string;
+  /** MG_CLIENTS_HTTP_MAX_BODY: a larger body is 413 before it is read (src/http/body.ts reads at most this). */
+  maxBodyBytes: number;
 }
 
 interface RouteMatcher {
@@ -165,6 +170,15 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[]) {
       (request as StatefulRequest)[STATE] = state;
       set.headers["x-request-id"] = state.requestId;
       set.headers["content-type"] = JSON_TYPE;
+      if (request.method !== "GET") {
+        // Refused before anything reads it; a chunked body is cut off by readJsonBody instead.
+        if (Number(request.headers.get("content-length")) > deps.maxBodyBytes) {
+          const body = reply(set, 413, { message: Msg.bodyTooLarge });
+          record(request, set, undefined);
+          return body;
+        }
+        (request as StatefulRequest & { [BODY_LIMIT]?: number })[BODY_LIMIT] = deps.maxBodyBytes;
+      }
       if (request.method === "HEAD") {
         // Only GET is routed; Bun would otherwise answer HEAD for every GET route.
         let body = replyEmpty(set, 405);
@@ -183,6 +197,12 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[]) {
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
           const body = reply(set, HTTP_STATUS[err.code], { message: err.message });
+          record(request, set, undefined);
+          return body;
+        }
+        // A NUL in an id or the domain: Postgres refuses it in text, so it is refused here, on both backends.
+        if (path.includes("%00")) {
+          const body = reply(set, 400, { message: Msg.invalidId });
           record(request, set, undefined);
           return body;
         }

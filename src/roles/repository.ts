@@ -6,6 +6,7 @@ import { uniqueViolation } from "../db/queries/unique-violation.ts";
 import { executorOf } from "../db/transaction.ts";
 import { AppError, Msg } from "../errors/index.ts";
 import { then } from "../shared/maybe.ts";
+import { ENABLED } from "../shared/status.ts";
 import type { Micros } from "../shared/time.ts";
 import type { TxHandle } from "../shared/tx.ts";
 import type { EntityKind, EntityMembersFilter, MemberRole, PageRequest, Role } from "./types.ts";
@@ -102,7 +103,8 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
       .from(members)
       .innerJoin(actions, and(eq(actions.roleId, members.roleId), eq(actions.action, p("action"))))
       .innerJoin(entities, eq(entities.id, members.entityId))
-      .where(and(eq(members.entityId, p("entityId")), eq(members.memberId, p("memberId")), eq(entities.domainId, p("domainId")))),
+      // Disabled means denied, for users too (DESIGN decision 4).
+      .where(and(eq(members.entityId, p("entityId")), eq(members.memberId, p("memberId")), eq(entities.domainId, p("domainId")), eq(entities.status, ENABLED))),
   );
 
   const count = sql<number>`count(*)`.mapWith(Number);

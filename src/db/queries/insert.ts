@@ -36,12 +36,20 @@ export async function insertRows(exec: Executor | SqliteExecutor | PgExecutor, t
       runPrepared(sqlite, table as SQLiteTable, rows, keys);
       return;
     }
-    for (let i = 0; i < rows.length; i += CHUNK) await sqlite.insert(table as SQLiteTable).values(rows.slice(i, i + CHUNK) as never);
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      // Between chunks of a big batch, one event-loop turn: SQLite runs a statement synchronously,
+      // and without it a bulk of thousands would keep device authentication (reads on the other
+      // connection) waiting until it commits.
+      if (i > 0) await nextTurn();
+      await sqlite.insert(table as SQLiteTable).values(rows.slice(i, i + CHUNK) as never);
+    }
     return;
   }
   const pg = exec as PgExecutor;
   for (let i = 0; i < rows.length; i += CHUNK) await pg.insert(table as PgTable).values(rows.slice(i, i + CHUNK) as never);
 }
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The keys with a defined value, when every row has the same ones (else undefined: not prepared). */
 function shapeOf(rows: readonly object[]): string[] | undefined {
