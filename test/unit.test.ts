@@ -180,12 +180,51 @@ describe("the access cache", () => {
     expect(cache.authenticated("k2")).toBeUndefined();
   });
 
-  test("an answer looked up before an invalidation is not stored after it", () => {
+  test("an answer looked up before an invalidation of what it depends on is not stored after it", () => {
+    const cache = new AccessCache({ ttlMs: 60_000, maxEntries: 10 });
+    let epoch = cache.epoch;
+    cache.invalidateClient("client-1");
+    cache.rememberAuthenticated("k", "client-1", epoch);
+    expect(cache.authenticated("k")).toBeUndefined();
+    const authz = (c: string, ch: string) => `c\u0000d\u0000${c}\u0000${ch}\u00001`;
+    for (const change of [
+      () => cache.invalidateClient("a"),
+      () => cache.invalidateChannel("x"),
+      () => cache.invalidateConnection("d", "a", "x", 1),
+      () => cache.clear(),
+    ]) {
+      epoch = cache.epoch;
+      change();
+      cache.rememberAuthorized(authz("a", "x"), true, "a", "x", epoch);
+      expect(cache.authorized(authz("a", "x"))).toBeUndefined();
+    }
+  });
+
+  test("unrelated invalidations during a lookup do not keep its answer out (item 11)", () => {
     const cache = new AccessCache({ ttlMs: 60_000, maxEntries: 10 });
     const epoch = cache.epoch;
     cache.invalidateClient("someone-else");
+    cache.invalidateChannel("another-channel");
+    cache.invalidateConnection("d", "b", "x", 1);
+    cache.invalidateConnection("d", "a", "x", 2);
+    cache.rememberAuthenticated("k", "client-1", epoch);
+    expect(cache.authenticated("k")).toBe("client-1");
+    const key = "c\u0000d\u0000a\u0000x\u00001";
+    cache.rememberAuthorized(key, true, "a", "x", epoch);
+    expect(cache.authorized(key)).toBe(true);
+  });
+
+  test("past 10,000 remembered invalidations, lookups begun before the reset are not stored", () => {
+    const cache = new AccessCache({ ttlMs: 60_000, maxEntries: 10 });
+    const epoch = cache.epoch;
+    cache.invalidateClient("client-1");
+    for (let i = 0; i < 10_000; i++) cache.invalidateClient(`other-${i}`);
     cache.rememberAuthenticated("k", "client-1", epoch);
     expect(cache.authenticated("k")).toBeUndefined();
+    const later = cache.epoch;
+    cache.invalidateClient("other-x");
+    cache.rememberAuthenticated("k", "client-1", later);
+    expect(cache.authenticated("k")).toBe("client-1");
   });
 
   test("bus messages invalidate exactly their entries; many tuples of one channel drop the channel", () => {

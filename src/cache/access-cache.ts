@@ -11,8 +11,11 @@ import { LRUCache } from "lru-cache";
  *
  * Every entry is also indexed by the client (or user) and the channel it depends on, so a change
  * invalidates exactly the entries it affects, right after its commit. `epoch` moves on every
- * invalidation: a caller that looked an answer up asynchronously stores it only if no
- * invalidation happened meanwhile (on SQLite the lookup is synchronous and this never matters).
+ * invalidation, and each invalidation records the epoch at which it touched its client, channel
+ * or connection tuple: a caller that looked an answer up asynchronously (Postgres) stores it only
+ * if nothing the answer depends on was invalidated since the lookup began. Unrelated writes do
+ * not hold it back (one global guard made the cache nearly useless under write load). On SQLite
+ * the lookup is synchronous and this never matters.
  */
 
 interface AuthnEntry {
@@ -73,10 +76,38 @@ export const authzKey = (kind: "c" | "u", domainId: string, subject: string, cha
 
 const routeKey = (domainId: string, route: string) => `${domainId}\u0000${route}`;
 
+/** Invalidated keys remembered with their epoch; past this many, all are forgotten at once (see `floor`). */
+const MAX_TRACKED = 10_000;
+
 export class AccessCache {
   readonly stats: CacheStats = { authnHits: 0, authnMisses: 0, authzHits: 0, authzMisses: 0, routeHits: 0, routeMisses: 0 };
-  /** Moves on every invalidation (see the class comment). */
-  epoch = 0;
+  private seq = 0;
+  /** Client, channel and tuple keys (see `touch`) → the epoch of their last invalidation. */
+  private readonly changedAt = new Map<string, number>();
+  /** Lookups begun before this epoch may have been overtaken by a forgotten invalidation: never stored. */
+  private floor = 0;
+
+  /** Moves on every invalidation; a lookup takes it before it starts (see the class comment). */
+  get epoch(): number {
+    return this.seq;
+  }
+
+  private touch(key: string): void {
+    const at = ++this.seq;
+    if (this.changedAt.size >= MAX_TRACKED) {
+      this.changedAt.clear();
+      this.floor = at;
+    }
+    this.changedAt.set(key, at);
+  }
+
+  /** Whether an answer looked up from `since` on, depending on these keys, may be stale. */
+  private overtaken(since: number, a: string, b?: string, c?: string): boolean {
+    if (since === this.seq) return false;
+    if (since < this.floor) return true;
+    const m = this.changedAt;
+    return (m.get(a) ?? 0) > since || (b !== undefined && (m.get(b) ?? 0) > since) || (c !== undefined && (m.get(c) ?? 0) > since);
+  }
   private readonly authn: LRUCache<string, AuthnEntry>;
   private readonly authz: LRUCache<string, AuthzEntry>;
   private readonly authnByClient = new KeyIndex();
@@ -121,7 +152,7 @@ export class AccessCache {
   }
 
   rememberAuthenticated(tokenKey: string, clientId: string, epoch: number): void {
-    if (!this.enabled || epoch !== this.epoch || this.bypass()) return;
+    if (!this.enabled || this.overtaken(epoch, `c:${clientId}`) || this.bypass()) return;
     this.authn.set(tokenKey, { clientId });
     this.authnByClient.add(clientId, tokenKey);
   }
@@ -134,7 +165,7 @@ export class AccessCache {
   }
 
   rememberAuthorized(key: string, allowed: boolean, subject: string, channelId: string, epoch: number): void {
-    if (!this.enabled || epoch !== this.epoch || this.bypass()) return;
+    if (!this.enabled || this.overtaken(epoch, `c:${subject}`, `h:${channelId}`, `t:${key}`) || this.bypass()) return;
     this.authz.set(key, { allowed, subject, channelId });
     this.authzBySubject.add(subject, key);
     this.authzByChannel.add(channelId, key);
@@ -149,7 +180,7 @@ export class AccessCache {
   }
 
   rememberRoute(domainId: string, route: string, channelId: string, epoch: number): void {
-    if (!this.enabled || epoch !== this.epoch || this.bypass()) return;
+    if (!this.enabled || this.overtaken(epoch, `h:${channelId}`) || this.bypass()) return;
     const key = routeKey(domainId, route);
     this.routes.set(key, { channelId });
     this.routesByChannel.add(channelId, key);
@@ -157,27 +188,29 @@ export class AccessCache {
 
   /** A client's credentials, status or existence changed: its authentications and authorizations go. */
   invalidateClient(clientId: string): void {
-    this.epoch++;
+    this.touch(`c:${clientId}`);
     for (const k of this.authnByClient.take(clientId)) this.authn.delete(k);
     for (const k of this.authzBySubject.take(clientId)) this.authz.delete(k);
   }
 
   /** A channel's status or existence, or the roles on it, changed: every answer about it goes. */
   invalidateChannel(channelId: string): void {
-    this.epoch++;
+    this.touch(`h:${channelId}`);
     for (const k of this.authzByChannel.take(channelId)) this.authz.delete(k);
     for (const k of this.routesByChannel.take(channelId)) this.routes.delete(k);
   }
 
   /** One connection tuple was added or removed. */
   invalidateConnection(domainId: string, clientId: string, channelId: string, type: number): void {
-    this.epoch++;
-    this.authz.delete(authzKey("c", domainId, clientId, channelId, type));
+    const key = authzKey("c", domainId, clientId, channelId, type);
+    this.touch(`t:${key}`);
+    this.authz.delete(key);
   }
 
   /** Everything (e.g. after missed invalidations from another instance). */
   clear(): void {
-    this.epoch++;
+    this.floor = ++this.seq;
+    this.changedAt.clear();
     this.authn.clear();
     this.authz.clear();
     this.routes.clear();
