@@ -1,6 +1,6 @@
 import { Database as SqliteConnection } from "bun:sqlite";
-import { closeSync, existsSync, openSync, renameSync, rmSync, statSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { existsSync, renameSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { buildInfo } from "../buildinfo.ts";
 import { MIGRATIONS_TABLE } from "../db/migrations.ts";
 import {
@@ -14,6 +14,7 @@ import {
   readInstallationKey,
   type StageReporter,
 } from "./format.ts";
+import { createTempFile, releaseTempFile, removeStaleTempFiles } from "./temp-files.ts";
 
 export interface BackupOptions {
   /** The service's SQLite file (MG_CLIENTS_DB_PATH). */
@@ -53,10 +54,10 @@ export function createBackup(opts: BackupOptions, stage: StageReporter = noStage
   const key = readInstallationKey(opts.dataDir);
   if (opts.includeKey && !key) throw new BackupError(`no installation key at ${installationKeyPath(opts.dataDir)}; use --no-key to back up the database alone`);
 
-  const tmp = join(dir, `.${basename(target)}.tmp-${process.pid}`);
-  rmSync(tmp, { force: true });
+  removeStaleTempFiles(dir);
+  removeStaleTempFiles(opts.dataDir);
   // VACUUM INTO accepts an empty file: creating it first keeps the copy private (0600) from the start.
-  closeSync(openSync(tmp, "wx", 0o600));
+  const tmp = createTempFile(target);
   try {
     snapshot(opts.dbPath, tmp, stage);
     const meta: Record<string, string> = {
@@ -73,10 +74,8 @@ export function createBackup(opts: BackupOptions, stage: StageReporter = noStage
     renameSync(tmp, target);
     fsyncPath(dir);
     return { file: target, bytes: statSync(target).size, clients, keyIncluded: meta.installation_key !== undefined };
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    rmSync(`${tmp}-journal`, { force: true });
-    throw err;
+  } finally {
+    releaseTempFile(tmp);
   }
 }
 

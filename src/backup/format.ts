@@ -2,6 +2,7 @@ import { createHmac } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { INSTALLATION_KEY_FILE } from "../auth/secrets.ts";
+import { createTempFile, releaseTempFile } from "./temp-files.ts";
 
 /**
  * The backup format: ONE file that is itself a valid SQLite database, a consistent snapshot of the
@@ -67,10 +68,14 @@ export function fsyncPath(path: string): void {
 
 /** Writes a 0600 file through a temporary file and a rename, so it is either old or new, never half. */
 export function writeFileAtomic(path: string, content: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  fsyncPath(tmp);
-  renameSync(tmp, path);
+  const tmp = createTempFile(path);
+  try {
+    writeFileSync(tmp, content);
+    fsyncPath(tmp);
+    renameSync(tmp, path);
+  } finally {
+    releaseTempFile(tmp);
+  }
   fsyncPath(dirname(path));
 }
 

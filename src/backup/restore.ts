@@ -1,6 +1,6 @@
 import { Database as SqliteConnection } from "bun:sqlite";
-import { chmodSync, chownSync, copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { chownSync, closeSync, copyFileSync, existsSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { resolve } from "node:path";
 import { appliedMigrations, knownMigrations, MIGRATIONS_TABLE } from "../db/migrations.ts";
 import { DatabaseInUseError, lockDatabase } from "../db/sqlite/lock.ts";
 import {
@@ -17,6 +17,7 @@ import {
   type StageReporter,
   writeFileAtomic,
 } from "./format.ts";
+import { createTempFile, releaseTempFile, removeStaleTempFiles } from "./temp-files.ts";
 
 export interface RestoreOptions {
   /** The backup file (or a plain copy of a database file). */
@@ -66,15 +67,12 @@ export function restoreBackup(opts: RestoreOptions, stage: StageReporter = noSta
     throw err;
   }
 
-  const tmp = join(opts.dataDir, `.restore-${process.pid}.db`);
-  const removeTmp = () => {
-    for (const s of ["", "-wal", "-shm", "-journal"]) rmSync(tmp + s, { force: true });
-  };
+  removeStaleTempFiles(opts.dataDir);
+  // Created 0600 first, then filled: a copy made with copyFile would take the backup's mode.
+  const tmp = createTempFile(opts.dbPath);
   try {
-    removeTmp();
     stage({ label: "copying", file: tmp, total: statSync(source).size });
-    copyFileSync(source, tmp);
-    chmodSync(tmp, 0o600);
+    copyInto(source, tmp);
     const checked = validateAndStrip(tmp, source, opts.migrationsFolder, stage);
     const key = decideKey(checked.meta, opts.dataDir, source);
     fsyncPath(tmp);
@@ -94,11 +92,22 @@ export function restoreBackup(opts: RestoreOptions, stage: StageReporter = noSta
     renameSync(tmp, opts.dbPath);
     fsyncPath(opts.dataDir);
     return { clients: checked.clients, schema: checked.schema, keyRestored, previous, warnings: key.warnings };
-  } catch (err) {
-    removeTmp();
-    throw err;
   } finally {
+    releaseTempFile(tmp);
     lock.release();
+  }
+}
+
+/** Copies `source` into the existing file `into`, which keeps its mode. */
+function copyInto(source: string, into: string): void {
+  const from = openSync(source, "r");
+  const to = openSync(into, "r+");
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let n: number; (n = readSync(from, buf, 0, buf.length, null)) > 0; ) writeSync(to, buf, 0, n);
+  } finally {
+    closeSync(from);
+    closeSync(to);
   }
 }
 

@@ -1,5 +1,6 @@
 import { existsSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { installationKeyPath, readInstallationKey } from "../backup/format.ts";
+import { createTempFile, releaseTempFile, removeStaleTempFiles } from "../backup/temp-files.ts";
 import type { Config } from "../config/config.ts";
 import type { Database } from "../db/database.ts";
 import { knownMigrations, type MigrationStatus, migrationStatus } from "../db/migrations.ts";
@@ -101,7 +102,8 @@ export async function runImport(config: Config, file: string, opts: { merge: boo
     db = asDatabase(openSqlite({ path: config.db.path, logger, owner: "import" }));
   }
   const keyPath = installationKeyPath(config.db.dataDir);
-  const tmpKey = `${keyPath}.tmp-import-${process.pid}`;
+  removeStaleTempFiles(config.db.dataDir);
+  let tmpKey: string | undefined;
   try {
     const existing = readInstallationKey(config.db.dataDir);
     let keyNote = "unchanged";
@@ -114,11 +116,12 @@ export async function runImport(config: Config, file: string, opts: { merge: boo
         throw new DumpError(`cannot import ${file}: the database is not empty (use --merge to add the dump's rows to what is there)`);
       // Written now, put in place only after the commit: a failed import leaves the old key.
       mkdirSync(config.db.dataDir, { recursive: true, mode: 0o700 });
-      writeFileSync(tmpKey, `${checked.key.toString("hex")}\n`, { mode: 0o600 });
+      tmpKey = createTempFile(keyPath);
+      writeFileSync(tmpKey, `${checked.key.toString("hex")}\n`);
       keyNote = existing ? `replaced (the previous one is kept as ${keyPath}${PREVIOUS_KEY_SUFFIX})` : "written";
     }
     const rows = await importDump(db, { file, checked, merge: opts.merge, progress: opts.progress });
-    if (existsSync(tmpKey)) {
+    if (tmpKey !== undefined) {
       if (existing) {
         rmSync(keyPath + PREVIOUS_KEY_SUFFIX, { force: true });
         linkSync(keyPath, keyPath + PREVIOUS_KEY_SUFFIX);
@@ -127,7 +130,7 @@ export async function runImport(config: Config, file: string, opts: { merge: boo
     }
     return `imported ${file} into ${what}: ${counts(rows)}; installation key ${keyNote}`;
   } finally {
-    rmSync(tmpKey, { force: true });
+    if (tmpKey !== undefined) releaseTempFile(tmpKey);
     await db.close();
   }
 }

@@ -1,9 +1,10 @@
-import { closeSync, createReadStream, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, fsyncSync, openSync, renameSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { asc, type Column, getTableColumns, sql, type Table } from "drizzle-orm";
 import { getTableConfig as pgTableConfig } from "drizzle-orm/pg-core";
 import { getTableConfig as sqliteTableConfig } from "drizzle-orm/sqlite-core";
 import { fsyncPath, isKeyHex, keyFingerprint } from "../backup/format.ts";
+import { createTempFile, releaseTempFile, removeStaleTempFiles } from "../backup/temp-files.ts";
 import { buildInfo } from "../buildinfo.ts";
 import type { Database, Dialect } from "../db/database.ts";
 import { FLUSH_ALL } from "../db/invalidation/bus.ts";
@@ -206,8 +207,9 @@ export async function exportDump(
     key_fingerprint: keyFingerprint(opts.key),
     tables: tables.map((t) => ({ name: t.name, columns: t.columns.map((c) => c.name) })),
   };
-  const tmp = `${opts.file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, "w", 0o600);
+  removeStaleTempFiles(dirname(opts.file));
+  const tmp = createTempFile(opts.file);
+  const fd = openSync(tmp, "w");
   const rows: Record<string, number> = {};
   try {
     writeSync(fd, `${JSON.stringify(header)}\n`);
@@ -227,6 +229,9 @@ export async function exportDump(
           }
           n += page.length;
           step.update(n);
+          // On SQLite every read resolves at once: without a turn of the event loop, SIGINT or
+          // SIGTERM would wait for the whole export (src/backup/temp-files.ts cleans up on them).
+          await new Promise((resolve) => setImmediate(resolve));
         }
         if (chunk !== "") writeSync(fd, chunk);
         step.end();
@@ -244,8 +249,9 @@ export async function exportDump(
     } catch {
       // already closed
     }
-    rmSync(tmp, { force: true });
     throw err;
+  } finally {
+    releaseTempFile(tmp);
   }
   return { file: opts.file, rows };
 }
