@@ -199,7 +199,8 @@ export function entityLifecycle<Row extends EntityRow, Changes>(opts: LifecycleO
       return db.transact(async (tx) => {
         const current = await existing(tx, ctx, id);
         if (current.status === status) throw unprocessable(Msg.statusAssigned);
-        const updated = (await store.update(tx, ctx.domainId, id, withStamp(ctx, { status })))!;
+        const updated = await store.update(tx, ctx.domainId, id, withStamp(ctx, { status }));
+        if (!updated) throw notFound();
         emitEvent(tx, ctx, `${kind}.${status === DISABLED ? "disable" : "enable"}`, id, {
           id,
           status: statusName(updated.status),

@@ -71,3 +71,14 @@ export function containsText(column: AnyColumn, needle: string): SQL {
   const escaped = needle.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
   return sql`lower(${column}) LIKE ${`%${escaped}%`} ESCAPE '\\'`;
 }
+
+/**
+ * A select inside a write transaction whose rows stay locked until commit on Postgres (`FOR
+ * UPDATE`: this transaction will change them; `FOR SHARE`: it only needs them to stay as they
+ * are), so that a check made on them and the write that follows are one step: a conflicting
+ * write waits, then sees the result. Under READ COMMITTED a locked re-read returns the newest
+ * version (or nothing when the row went). SQLite has one writer at a time: nothing to add.
+ */
+export function lockingRows<Q>(dialect: Dialect, query: Q, strength: "update" | "share"): Q {
+  return dialect === "postgres" ? (query as unknown as { for(strength: "update" | "share"): Q }).for(strength) : query;
+}

@@ -4,7 +4,7 @@ import type { TxHandle } from "../../shared/tx.ts";
 import type { Database, Dialect } from "../database.ts";
 import type { Tables } from "../portable.ts";
 import { executorOf } from "../transaction.ts";
-import { containsText, jsonArrayHas, jsonContains } from "./dialect-sql.ts";
+import { containsText, jsonArrayHas, jsonContains, lockingRows } from "./dialect-sql.ts";
 import { listEntities } from "./list-plan.ts";
 import { preparedAll, prepareQuery } from "./prepared.ts";
 
@@ -49,8 +49,9 @@ export interface RoleFilters {
  * repository builds on it and adds its own inserts and lookups.
  */
 export interface EntityStore<Row, Changes> {
+  /** With `tx`, the row stays locked until that transaction ends (Postgres; see lockingRows). */
   find(domainId: string, id: string, tx?: TxHandle): Promise<Row | undefined>;
-  /** Rows with these ids in any domain (callers tell "missing" from "in another domain"). */
+  /** Rows with these ids in any domain (callers tell "missing" from "in another domain"), share-locked until `tx` ends. */
   findMany(ids: string[], tx: TxHandle): Promise<Row[]>;
   /** The row with this id in any domain, any status (gRPC RetrieveEntity). */
   findAny(id: string): Promise<Row | undefined>;
@@ -82,7 +83,8 @@ export function createEntityStore<Row, Changes>(
   );
   return {
     async find(domainId, id, tx) {
-      if (tx) return (await executorOf(tx).select().from(table).where(byKey(domainId, id)))[0] as Row | undefined;
+      // In a transaction the row is about to be checked and changed: locked (Postgres) until commit.
+      if (tx) return (await lockingRows(db.dialect, executorOf(tx).select().from(table).where(byKey(domainId, id)), "update"))[0] as Row | undefined;
       return (await preparedAll<Row>(db, findStmt, { domainId, id }))[0];
     },
     async findAny(id) {
@@ -97,10 +99,17 @@ export function createEntityStore<Row, Changes>(
       const rows: Row[] = [];
       for (let i = 0; i < ids.length; i += 500)
         rows.push(
-          ...((await exec
-            .select()
-            .from(table)
-            .where(inArray(table.id, ids.slice(i, i + 500)))) as Row[]),
+          // Connect checks these rows before it writes rows that point at them: they must stay as seen
+          // (Postgres: shared locks, taken in id order so that two such transactions cannot deadlock).
+          ...((await lockingRows(
+            db.dialect,
+            exec
+              .select()
+              .from(table)
+              .where(inArray(table.id, ids.slice(i, i + 500)))
+              .orderBy(table.id),
+            "share",
+          )) as Row[]),
         );
       return rows;
     },
