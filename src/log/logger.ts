@@ -75,11 +75,59 @@ function isoNow(): string {
   return lastIso;
 }
 
-/** Error objects do not survive JSON.stringify; keep their message and stack. */
+/**
+ * Error objects do not survive JSON.stringify; keep their message and stack. A failed database
+ * statement is the exception: its message carries the statement's parameters (Drizzle's "Failed
+ * query: … params: …"), and the database's own text may quote a value (Postgres's `detail`,
+ * "invalid input syntax for type …: "…""), so secret hashes, names, identities and metadata would
+ * reach the log. Of those only the error code, the constraint and a statement name are kept.
+ */
 function errorFields(fields?: LogFields): LogFields | undefined {
   const err = fields?.error;
   if (!(err instanceof Error)) return undefined;
+  const db = databaseError(err);
+  if (db) return { error: "database statement failed", ...db, stack: framesOf(err) };
   return { error: err.message, stack: err.stack };
 }
+
+interface DbErrorFields {
+  code?: string;
+  statement?: string;
+  constraint?: string;
+}
+
+/** The code, statement name and constraint of a failed database statement, or undefined when `err` is not one. */
+export function databaseError(err: Error): DbErrorFields | undefined {
+  let query: string | undefined;
+  let isDb = false;
+  const out: DbErrorFields = {};
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const x = e as Error & { query?: unknown; code?: unknown; constraint_name?: unknown; severity?: unknown };
+    if (typeof x.query === "string") {
+      query ??= x.query;
+      isDb = true;
+    }
+    if (x.name === "PostgresError" || x.name === "SQLiteError" || typeof x.severity === "string") isDb = true;
+    if (out.code === undefined && (typeof x.code === "string" || typeof x.code === "number") && isDb) out.code = String(x.code);
+    if (out.constraint === undefined && typeof x.constraint_name === "string") out.constraint = x.constraint_name;
+  }
+  if (!isDb) return undefined;
+  if (query !== undefined) out.statement = statementName(query);
+  return out;
+}
+
+/** `insert clients`, `select client_roles`, …: the verb and the first table of a statement, no values. */
+export function statementName(query: string): string {
+  const verb = /^\s*(select|insert|update|delete|with|begin|commit|rollback|savepoint|release)\b/i.exec(query)?.[1]?.toLowerCase() ?? "statement";
+  const table = /\b(?:from|into|update)\s+"?([A-Za-z_][\w]*)"?/i.exec(query)?.[1];
+  return table ? `${verb} ${table}` : verb;
+}
+
+/** A stack without its message (which may span lines): the frames only. */
+const framesOf = (err: Error) =>
+  err.stack
+    ?.split("\n")
+    .filter((l) => /^\s+at /.test(l))
+    .join("\n");
 
 export const silentLogger: Logger = createLogger("error", () => {});
