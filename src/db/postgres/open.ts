@@ -7,6 +7,7 @@ import type { PgExecutor, PgTables } from "../executors.ts";
 import { createPgBus } from "../invalidation/postgres.ts";
 import { pgSchema } from "../schema/postgres.ts";
 import { statisticsSchedule } from "../statistics.ts";
+import { storageFullGuard } from "../storage-full.ts";
 import { CommitListeners } from "../transaction.ts";
 import { connectError, type PgSettings, pgConnector, SERVICE_APP_NAME } from "./connect.ts";
 import { migratePostgres } from "./migrate.ts";
@@ -39,6 +40,7 @@ export interface PostgresDatabase extends DatabaseOf<PgExecutor, PgTables> {
  */
 export async function openPostgres(opts: PostgresOptions): Promise<PostgresDatabase> {
   const { logger } = opts;
+  const storageFull = storageFullGuard(logger);
   const connector = await pgConnector(opts.settings, { logger, applicationName: opts.applicationName });
   const pool = connector.connect();
   try {
@@ -80,7 +82,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<PostgresDatab
     onCommitted: (listener) => commits.add(listener),
     transact(fn) {
       if (closed) return Promise.reject(new Error("database is closed"));
-      const p = run(fn);
+      const p = run(fn).catch(storageFull);
       inflight.add(p);
       void p.catch(() => undefined).finally(() => inflight.delete(p));
       return p;

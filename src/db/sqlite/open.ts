@@ -9,6 +9,7 @@ import type { SqliteExecutor, SqliteTables } from "../executors.ts";
 import { createLocalBus } from "../invalidation/local.ts";
 import { sqliteSchema } from "../schema/sqlite.ts";
 import { statisticsSchedule } from "../statistics.ts";
+import { storageFullGuard } from "../storage-full.ts";
 import { CommitListeners } from "../transaction.ts";
 import { groupCommit } from "./group-commit.ts";
 import { lockDatabase } from "./lock.ts";
@@ -78,6 +79,7 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
   }
   const { writeConnection, write, readConnection, read } = connections;
   const bus = createLocalBus(opts.logger);
+  const storageFull = storageFullGuard(opts.logger);
   const commits = new CommitListeners(opts.logger);
   const snapshot = readSnapshot(readConnection);
   let closed = false;
@@ -126,7 +128,7 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
     onCommitted: (listener) => commits.add(listener),
     transact(fn) {
       if (closed) return Promise.reject(new Error("database is closed"));
-      return writer.transact(fn);
+      return writer.transact(fn).catch(storageFull);
     },
     async close() {
       closed = true;
