@@ -10,7 +10,7 @@ import { createChannelsRepository } from "./channels/repository.ts";
 import { createChannelsService } from "./channels/service.ts";
 import { clientsGrpc } from "./clients/grpc.ts";
 import { clientsRoutes } from "./clients/http.ts";
-import { createClientsRepository } from "./clients/repository.ts";
+import { createClientsRepository, storedClients } from "./clients/repository.ts";
 import { createClientsService } from "./clients/service.ts";
 import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { connectionsRoutes } from "./connections/http.ts";
@@ -66,8 +66,14 @@ export async function startService(config: Config, logger: Logger = createLogger
   let key: Buffer;
   let auth: ReturnType<typeof createStandaloneAuth>;
   try {
-    const loaded = loadInstallationKey(config.db.dataDir);
-    if (loaded.created) logger.info("created the installation key", { path: loaded.path });
+    const storedSecrets = await storedClients(db);
+    const loaded = loadInstallationKey(config.db.dataDir, { storedSecrets, allowNew: config.installationKey.allowNew });
+    if (loaded.created && storedSecrets > 0)
+      logger.warn("created a NEW installation key although the database holds client secrets: they no longer match", {
+        path: loaded.path,
+        clients: storedSecrets,
+      });
+    else if (loaded.created) logger.info("created the installation key", { path: loaded.path });
     key = loaded.key;
     auth = createStandaloneAuth({ dataDir: config.db.dataDir, id: config.standalone.id, token: config.standalone.token, logger });
   } catch (err) {

@@ -44,6 +44,12 @@ export interface ClientsRepository extends EntityStore<Client, ClientChanges> {
 
 const secretConflict = (err: unknown) => uniqueViolation(err)?.includes("secret") === true;
 
+/** How many clients are stored (their secrets are hashed with the installation key); counted at start-up. */
+export async function storedClients(db: Database): Promise<number> {
+  const [row] = await db.read.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(db.tables.clients);
+  return row?.n ?? 0;
+}
+
 export function createClientsRepository(db: Database, links?: ConnectionFilters, roles?: RoleFilters): ClientsRepository {
   const { clients } = db.tables;
   const store = createEntityStore<Client, ClientChanges>(db, clients, links?.clientsConnectedTo, roles?.withMember);

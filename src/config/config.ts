@@ -38,6 +38,8 @@ export interface Config {
   /** The broker hooks listener (contract hooks.md); absent when MG_CLIENTS_HOOKS_PORT is empty. */
   hooks?: { host: string; port: number; tls?: TlsFiles; token?: string };
   standalone: { id?: string; token?: string };
+  /** allowNew: MG_CLIENTS_NEW_INSTALLATION_KEY, start with a new key even though the database holds secrets. */
+  installationKey: { allowNew: boolean };
   instanceId?: string;
 }
 
@@ -184,10 +186,26 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (standalone.token !== undefined && /\s/.test(standalone.token)) problems.push("MG_CLIENTS_STANDALONE_TOKEN: must not contain whitespace");
 
+  const allowNewKeyText = str("MG_CLIENTS_NEW_INSTALLATION_KEY", "false");
+  const allowNewKey = ["true", "1"].includes(allowNewKeyText.toLowerCase());
+  if (!allowNewKey && !["false", "0", ""].includes(allowNewKeyText.toLowerCase()))
+    problems.push(`MG_CLIENTS_NEW_INSTALLATION_KEY: "${allowNewKeyText}" is not true or false`);
+
   // MG_SEND_TELEMETRY and MG_JAEGER_URL are accepted for compatibility and ignored: the appliance calls no one home.
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { logLevel, http, grpc, db, cache, events, hooks, standalone, instanceId: env.MG_CLIENTS_INSTANCE_ID || undefined };
+  return {
+    logLevel,
+    http,
+    grpc,
+    db,
+    cache,
+    events,
+    hooks,
+    standalone,
+    installationKey: { allowNew: allowNewKey },
+    instanceId: env.MG_CLIENTS_INSTANCE_ID || undefined,
+  };
 }
 
 const MAX_BODY_CEILING = 1 << 30;

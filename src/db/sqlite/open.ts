@@ -11,6 +11,7 @@ import { sqliteSchema } from "../schema/sqlite.ts";
 import { statisticsSchedule } from "../statistics.ts";
 import { storageFullGuard } from "../storage-full.ts";
 import { CommitListeners } from "../transaction.ts";
+import { checkExistingFile, checkOurs } from "./file-check.ts";
 import { groupCommit } from "./group-commit.ts";
 import { lockDatabase } from "./lock.ts";
 import { readSnapshot } from "./read-snapshot.ts";
@@ -152,9 +153,11 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
 
 function connect(opts: SqliteOptions) {
   const fresh = !existsSync(opts.path);
+  if (!fresh) checkExistingFile(opts.path);
   const writeConnection = new SqliteConnection(opts.path, { create: true, readwrite: true, strict: true });
   try {
     if (fresh) chmodSync(opts.path, 0o600);
+    else checkOurs(writeConnection, opts.path);
     configure(writeConnection, BUSY_TIMEOUT_MS); // start-up may wait; nothing else runs yet
     writeConnection.exec("PRAGMA journal_mode = WAL");
     const write = drizzle({ client: withStatementCache(writeConnection), schema: sqliteSchema });
