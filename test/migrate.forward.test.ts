@@ -1,5 +1,6 @@
 import { Database as Sqlite } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { drizzle } from "drizzle-orm/bun-sqlite";
@@ -55,6 +56,9 @@ test("a database of the previous schema, opened by this build: the same lists, a
   const dataDir = tempDir("mgc-forward-");
   dirs.push(dataDir);
   mkdirSync(dataDir, { recursive: true });
+  // The previous version's data directory has its installation key beside the rows (without it
+  // the service refuses to start: the stored secrets could not be checked).
+  writeFileSync(join(dataDir, "installation.key"), `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
   const env = await dbEnv(dataDir);
   if (onPostgres) {
     const database = await databaseOf(dataDir);
