@@ -40,7 +40,7 @@ const HUGE_NUMBER = /\d[eE][+-]?\d{3}|\d{309}/;
  * surrogate and valid JSON no raw NUL, so only a `\u` escape or a huge number can make one (nesting
  * was checked on the text). Spares the walk to nearly every request.
  */
-export function mayHoldUnstorable(text: string): boolean {
+function mayHoldUnstorable(text: string): boolean {
   return text.includes("\\u") || HUGE_NUMBER.test(text);
 }
 

@@ -97,7 +97,7 @@ interface DbErrorFields {
 }
 
 /** The code, statement name and constraint of a failed database statement, or undefined when `err` is not one. */
-export function databaseError(err: Error): DbErrorFields | undefined {
+function databaseError(err: Error): DbErrorFields | undefined {
   let query: string | undefined;
   let isDb = false;
   const out: DbErrorFields = {};
