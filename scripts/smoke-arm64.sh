@@ -108,6 +108,13 @@ if [ "$code" = 201 ] && [ -n "$client_id" ]; then pass "create a client over HTT
 got=$(curl -sf --max-time 10 "$base/smoke/clients/$client_id" "${auth[@]}")
 check "read the client back over HTTP" test "${got/\"name\":\"smoke-device\"/}" != "$got"
 
+# The web pages are embedded in the binary: they load with nothing beside it and no internet.
+embedded() { # embedded <path> <text it must contain>
+  local body; body=$(curl -sf --max-time 10 --compressed "$base$1") && [ "${body/"$2"/}" != "$body" ]
+}
+check "/openapi and its embedded Swagger UI" embedded /openapi swagger-ui-bundle.js
+check "/openapi/swagger-ui-bundle.js from the binary" embedded /openapi/swagger-ui-bundle.js SwaggerUIBundle
+
 # 4. authenticate the client over gRPC (a grpc-js client built from the repository's protos)
 grpc_auth() { timeout 60 "$repo/node_modules/.bin/bun" "$repo/scripts/grpc-authenticate.ts" "127.0.0.1:$grpc_port" "$1" 2>&1; }
 b64() { printf '%s' "$1" | base64 -w0; }

@@ -16,6 +16,7 @@ import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { connectionsRoutes } from "./connections/http.ts";
 import { createConnectionsRepository } from "./connections/repository.ts";
 import { createConnectionsService } from "./connections/service.ts";
+import { openapiUi } from "./console/openapi-ui.ts";
 import type { InvalidationBus } from "./db/invalidation/bus.ts";
 import { openDatabase } from "./db/open.ts";
 import { createOutbox } from "./events/outbox.ts";
@@ -211,6 +212,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     channelsRoutes(channels),
     connectionsRoutes(connections),
     rolesRoutes(roles),
+    openapiUi(),
   ]);
   try {
     app.listen({

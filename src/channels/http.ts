@@ -1,8 +1,9 @@
 import { Elysia, t } from "elysia";
 import { invalid, Msg } from "../errors/index.ts";
 import { listQuerySchema, MAX_NAME, pageJson, readListFilter } from "../http/list.ts";
+import { docs, empty, ok } from "../http/openapi.ts";
 import { QueryReader } from "../http/query.ts";
-import { docs, ELYSIA_OPTIONS, JsonObjectField, jsonBody, NullableString, noBody, Obj, StringList } from "../http/schema.ts";
+import { ELYSIA_OPTIONS, JsonObjectField, jsonBody, NullableString, noBody, Obj, StringList } from "../http/schema.ts";
 import { reply, replyEmpty, requestContext } from "../http/server.ts";
 import { memberRoleJson } from "../roles/json.ts";
 import { isCanonicalUuid } from "../shared/ids.ts";
@@ -22,7 +23,7 @@ const ChannelCreate = Obj(
     status: t.Optional(t.Unknown({ description: '"enabled" (default when absent) or "disabled".' })),
     parent_group_id: t.Optional(NullableString()),
   },
-  { description: "A channel to create." },
+  { description: "A channel to create.", examples: [{ name: "lab-telemetry", tags: ["lab"], route: "lab-telemetry", metadata: { retention: "7d" } }] },
 );
 type ChannelCreateBody = typeof ChannelCreate.static;
 
@@ -91,7 +92,18 @@ export function channelsRoutes(svc: ChannelsService) {
         set.headers.location = `/channels/${created!.id}`;
         return reply(set, 201, channelJson(created!));
       },
-      { ...jsonBody, params: domainParams, body: t.Union([ChannelCreate, t.Null()]), ...doc("Create a channel", "201 with `Location: /channels/{id}`.") },
+      {
+        ...jsonBody,
+        params: domainParams,
+        body: t.Union([ChannelCreate, t.Null()]),
+        ...doc({
+          id: "createChannel",
+          summary: "Create a channel",
+          ok: { status: 201, description: "Created.", schema: "Channel", headers: { Location: { description: "/channels/{id}", schema: { type: "string" } } } },
+          fails: [400, 415, 422],
+          messages: { 400: Msg.routeTaken },
+        }),
+      },
     )
     .post(
       "/:domainID/channels/bulk",
@@ -106,8 +118,15 @@ export function channelsRoutes(svc: ChannelsService) {
       {
         ...jsonBody,
         params: domainParams,
-        body: t.Union([t.Array(ChannelCreate), t.Null()]),
-        ...doc("Create channels in bulk", "All or nothing, one transaction."),
+        body: t.Union([t.Array(ChannelCreate, { examples: [[{ name: "lab-telemetry", route: "lab-telemetry" }, { name: "lab-alarms" }]] }), t.Null()]),
+        ...doc({
+          id: "createChannels",
+          summary: "Create channels in bulk",
+          description: "All or nothing, one transaction.",
+          ok: ok("ChannelsCreated", "Created, in the order given."),
+          fails: [400, 415, 422],
+          messages: { 400: Msg.emptyList },
+        }),
       },
     )
     .get(
@@ -126,7 +145,14 @@ export function channelsRoutes(svc: ChannelsService) {
       {
         params: domainParams,
         query: Obj({ ...listQuerySchema, client: t.Optional(t.String({ description: "Only channels this client is connected to; adds connection_types." })) }),
-        ...doc("List channels", "Contract §2 filters; disabled channels are hidden unless status=disabled|all."),
+        ...doc({
+          id: "listChannels",
+          summary: "List channels",
+          description: "Contract §2 filters; disabled channels are hidden unless status=disabled|all.",
+          ok: ok("ChannelsPage", "A page of channels."),
+          fails: [400],
+          messages: { 400: Msg.limitSize },
+        }),
       },
     )
     .get(
@@ -140,7 +166,8 @@ export function channelsRoutes(svc: ChannelsService) {
       {
         params,
         detail: {
-          ...doc("View a channel").detail,
+          ...doc({ id: "viewChannel", summary: "View a channel", ok: ok("ChannelWithRoles", "The channel; `roles` only with `?roles=true`."), fails: [404] })
+            .detail,
           parameters: [
             {
               name: "roles",
@@ -163,24 +190,66 @@ export function channelsRoutes(svc: ChannelsService) {
       {
         ...jsonBody,
         params,
-        body: Obj({ name: t.Optional(NullableString()), metadata: t.Optional(JsonObjectField()) }),
-        ...doc("Update name and metadata", "Enabled channels only (a disabled one is 404). The route cannot be changed."),
+        body: Obj(
+          { name: t.Optional(NullableString()), metadata: t.Optional(JsonObjectField()) },
+          { examples: [{ name: "lab-telemetry-2", metadata: { retention: "30d" } }] },
+        ),
+        ...doc({
+          id: "updateChannel",
+          summary: "Update name and metadata",
+          description: "Enabled channels only (a disabled one is 404). The route cannot be changed.",
+          ok: ok("Channel", "The updated channel."),
+          fails: [400, 404, 415],
+          messages: { 400: Msg.nameSize },
+        }),
       },
     )
     .patch(
       "/:domainID/channels/:channelID/tags",
       async ({ request, params, set, body }) => reply(set, 200, channelJson(await svc.updateTags(requestContext(request), params.channelID, body.tags ?? []))),
-      { ...jsonBody, params, body: Obj({ tags: t.Optional(StringList()) }), ...doc("Replace tags", "Absent or null clears them.") },
+      {
+        ...jsonBody,
+        params,
+        body: Obj({ tags: t.Optional(StringList()) }, { examples: [{ tags: ["lab", "critical"] }] }),
+        ...doc({
+          id: "updateChannelTags",
+          summary: "Replace tags",
+          description: "Absent or null clears them.",
+          ok: ok("Channel", "The updated channel."),
+          fails: [400, 404, 415],
+        }),
+      },
     )
     .post(
       "/:domainID/channels/:channelID/enable",
       async ({ request, params, set }) => reply(set, 200, channelJson(await svc.setStatus(requestContext(request), params.channelID, ENABLED))),
-      { ...noBody, params, ...doc("Enable a channel") },
+      {
+        ...noBody,
+        params,
+        ...doc({
+          id: "enableChannel",
+          summary: "Enable a channel",
+          ok: ok("Channel", "The enabled channel."),
+          fails: [404, 422],
+          messages: { 422: Msg.statusAssigned },
+        }),
+      },
     )
     .post(
       "/:domainID/channels/:channelID/disable",
       async ({ request, params, set }) => reply(set, 200, channelJson(await svc.setStatus(requestContext(request), params.channelID, DISABLED))),
-      { ...noBody, params, ...doc("Disable a channel", "Its connections stay; Authorize refuses them while it is disabled.") },
+      {
+        ...noBody,
+        params,
+        ...doc({
+          id: "disableChannel",
+          summary: "Disable a channel",
+          description: "Its connections stay; Authorize refuses them while it is disabled.",
+          ok: ok("Channel", "The disabled channel."),
+          fails: [404, 422],
+          messages: { 422: Msg.statusAssigned },
+        }),
+      },
     )
     .post(
       "/:domainID/channels/:channelID/parent",
@@ -190,7 +259,18 @@ export function channelsRoutes(svc: ChannelsService) {
         await svc.setParent(requestContext(request), params.channelID, parent);
         return replyEmpty(set, 200);
       },
-      { ...jsonBody, params, body: Obj({ parent_group_id: t.Optional(NullableString()) }), ...doc("Set the parent group", "200 with an empty body.") },
+      {
+        ...jsonBody,
+        params,
+        body: Obj({ parent_group_id: t.Optional(NullableString()) }, { examples: [{ parent_group_id: "3f9c2a1e-7b4d-4c8e-a6f2-1d0b9e8c7a53" }] }),
+        ...doc({
+          id: "setChannelParentGroup",
+          summary: "Set the parent group",
+          ok: empty(200, "Set; empty body."),
+          fails: [400, 404, 415],
+          messages: { 400: Msg.missingParent },
+        }),
+      },
     )
     .delete(
       "/:domainID/channels/:channelID/parent",
@@ -198,7 +278,11 @@ export function channelsRoutes(svc: ChannelsService) {
         await svc.removeParent(requestContext(request), params.channelID);
         return replyEmpty(set, 204);
       },
-      { ...noBody, params, ...doc("Remove the parent group", "204; a no-op when there is none.") },
+      {
+        ...noBody,
+        params,
+        ...doc({ id: "removeChannelParentGroup", summary: "Remove the parent group", ok: empty(204, "Removed (a no-op when there is none)."), fails: [404] }),
+      },
     )
     .delete(
       "/:domainID/channels/:channelID",
@@ -206,6 +290,16 @@ export function channelsRoutes(svc: ChannelsService) {
         await svc.remove(requestContext(request), params.channelID);
         return replyEmpty(set, 204);
       },
-      { ...noBody, params, ...doc("Delete a channel", "Hard delete; its connections, route and roles go with it.") },
+      {
+        ...noBody,
+        params,
+        ...doc({
+          id: "removeChannel",
+          summary: "Delete a channel",
+          description: "Hard delete; its connections, route and roles go with it.",
+          ok: empty(204, "Deleted."),
+          fails: [404],
+        }),
+      },
     );
 }

@@ -1,8 +1,9 @@
 import { Elysia, t } from "elysia";
 import { invalid, Msg } from "../errors/index.ts";
 import { listQuerySchema, MAX_NAME, pageJson, readListFilter } from "../http/list.ts";
+import { docs, empty, ok } from "../http/openapi.ts";
 import { QueryReader } from "../http/query.ts";
-import { docs, ELYSIA_OPTIONS, JsonObjectField, jsonBody, NullableString, noBody, Obj, StringList } from "../http/schema.ts";
+import { ELYSIA_OPTIONS, JsonObjectField, jsonBody, NullableString, noBody, Obj, StringList } from "../http/schema.ts";
 import { reply, replyEmpty, requestContext } from "../http/server.ts";
 import { memberRoleJson } from "../roles/json.ts";
 import { isCanonicalUuid } from "../shared/ids.ts";
@@ -35,7 +36,17 @@ const ClientCreate = Obj(
     status: t.Optional(t.Unknown({ description: '"enabled" (default) or "disabled".' })),
     parent_group_id: t.Optional(Str),
   },
-  { description: "A client (device) to create." },
+  {
+    description: "A client (device) to create.",
+    examples: [
+      {
+        name: "thermometer-a1",
+        tags: ["lab", "floor-2"],
+        credentials: { identity: "thermo-a1", secret: "s3cr3t-thermo" },
+        metadata: { room: "a1", model: "TH-200" },
+      },
+    ],
+  },
 );
 type ClientCreateBody = typeof ClientCreate.static;
 
@@ -112,7 +123,19 @@ export function clientsRoutes(svc: ClientsService) {
         ...json,
         params: domainParams,
         body: t.Union([ClientCreate, t.Null()]),
-        ...doc("Create a client", "201 with `Location: /clients/{id}`; the only response (with bulk) that shows `credentials.secret`."),
+        ...doc({
+          id: "createClient",
+          summary: "Create a client",
+          description: "201 with `Location: /clients/{id}`; the only response (with bulk) that shows `credentials.secret`.",
+          ok: {
+            status: 201,
+            description: "Created; `credentials.secret` is shown here only.",
+            schema: "Client",
+            headers: { Location: { description: "/clients/{id}", schema: { type: "string" } } },
+          },
+          fails: [400, 415, 422],
+          messages: { 400: Msg.secretTaken },
+        }),
       },
     )
     .post(
@@ -125,7 +148,22 @@ export function clientsRoutes(svc: ClientsService) {
         const created = await svc.create(requestContext(request), inputs);
         return reply(set, 200, { total: created.length, clients: created.map((c) => clientJson(c.client, { secret: c.secret })) });
       },
-      { ...json, params: domainParams, body: t.Union([t.Array(ClientCreate), t.Null()]), ...doc("Create clients in bulk", "All or nothing, one transaction.") },
+      {
+        ...json,
+        params: domainParams,
+        body: t.Union([
+          t.Array(ClientCreate, { examples: [[{ name: "sensor-1" }, { name: "sensor-2", tags: ["lab"], credentials: { identity: "sensor-2" } }]] }),
+          t.Null(),
+        ]),
+        ...doc({
+          id: "createClients",
+          summary: "Create clients in bulk",
+          description: "All or nothing, one transaction. Each generated secret is shown here only.",
+          ok: ok("ClientsCreated", "Created, in the order given."),
+          fails: [400, 415, 422],
+          messages: { 400: Msg.emptyList },
+        }),
+      },
     )
     .get(
       "/:domainID/clients",
@@ -144,7 +182,14 @@ export function clientsRoutes(svc: ClientsService) {
       {
         params: domainParams,
         query: Obj({ ...listQuerySchema, channel: t.Optional(t.String({ description: "Only clients connected to this channel; adds connection_types." })) }),
-        ...doc("List clients", "Contract §2 filters; disabled clients are hidden unless status=disabled|all."),
+        ...doc({
+          id: "listClients",
+          summary: "List clients",
+          description: "Contract §2 filters; disabled clients are hidden unless status=disabled|all.",
+          ok: ok("ClientsPage", "A page of clients (no secrets, no private metadata)."),
+          fails: [400],
+          messages: { 400: Msg.limitSize },
+        }),
       },
     )
     .get(
@@ -160,7 +205,12 @@ export function clientsRoutes(svc: ClientsService) {
         params,
         // `roles` is read by QueryReader; no Elysia query schema here, so the hot GET skips query parsing.
         detail: {
-          ...doc("View a client").detail,
+          ...doc({
+            id: "viewClient",
+            summary: "View a client",
+            ok: ok("ClientWithRoles", "The client; `roles` only with `?roles=true`."),
+            fails: [404],
+          }).detail,
           parameters: [
             {
               name: "roles",
@@ -188,14 +238,35 @@ export function clientsRoutes(svc: ClientsService) {
       {
         ...json,
         params,
-        body: Obj({ name: t.Optional(Str), metadata: t.Optional(JsonObjectField()), private_metadata: t.Optional(JsonObjectField()) }),
-        ...doc("Update name and metadata", "Enabled clients only (a disabled one is 404). `{}` clears a metadata object; absent or null leaves it."),
+        body: Obj(
+          { name: t.Optional(Str), metadata: t.Optional(JsonObjectField()), private_metadata: t.Optional(JsonObjectField()) },
+          { examples: [{ name: "thermometer-b2", metadata: { room: "b2" } }] },
+        ),
+        ...doc({
+          id: "updateClient",
+          summary: "Update name and metadata",
+          description: "Enabled clients only (a disabled one is 404). `{}` clears a metadata object; absent or null leaves it.",
+          ok: ok("Client", "The updated client."),
+          fails: [400, 404, 415],
+          messages: { 400: Msg.nameSize },
+        }),
       },
     )
     .patch(
       "/:domainID/clients/:clientID/tags",
       async ({ request, params, set, body }) => reply(set, 200, clientJson(await svc.updateTags(requestContext(request), params.clientID, body.tags ?? []))),
-      { ...json, params, body: Obj({ tags: t.Optional(StringList()) }), ...doc("Replace tags", "Absent or null clears them.") },
+      {
+        ...json,
+        params,
+        body: Obj({ tags: t.Optional(StringList()) }, { examples: [{ tags: ["lab", "floor-3"] }] }),
+        ...doc({
+          id: "updateClientTags",
+          summary: "Replace tags",
+          description: "Absent or null clears them.",
+          ok: ok("Client", "The updated client."),
+          fails: [400, 404, 415],
+        }),
+      },
     )
     .patch(
       "/:domainID/clients/:clientID/secret",
@@ -204,17 +275,50 @@ export function clientsRoutes(svc: ClientsService) {
         if (secret === "") throw invalid(Msg.missingSecret);
         return reply(set, 200, clientJson(await svc.updateSecret(requestContext(request), params.clientID, secret)));
       },
-      { ...json, params, body: Obj({ secret: t.Optional(Str) }), ...doc("Change the secret", "Unique per domain; the response does not show it.") },
+      {
+        ...json,
+        params,
+        body: Obj({ secret: t.Optional(Str) }, { examples: [{ secret: "n3w-s3cr3t-2026" }] }),
+        ...doc({
+          id: "updateClientSecret",
+          summary: "Change the secret",
+          description: "Unique per domain; the response does not show it.",
+          ok: ok("Client", "The updated client, without the secret."),
+          fails: [400, 404, 415, 422],
+          messages: { 400: Msg.missingSecret },
+        }),
+      },
     )
     .post(
       "/:domainID/clients/:clientID/enable",
       async ({ request, params, set }) => reply(set, 200, clientJson(await svc.setStatus(requestContext(request), params.clientID, ENABLED))),
-      { ...noBody, params, ...doc("Enable a client") },
+      {
+        ...noBody,
+        params,
+        ...doc({
+          id: "enableClient",
+          summary: "Enable a client",
+          ok: ok("Client", "The enabled client."),
+          fails: [404, 422],
+          messages: { 422: Msg.statusAssigned },
+        }),
+      },
     )
     .post(
       "/:domainID/clients/:clientID/disable",
       async ({ request, params, set }) => reply(set, 200, clientJson(await svc.setStatus(requestContext(request), params.clientID, DISABLED))),
-      { ...noBody, params, ...doc("Disable a client", "It can no longer authenticate; its connections stay.") },
+      {
+        ...noBody,
+        params,
+        ...doc({
+          id: "disableClient",
+          summary: "Disable a client",
+          description: "It can no longer authenticate; its connections stay.",
+          ok: ok("Client", "The disabled client."),
+          fails: [404, 422],
+          messages: { 422: Msg.statusAssigned },
+        }),
+      },
     )
     .post(
       "/:domainID/clients/:clientID/parent",
@@ -224,7 +328,18 @@ export function clientsRoutes(svc: ClientsService) {
         await svc.setParent(requestContext(request), params.clientID, parent);
         return replyEmpty(set, 200);
       },
-      { ...json, params, body: Obj({ parent_group_id: t.Optional(Str) }), ...doc("Set the parent group", "200 with an empty body.") },
+      {
+        ...json,
+        params,
+        body: Obj({ parent_group_id: t.Optional(Str) }, { examples: [{ parent_group_id: "3f9c2a1e-7b4d-4c8e-a6f2-1d0b9e8c7a53" }] }),
+        ...doc({
+          id: "setClientParentGroup",
+          summary: "Set the parent group",
+          ok: empty(200, "Set; empty body."),
+          fails: [400, 404, 415],
+          messages: { 400: Msg.missingParent },
+        }),
+      },
     )
     .delete(
       "/:domainID/clients/:clientID/parent",
@@ -232,7 +347,11 @@ export function clientsRoutes(svc: ClientsService) {
         await svc.removeParent(requestContext(request), params.clientID);
         return replyEmpty(set, 204);
       },
-      { ...noBody, params, ...doc("Remove the parent group", "204; a no-op when there is none.") },
+      {
+        ...noBody,
+        params,
+        ...doc({ id: "removeClientParentGroup", summary: "Remove the parent group", ok: empty(204, "Removed (a no-op when there is none)."), fails: [404] }),
+      },
     )
     .delete(
       "/:domainID/clients/:clientID",
@@ -240,6 +359,16 @@ export function clientsRoutes(svc: ClientsService) {
         await svc.remove(requestContext(request), params.clientID);
         return replyEmpty(set, 204);
       },
-      { ...noBody, params, ...doc("Delete a client", "Hard delete; its connections and roles go with it.") },
+      {
+        ...noBody,
+        params,
+        ...doc({
+          id: "removeClient",
+          summary: "Delete a client",
+          description: "Hard delete; its connections and roles go with it.",
+          ok: empty(204, "Deleted."),
+          fails: [404],
+        }),
+      },
     );
 }

@@ -1,18 +1,26 @@
 import { Elysia, t } from "elysia";
 import { AppError, invalid, Msg } from "../errors/index.ts";
-import { docs, ELYSIA_OPTIONS, jsonBody, Obj, StringList } from "../http/schema.ts";
+import { docs, empty } from "../http/openapi.ts";
+import { ELYSIA_OPTIONS, jsonBody, Obj, StringList } from "../http/schema.ts";
 import { replyEmpty, requestContext } from "../http/server.ts";
 import { isCanonicalUuid } from "../shared/ids.ts";
 import { type ConnectionType, PUBLISH, SUBSCRIBE } from "../shared/list.ts";
 import type { ConnectionRequest, ConnectionsService } from "./service.ts";
 
 const Types = StringList('"publish" and/or "subscribe" (any case).');
-const SetBody = Obj({
-  channel_ids: t.Optional(StringList("Channel ids.")),
-  client_ids: t.Optional(StringList("Client ids.")),
-  types: t.Optional(Types),
-});
-const ChannelBody = Obj({ client_ids: t.Optional(StringList("Client ids (UUIDs).")), types: t.Optional(Types) });
+const CLIENT_ID = "5d1b8f4e-3c2a-4b7e-9f10-2a6c8e4d7b31";
+const SetBody = Obj(
+  {
+    channel_ids: t.Optional(StringList("Channel ids.")),
+    client_ids: t.Optional(StringList("Client ids.")),
+    types: t.Optional(Types),
+  },
+  { examples: [{ channel_ids: ["9b7e4c1a-6d2f-4e8b-a3c5-1f0d2e7a9c46"], client_ids: [CLIENT_ID], types: ["publish", "subscribe"] }] },
+);
+const ChannelBody = Obj(
+  { client_ids: t.Optional(StringList("Client ids (UUIDs).")), types: t.Optional(Types) },
+  { examples: [{ client_ids: [CLIENT_ID, "c2a9e7d1-4b3f-4a8e-9d6c-7f1e0b2a5c94"], types: ["publish"] }] },
+);
 const domainParams = t.Object({ domainID: t.String() });
 const params = t.Object({ domainID: t.String(), channelID: t.String() });
 const doc = docs("connections");
@@ -57,10 +65,14 @@ export function connectionsRoutes(svc: ConnectionsService) {
         ...jsonBody,
         params: domainParams,
         body: SetBody,
-        ...doc(
-          "Connect clients to channels",
-          "Every channel × client × type, all or nothing: 400 `entity already exists` if any tuple exists, 422 for a disabled or foreign entity. 201, empty body.",
-        ),
+        ...doc({
+          id: "connectClientsToChannels",
+          summary: "Connect clients to channels",
+          description: "Every channel × client × type, all or nothing: 400 `entity already exists` if any tuple exists, 422 for a disabled or foreign entity.",
+          ok: empty(201, "Connected; empty body."),
+          fails: [400, 404, 415, 422],
+          messages: { 400: Msg.entityExists },
+        }),
       },
     )
     .post(
@@ -71,7 +83,19 @@ export function connectionsRoutes(svc: ConnectionsService) {
         await svc.disconnect(requestContext(request), req);
         return replyEmpty(set, 204);
       },
-      { ...jsonBody, params: domainParams, body: SetBody, ...doc("Disconnect clients from channels", "Removes the listed tuples; absent ones are fine. 204.") },
+      {
+        ...jsonBody,
+        params: domainParams,
+        body: SetBody,
+        ...doc({
+          id: "disconnectClientsFromChannels",
+          summary: "Disconnect clients from channels",
+          description: "Removes the listed tuples; absent ones are fine.",
+          ok: empty(204, "Disconnected."),
+          fails: [400, 404, 415, 422],
+          messages: { 400: Msg.missingConnectionType, 422: Msg.removeFailed },
+        }),
+      },
     )
     .post(
       "/:domainID/channels/:channelID/connect",
@@ -81,7 +105,18 @@ export function connectionsRoutes(svc: ConnectionsService) {
         await svc.connect(requestContext(request), req);
         return replyEmpty(set, 201);
       },
-      { ...jsonBody, params, body: ChannelBody, ...doc("Connect clients to this channel", "201, empty body.") },
+      {
+        ...jsonBody,
+        params,
+        body: ChannelBody,
+        ...doc({
+          id: "connectClientsToChannel",
+          summary: "Connect clients to this channel",
+          ok: empty(201, "Connected; empty body."),
+          fails: [400, 404, 415, 422],
+          messages: { 400: Msg.entityExists },
+        }),
+      },
     )
     .post(
       "/:domainID/channels/:channelID/disconnect",
@@ -91,6 +126,17 @@ export function connectionsRoutes(svc: ConnectionsService) {
         await svc.disconnect(requestContext(request), req);
         return replyEmpty(set, 204);
       },
-      { ...jsonBody, params, body: ChannelBody, ...doc("Disconnect clients from this channel", "204.") },
+      {
+        ...jsonBody,
+        params,
+        body: ChannelBody,
+        ...doc({
+          id: "disconnectClientsFromChannel",
+          summary: "Disconnect clients from this channel",
+          ok: empty(204, "Disconnected."),
+          fails: [400, 404, 415, 422],
+          messages: { 422: Msg.removeFailed },
+        }),
+      },
     );
 }

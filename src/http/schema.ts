@@ -7,7 +7,8 @@ import { readJsonBody } from "./body.ts";
  * into `{"0": …}` for an object field instead of rejecting it. So objects must allow the extra
  * keys the contract says are ignored.
  */
-export const Obj = <P extends TProperties>(props: P, opts: { description?: string } = {}) => t.Object(props, { additionalProperties: true, ...opts });
+export const Obj = <P extends TProperties>(props: P, opts: { description?: string; examples?: unknown[] } = {}) =>
+  t.Object(props, { additionalProperties: true, ...opts });
 
 export const NullableString = (description?: string) => t.Union([t.String(description ? { description } : {}), t.Null()]);
 export const JsonObjectField = (description?: string) => t.Union([t.Record(t.String(), t.Unknown(), description ? { description } : {}), t.Null()]);
@@ -20,5 +21,3 @@ export const ELYSIA_OPTIONS = { normalize: false } as const;
 export const jsonBody = { parse: [({ request }: { request: Request }) => readJsonBody(request), "application/json" as const] };
 /** Route options of a route that reads no body (and so checks no content type). */
 export const noBody = { parse: "none" as const };
-/** OpenAPI `detail` for a route of the given tag. */
-export const docs = (tag: string) => (summary: string, description?: string) => ({ detail: { summary, description, tags: [tag] } });

@@ -1,4 +1,3 @@
-import { openapi } from "@elysiajs/openapi";
 import { type AnyElysia, Elysia, type ValidationError } from "elysia";
 import type { Authenticator, Session } from "../auth/standalone.ts";
 import { AppError, type ErrorCode, Msg } from "../errors/index.ts";
@@ -6,6 +5,7 @@ import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { RequestContext } from "../shared/tx.ts";
 import { BODY_LIMIT } from "./body.ts";
+import { openapiDocument, operation } from "./openapi.ts";
 import { ELYSIA_OPTIONS } from "./schema.ts";
 
 /** The one mapping of error codes to HTTP status. */
@@ -146,24 +146,7 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[]) {
   const pathKnown = (path: string) => table.some((r) => r.pattern.test(path));
 
   const app = new Elysia({ ...ELYSIA_OPTIONS, name: "magistrala-clients" })
-    .use(
-      openapi({
-        path: "/openapi",
-        documentation: {
-          info: {
-            title: "magistrala-clients",
-            version: deps.version,
-            description:
-              "Device registry and access control for IoT gateways: the HTTP contract of Magistrala's Clients and Channels services. " +
-              'Every route under /{domainID}/ needs `Authorization: Bearer <token>` (the standalone token). Errors are `{"message": …}`.',
-          },
-          components: {
-            securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
-          },
-          security: [{ bearer: [] }],
-        },
-      }),
-    )
+    .use(openapiDocument(deps.version))
     .onRequest(({ request, set }) => {
       const path = pathOf(request.url);
       const state: RequestState = { t0: performance.now(), requestId: crypto.randomUUID(), path };
@@ -243,7 +226,14 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[]) {
         set.headers["content-type"] = "application/health+json";
         return reply(set, 200, deps.health());
       },
-      { detail: { summary: "Service health", tags: ["operations"], security: [] } },
+      {
+        detail: operation("operations", {
+          id: "health",
+          summary: "Service health",
+          public: true,
+          ok: { status: 200, description: "Always pass while the process serves (the event broker's state is reported, not judged).", schema: "Health" },
+        }),
+      },
     )
     .get(
       "/metrics",
@@ -251,7 +241,14 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[]) {
         set.headers["content-type"] = metrics.contentType;
         return metrics.render();
       },
-      { detail: { summary: "Prometheus metrics", tags: ["operations"], security: [] } },
+      {
+        detail: operation("operations", {
+          id: "metrics",
+          summary: "Prometheus metrics",
+          public: true,
+          ok: { status: 200, description: "The Prometheus text exposition format.", contentType: "text/plain; version=0.0.4" },
+        }),
+      },
     );
 
   for (const plugin of plugins) app.use(plugin);
