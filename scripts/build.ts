@@ -1,13 +1,14 @@
-// Compiles the service into one executable per target with migrations and protos embedded and
+// Compiles the service into one executable per target with migrations, protos and the console embedded and
 // version, commit and build time stamped in. Usage: bun scripts/build.ts [x64] [arm64] (default: both)
 //
 // A target of another architecture than this machine's needs that architecture's Bun runtime. It
 // is taken from the npm registry package of the exact same Bun version (@oven/bun-linux-aarch64 or
 // @oven/bun-linux-x64, checked by npm against the registry's integrity hash) and handed to
 // `--compile-executable-path`; only when that fails does `bun build` download it by itself.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { BUNDLE_FILES, bundleConsole } from "../src/console/bundle.ts";
 
 const ROOT = join(import.meta.dir, "..");
 interface Target {
@@ -36,6 +37,16 @@ const buildTime = new Date().toISOString().replace(/\.\d+Z$/, "Z");
 // Folders are embedded when they hold files (proto/ stays empty until the gRPC server lands).
 const assets = ["drizzle", "proto"].filter((d) => existsSync(join(ROOT, d)) && readdirSync(join(ROOT, d)).length > 0);
 mkdirSync(join(ROOT, "dist"), { recursive: true });
+
+// The console's front end, bundled once for every target and embedded as /$bunfs/root/console/
+// (src/console/bundle.ts reads it there; from source the service bundles it itself).
+const consoleDir = join(ROOT, "dist", "console");
+rmSync(consoleDir, { recursive: true, force: true });
+mkdirSync(consoleDir, { recursive: true });
+const bundle = await bundleConsole();
+for (const [part, name] of Object.entries(BUNDLE_FILES)) writeFileSync(join(consoleDir, name), bundle[part as keyof typeof BUNDLE_FILES]);
+console.log(`bundled the console: ${bundle.js.length} + ${bundle.css.length} bytes`);
+assets.push("dist/console");
 
 for (const t of targets) {
   const target = TARGETS[t]!;

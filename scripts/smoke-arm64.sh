@@ -114,6 +114,8 @@ embedded() { # embedded <path> <text it must contain>
 }
 check "/openapi and its embedded Swagger UI" embedded /openapi swagger-ui-bundle.js
 check "/openapi/swagger-ui-bundle.js from the binary" embedded /openapi/swagger-ui-bundle.js SwaggerUIBundle
+check "/console from the binary" embedded /console /console/app.js
+check "/console/app.js, the bundled front end" embedded /console/app.js "Standalone token"
 
 # 4. authenticate the client over gRPC (a grpc-js client built from the repository's protos)
 grpc_auth() { timeout 60 "$repo/node_modules/.bin/bun" "$repo/scripts/grpc-authenticate.ts" "127.0.0.1:$grpc_port" "$1" 2>&1; }

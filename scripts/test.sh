@@ -15,6 +15,8 @@ ci() { [ -n "${CI:-}" ] && [ "${CI}" != "false" ] && [ "${CI}" != "0" ]; }
 ./node_modules/.bin/tsc --noEmit -p . || exit 1
 # The same code type-checked with the repositories' query builder read as Postgres's (src/db/portable.ts).
 ./node_modules/.bin/tsc --noEmit -p tsconfig.postgres.json || exit 1
+# The console's front end (browser code: DOM types, Preact JSX).
+./node_modules/.bin/tsc --noEmit -p src/console/ui || exit 1
 # Format and lint (biome.json); `npm run format` fixes what it can.
 ./node_modules/.bin/biome ci . || exit 1
 

@@ -16,7 +16,9 @@ import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { connectionsRoutes } from "./connections/http.ts";
 import { createConnectionsRepository } from "./connections/repository.ts";
 import { createConnectionsService } from "./connections/service.ts";
+import { EventFeed, observeCommittedEvents } from "./console/feed.ts";
 import { openapiUi } from "./console/openapi-ui.ts";
+import { consoleRoutes } from "./console/routes.ts";
 import type { InvalidationBus } from "./db/invalidation/bus.ts";
 import { openDatabase } from "./db/open.ts";
 import { createOutbox } from "./events/outbox.ts";
@@ -63,7 +65,9 @@ export async function startService(config: Config, logger: Logger = createLogger
   const instanceId = config.instanceId ?? randomUUID();
   // Postgres keeps the rows; the data directory (the folder of MG_CLIENTS_DB_PATH) still holds the
   // installation key and the standalone token, whichever the driver.
-  const db = await openDatabase(config.db, logger);
+  // The console's live tail sees each committed transaction's events (src/console/feed.ts).
+  const feed = new EventFeed();
+  const db = observeCommittedEvents(await openDatabase(config.db, logger), (events) => feed.push(events));
   let key: Buffer;
   let auth: ReturnType<typeof createStandaloneAuth>;
   try {
@@ -213,6 +217,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     connectionsRoutes(connections),
     rolesRoutes(roles),
     openapiUi(),
+    consoleRoutes({ auth, feed }),
   ]);
   try {
     app.listen({
@@ -266,6 +271,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     bus: db.bus,
     stop() {
       stopping ??= (async () => {
+        feed.close(); // open event streams would keep server.stop() waiting
         await Promise.all([server.stop(), grpcServer.stop(), hooks.stop()]);
         await new Promise((resolve) => setImmediate(resolve)); // let the last after-response hooks log
         // The last requests' events included; what the broker does not acknowledge in time stays.
