@@ -114,6 +114,8 @@ embedded() { # embedded <path> <text it must contain>
 }
 check "/openapi and its embedded Swagger UI" embedded /openapi swagger-ui-bundle.js
 check "/openapi/swagger-ui-bundle.js from the binary" embedded /openapi/swagger-ui-bundle.js SwaggerUIBundle
+plain=$(curl -sf --max-time 10 "$base/openapi/swagger-ui.css") # no Accept-Encoding: unzipped from the embedded .gz
+check "/openapi/swagger-ui.css for a client without gzip" test "${plain/.swagger-ui/}" != "$plain"
 check "/console from the binary" embedded /console /console/app.js
 check "/console/app.js, the bundled front end" embedded /console/app.js "Standalone token"
 

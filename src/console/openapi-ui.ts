@@ -1,6 +1,5 @@
+import { join } from "node:path";
 import { Elysia } from "elysia";
-import swaggerCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
-import swaggerJs from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import { ELYSIA_OPTIONS } from "../http/schema.ts";
 import { fileAt, staticHandler, text } from "./static.ts";
 
@@ -9,6 +8,12 @@ import { fileAt, staticHandler, text } from "./static.ts";
  * binary, so the page works on a gateway without internet and runs no third-party code fetched at
  * view time. The document itself is /openapi/json (src/http/openapi.ts).
  */
+
+/** Swagger UI's files: gzipped by scripts/build.ts into the binary, else from node_modules. */
+export const SWAGGER_FILES = ["swagger-ui-bundle.js", "swagger-ui.css"] as const;
+const EMBEDDED = "/$bunfs/root/openapi-ui";
+const swaggerFile = (name: (typeof SWAGGER_FILES)[number]) =>
+  import.meta.dir.startsWith("/$bunfs/") ? join(EMBEDDED, `${name}.gz`) : Bun.resolveSync(`swagger-ui-dist/${name}`, import.meta.dir);
 const PAGE = `<!doctype html>
 <html lang="en">
 <head>
@@ -44,6 +49,6 @@ export function openapiUi() {
   return new Elysia({ ...ELYSIA_OPTIONS, name: "openapi-ui" })
     .get("/openapi", staticHandler(text(PAGE, "text/html; charset=utf-8")), hidden)
     .get("/openapi/init.js", staticHandler(text(INIT, "text/javascript; charset=utf-8")), hidden)
-    .get("/openapi/swagger-ui-bundle.js", staticHandler(fileAt(swaggerJs, "text/javascript; charset=utf-8")), hidden)
-    .get("/openapi/swagger-ui.css", staticHandler(fileAt(swaggerCss, "text/css; charset=utf-8")), hidden);
+    .get("/openapi/swagger-ui-bundle.js", staticHandler(fileAt(swaggerFile("swagger-ui-bundle.js"), "text/javascript; charset=utf-8")), hidden)
+    .get("/openapi/swagger-ui.css", staticHandler(fileAt(swaggerFile("swagger-ui.css"), "text/css; charset=utf-8")), hidden);
 }

@@ -4,7 +4,7 @@ import { docs } from "../http/openapi.ts";
 import { ELYSIA_OPTIONS } from "../http/schema.ts";
 import { consoleBundle } from "./bundle.ts";
 import type { EventFeed } from "./feed.ts";
-import { staticHandler, text } from "./static.ts";
+import { bytes, staticHandler, text } from "./static.ts";
 
 /**
  * The console at /console (a single page: its script and style sheet come from the service, so
@@ -33,8 +33,8 @@ const hidden = { detail: { hide: true } };
 export function consoleRoutes(deps: { auth: Authenticator; feed: EventFeed }) {
   return new Elysia({ ...ELYSIA_OPTIONS, name: "console" })
     .get("/console", staticHandler(text(PAGE, "text/html; charset=utf-8")), hidden)
-    .get("/console/app.js", staticHandler({ type: "text/javascript; charset=utf-8", load: async () => (await consoleBundle()).js }), hidden)
-    .get("/console/app.css", staticHandler({ type: "text/css; charset=utf-8", load: async () => (await consoleBundle()).css }), hidden)
+    .get("/console/app.js", staticHandler(bytes(async () => (await consoleBundle()).js, "text/javascript; charset=utf-8")), hidden)
+    .get("/console/app.css", staticHandler(bytes(async () => (await consoleBundle()).css, "text/css; charset=utf-8")), hidden)
     .get(
       "/:domainID/events",
       ({ request, params, set }) => {
