@@ -3,7 +3,7 @@ import { api, inDomain, query } from "./api.ts";
 import { ConnectionTypeSelect, typesOf } from "./connections.tsx";
 import { csvRecords, toCsv } from "./csv.ts";
 import { displayName, type Entity, type Kind } from "./kinds.tsx";
-import { download, ErrorText, Field, Modal, SecretOnce, Select, TextArea, useAction, useId } from "./widgets.tsx";
+import { DoneRow, download, ErrorText, Field, Modal, SecretOnce, Select, SubmitRow, TextArea, useAction, useId } from "./widgets.tsx";
 
 interface Page {
   total: number;
@@ -191,7 +191,6 @@ function CreateDialog({ kind, onClose, onCreated }: { kind: Kind; onClose: () =>
   const [values, setValues] = useState<Record<string, string>>({});
   const [created, setCreated] = useState<Entity | null>(null);
   const { error, busy, run } = useAction();
-  const errId = useId("err");
   const set = (k: string) => (v: string) => setValues({ ...values, [k]: v });
   return (
     <Modal title={`New ${kind.kind}`} onClose={onClose}>
@@ -201,11 +200,7 @@ function CreateDialog({ kind, onClose, onCreated }: { kind: Kind; onClose: () =>
             Created {kind.kind} <a href={`#/${kind.plural}/${encodeURIComponent(created.id)}`}>{displayName(created)}</a>.
           </p>
           {created.credentials?.secret ? <SecretOnce label="Secret" secret={created.credentials.secret} /> : null}
-          <div class="actions">
-            <button type="button" class="primary" onClick={onClose} autofocus>
-              Done
-            </button>
-          </div>
+          <DoneRow onDone={onClose} />
         </div>
       ) : (
         <form
@@ -224,15 +219,7 @@ function CreateDialog({ kind, onClose, onCreated }: { kind: Kind; onClose: () =>
           ))}
           <Field label="Tags" hint="Comma-separated." value={values.tags ?? ""} onInput={set("tags")} />
           <TextArea label="Metadata" hint='A JSON object, e.g. {"room": "a1"}.' value={values.metadata ?? ""} onInput={set("metadata")} />
-          <div class="actions">
-            <button type="submit" class="primary" disabled={busy} aria-describedby={error ? errId : undefined}>
-              Create {kind.kind}
-            </button>
-            <button type="button" onClick={onClose}>
-              Cancel
-            </button>
-          </div>
-          <ErrorText id={errId} error={error} />
+          <SubmitRow label={`Create ${kind.kind}`} busy={busy} error={error} onCancel={onClose} />
         </form>
       )}
     </Modal>
@@ -243,7 +230,6 @@ function BulkDialog({ kind, onClose, onCreated }: { kind: Kind; onClose: () => v
   const [csv, setCsv] = useState("");
   const [created, setCreated] = useState<Entity[] | null>(null);
   const { error, busy, run } = useAction();
-  const errId = useId("err");
   const fileId = useId("file");
   const header = kind.csvColumns.join(",");
   const secrets = kind.kind === "client";
@@ -280,7 +266,7 @@ function BulkDialog({ kind, onClose, onCreated }: { kind: Kind; onClose: () => v
               ))}
             </tbody>
           </table>
-          <div class="actions">
+          <DoneRow onDone={onClose}>
             {secrets ? (
               <button
                 type="button"
@@ -297,10 +283,7 @@ function BulkDialog({ kind, onClose, onCreated }: { kind: Kind; onClose: () => v
                 Download secrets (CSV)
               </button>
             ) : null}
-            <button type="button" class="primary" onClick={onClose}>
-              Done
-            </button>
-          </div>
+          </DoneRow>
         </div>
       ) : (
         <form
@@ -333,15 +316,7 @@ function BulkDialog({ kind, onClose, onCreated }: { kind: Kind; onClose: () => v
               }}
             />
           </div>
-          <div class="actions">
-            <button type="submit" class="primary" disabled={busy} aria-describedby={error ? errId : undefined}>
-              Create all
-            </button>
-            <button type="button" onClick={onClose}>
-              Cancel
-            </button>
-          </div>
-          <ErrorText id={errId} error={error} />
+          <SubmitRow label="Create all" busy={busy} error={error} onCancel={onClose} />
         </form>
       )}
     </Modal>
@@ -370,11 +345,7 @@ function ConnectSelectedDialog({ clientIds, onClose, onDone }: { clientIds: stri
       {done ? (
         <div>
           <p role="status">Connected.</p>
-          <div class="actions">
-            <button type="button" class="primary" onClick={onDone} autofocus>
-              Done
-            </button>
-          </div>
+          <DoneRow onDone={onDone} />
         </div>
       ) : (
         <form
@@ -394,15 +365,7 @@ function ConnectSelectedDialog({ clientIds, onClose, onDone }: { clientIds: stri
             options={channels.map((c) => [c.id, c.route ? `${displayName(c)} (${c.route})` : displayName(c)])}
           />
           <ConnectionTypeSelect value={types} onChange={setTypes} />
-          <div class="actions">
-            <button type="submit" class="primary" disabled={busy || !channel} aria-describedby={error ? errId : undefined}>
-              Connect
-            </button>
-            <button type="button" onClick={onClose}>
-              Cancel
-            </button>
-          </div>
-          <ErrorText id={errId} error={error} />
+          <SubmitRow label="Connect" busy={busy || !channel} error={error} onCancel={onClose} />
         </form>
       )}
     </Modal>

@@ -113,6 +113,36 @@ export function Select({ label, value, onChange, options }: { label: string; val
   );
 }
 
+/** A dialog form's submit and Cancel buttons, and the submit's error under them. */
+export function SubmitRow({ label, busy, error, onCancel }: { label: string; busy: boolean; error: string | null; onCancel: () => void }) {
+  const errId = useId("err");
+  return (
+    <>
+      <div class="actions">
+        <button type="submit" class="primary" disabled={busy} aria-describedby={error ? errId : undefined}>
+          {label}
+        </button>
+        <button type="button" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+      <ErrorText id={errId} error={error} />
+    </>
+  );
+}
+
+/** The one button that closes a dialog once its work is done. */
+export function DoneRow({ onDone, children }: { onDone: () => void; children?: ComponentChildren }) {
+  return (
+    <div class="actions">
+      {children}
+      <button type="button" class="primary" onClick={onDone} autofocus>
+        Done
+      </button>
+    </div>
+  );
+}
+
 /** A modal dialog (native <dialog>: focus stays inside, Escape closes). */
 export function Modal({ title, onClose, children }: { title: string; onClose: () => void; children: ComponentChildren }) {
   const ref = useRef<HTMLDialogElement>(null);
