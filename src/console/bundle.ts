@@ -7,7 +7,7 @@ import { join } from "node:path";
  * request for it, so `npm start` needs no build step.
  */
 
-export interface ConsoleBundle {
+interface ConsoleBundle {
   js: Uint8Array<ArrayBuffer>;
   css: Uint8Array<ArrayBuffer>;
 }

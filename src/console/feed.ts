@@ -7,7 +7,7 @@ import type { Database, PendingEvent, Tx } from "../db/database.ts";
  * a restart empties the ring; the outbox remains the record.
  */
 
-export interface FeedEvent {
+interface FeedEvent {
   /** Increases by one per event in this process; the SSE `id`, for Last-Event-ID. */
   seq: number;
   stream: string;

@@ -238,7 +238,7 @@ const ERROR_MEANING: Record<number, string> = {
   500: "Internal error; the body still is `{message}`.",
 };
 
-export interface Success {
+interface Success {
   status: number;
   description: string;
   /** A component schema for the JSON body; none for an empty body. */
@@ -248,7 +248,7 @@ export interface Success {
   headers?: Record<string, { description: string; schema: { type: string } }>;
 }
 
-export interface OperationDoc {
+interface OperationDoc {
   /** Stable operationId (clients of the document generate code from it). */
   id: string;
   summary: string;
