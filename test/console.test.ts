@@ -85,6 +85,10 @@ describe("GET /{domainID}/events", () => {
     // Resuming after the first one gives the rest.
     const resumed = await readEvents(await stream("ev-a", "", { "last-event-id": String(events[0].seq) }), 2);
     expect(resumed.map((e) => e.seq)).toEqual([events[1].seq, events[2].seq]);
+    // Role events carry no domain (contract events.md §4): the feed knows their entity's.
+    const roles = readEvents(await stream("ev-a"), 1);
+    await svc.api("POST", `/ev-a/clients/${a.json.id}/roles`, { role_name: "ops", optional_actions: ["read"] });
+    expect((await roles).map((e) => [e.operation, e.domain, e.entity_id])).toEqual([["client.role.add", "ev-a", a.json.id]]);
   });
 
   test("an open stream does not hold up the service's shutdown", async () => {

@@ -23,6 +23,8 @@ interface Stored {
   seq: number;
   at: number;
   event: PendingEvent;
+  /** The event's domain; "" when neither it nor an earlier event of its entity says (every stream gets it). */
+  domain: string;
 }
 
 interface Subscriber {
@@ -38,6 +40,11 @@ const HEARTBEAT_MS = 5000;
 const PING = encoder.encode(": ping\n\n");
 
 const domainOf = (e: PendingEvent) => (typeof e.payload.domain === "string" ? e.payload.domain : "");
+/** Entities whose domain the feed remembers, for the events that do not carry one (role events). */
+const KNOWN_ENTITIES = 10_000;
+
+/** Whether a domain's stream shows the event: its own, and those of no known domain. */
+const visible = (s: Stored, domain: string) => s.domain === domain || s.domain === "";
 
 function toJson(s: Stored): FeedEvent {
   const { stream, entityId, payload } = s.event;
@@ -46,7 +53,7 @@ function toJson(s: Stored): FeedEvent {
     stream,
     operation: typeof payload.operation === "string" ? payload.operation : stream.replace(/^magistrala\./, ""),
     entity_id: entityId,
-    domain: domainOf(s.event),
+    domain: s.domain,
     occurred_at: new Date(s.at).toISOString(),
     payload,
   };
@@ -59,6 +66,8 @@ export class EventFeed {
   private seq = 0;
   private readonly subscribers = new Set<Subscriber>();
   private heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** entity id → domain, learned from the events that carry both (insertion order: oldest first). */
+  private readonly domains = new Map<string, string>();
 
   constructor(readonly capacity = 1000) {
     this.ring = new Array(capacity);
@@ -68,9 +77,9 @@ export class EventFeed {
   push(events: readonly PendingEvent[]): void {
     const at = Date.now();
     for (const event of events) {
-      const s: Stored = { seq: ++this.seq, at, event };
+      const s: Stored = { seq: ++this.seq, at, event, domain: this.domainOf(event) };
       this.ring[s.seq % this.capacity] = s;
-      if (this.subscribers.size > 0) for (const sub of this.subscribers) if (sub.domain === domainOf(event)) sub.send(s);
+      if (this.subscribers.size > 0) for (const sub of this.subscribers) if (visible(s, sub.domain)) sub.send(s);
     }
   }
 
@@ -79,7 +88,7 @@ export class EventFeed {
     const out: Stored[] = [];
     for (let seq = this.seq; seq > Math.max(afterSeq, this.seq - this.capacity) && out.length < limit; seq--) {
       const s = this.ring[seq % this.capacity];
-      if (s && s.seq === seq && domainOf(s.event) === domain) out.push(s);
+      if (s && s.seq === seq && visible(s, domain)) out.push(s);
     }
     return out.reverse().map(toJson);
   }
@@ -118,6 +127,18 @@ export class EventFeed {
       },
       cancel: () => this.drop(sub),
     });
+  }
+
+  /** Role events name their entity but no domain (contract): the domain its earlier events had. */
+  private domainOf(event: PendingEvent): string {
+    const domain = domainOf(event);
+    if (domain === "") return this.domains.get(event.entityId) ?? "";
+    if (this.domains.get(event.entityId) !== domain) {
+      this.domains.delete(event.entityId);
+      this.domains.set(event.entityId, domain);
+      if (this.domains.size > KNOWN_ENTITIES) this.domains.delete(this.domains.keys().next().value!);
+    }
+    return domain;
   }
 
   /** Ends every open stream (on shutdown, so the HTTP server can finish its in-flight requests). */
