@@ -73,17 +73,20 @@ describe.skipIf(skipBrowser)("in a browser", () => {
   );
 
   test(
-    "create a client and see it in the list, its secret shown once",
+    "create a client and see it in the list, its secret shown once (by keyboard)",
     async () => {
-      await page.getByRole("button", { name: "New client" }).click();
-      await dialog().getByLabel("Name").fill("thermometer-a1");
+      await page.getByRole("button", { name: "New client" }).focus();
+      await page.keyboard.press("Enter");
+      await shown(dialog());
+      await page.keyboard.type("thermometer-a1"); // the dialog's first field has the focus
       await dialog().getByLabel("Identity").fill("thermo-a1");
       await dialog().getByLabel("Secret").fill("s3cr3t-thermo-a1");
       await dialog().getByLabel("Tags").fill("lab, floor-2");
       await dialog().getByLabel("Metadata").fill('{"room": "a1"}');
-      await dialog().getByRole("button", { name: "Create client" }).click();
+      await dialog().getByLabel("Tags").press("Enter"); // submits the form
       await shown(dialog().getByRole("status").filter({ hasText: "s3cr3t-thermo-a1" }));
-      await dialog().getByRole("button", { name: "Done" }).click();
+      await page.keyboard.press("Enter"); // Done has the focus
+      await gone(dialog());
       const r = row(clientsTable(), "thermometer-a1");
       await shown(r);
       expect(await r.getByRole("cell").allInnerTexts()).toEqual(["", "thermometer-a1", "thermo-a1", "lab, floor-2", "enabled", expect.stringMatching(/UTC$/)]);

@@ -133,10 +133,13 @@ export function SubmitRow({ label, busy, error, onCancel }: { label: string; bus
 
 /** The one button that closes a dialog once its work is done. */
 export function DoneRow({ onDone, children }: { onDone: () => void; children?: ComponentChildren }) {
+  const ref = useRef<HTMLButtonElement>(null);
+  // The dialog's content changed under the keyboard's focus: move it to the way out.
+  useEffect(() => ref.current?.focus(), []);
   return (
     <div class="actions">
       {children}
-      <button type="button" class="primary" onClick={onDone} autofocus>
+      <button type="button" class="primary" onClick={onDone} ref={ref}>
         Done
       </button>
     </div>
