@@ -63,10 +63,10 @@ export interface StartOptions {
 /** The one place that wires concrete parts together. */
 export async function startService(config: Config, logger: Logger = createLogger(config.logLevel), options: StartOptions = {}): Promise<RunningService> {
   const instanceId = config.instanceId ?? randomUUID();
-  // Postgres keeps the rows; the data directory (the folder of MG_CLIENTS_DB_PATH) still holds the
-  // installation key and the standalone token, whichever the driver.
   // The console's live tail sees each committed transaction's events (src/console/feed.ts).
   const feed = new EventFeed();
+  // Postgres keeps the rows; the data directory (the folder of MG_CLIENTS_DB_PATH) still holds the
+  // installation key and the standalone token, whichever the driver.
   const db = observeCommittedEvents(await openDatabase(config.db, logger), (events) => feed.push(events));
   let key: Buffer;
   let auth: ReturnType<typeof createStandaloneAuth>;
