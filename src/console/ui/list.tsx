@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, inDomain, query } from "./api.ts";
 import { ConnectionTypeSelect, typesOf } from "./connections.tsx";
 import { csvRecords, toCsv } from "./csv.ts";
@@ -32,12 +32,16 @@ export function EntityList({ kind }: { kind: Kind }) {
   const headingId = useId("h");
   const errId = useId("err");
 
+  // Answers can arrive out of order (search, then sort at once): only the latest request's is shown.
+  const latest = useRef(0);
   useEffect(() => {
+    const ticket = ++latest.current;
     void list.run(async () => {
       const q = query({ limit, offset, order, dir, name: filter.name, tags: filter.tags, status: filter.status });
       const body = await api("GET", inDomain(kind.plural) + q);
       const items: Entity[] = body[kind.plural] ?? [];
-      setPage({ total: body.total, offset, items: kind.enrich ? await kind.enrich(items) : items });
+      const shown = kind.enrich ? await kind.enrich(items) : items;
+      if (ticket === latest.current) setPage({ total: body.total, offset, items: shown });
     });
   }, [kind, filter, order, dir, offset, limit, reload]);
 
