@@ -119,7 +119,7 @@ describe.skipIf(!onPostgres)("several instances on one Postgres", () => {
       const ok = grpc.status.OK;
       const denied = grpc.status.PERMISSION_DENIED;
 
-      // NOTIFY reaches the other instance asynchronously (the coherence window the README documents:
+      // NOTIFY reaches the other instance asynchronously (the coherence window docs/postgres.md documents:
       // normally well under a millisecond, longer on a loaded machine). `seenBy(x, write)` makes the
       // write and returns once x's bus has received its invalidation: from then on, x's very next call
       // must follow the new truth (without the invalidation, x would answer from its cache for the
