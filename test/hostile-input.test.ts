@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { loadConfig, parseSize } from "../src/config/config.ts";
-import { MAX_BULK, MAX_CONNECTIONS } from "../src/shared/limits.ts";
+import { MAX_BULK, MAX_CONNECTIONS } from "../src/domain/limits.ts";
 import { queryStore } from "./helpers/backend.ts";
 import { call, type GrpcClients, grpc, grpcClients } from "./helpers/grpc.ts";
 import { startTestService, type TestService } from "./helpers/service.ts";

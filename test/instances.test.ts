@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
-import { FLUSH_ALL } from "../src/db/invalidation/bus.ts";
 import { knownMigrations } from "../src/db/migrations.ts";
 import { PG_MIGRATIONS } from "../src/db/postgres/migrate.ts";
+import { FLUSH_ALL } from "../src/domain/invalidation.ts";
 import { createTestDatabase, type OpenedDatabase, onPostgres, openTestDatabase, pgEnv, queryStore } from "./helpers/backend.ts";
 import { eventually, TestBroker } from "./helpers/broker.ts";
 import { basic, call, grpc, grpcClients } from "./helpers/grpc.ts";

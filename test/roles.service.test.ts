@@ -1,16 +1,19 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { createChannelsRepository } from "../src/channels/repository.ts";
-import { createChannelsService } from "../src/channels/service.ts";
+import { createSecretHasher } from "../src/auth/secrets.ts";
 import { createClientsRepository } from "../src/clients/repository.ts";
-import { createConnectionsRepository } from "../src/connections/repository.ts";
-import { openSqlite, type SqliteDatabase } from "../src/db/sqlite/open.ts";
+import type { Database } from "../src/db/database.ts";
+import { asDatabase } from "../src/db/open.ts";
+import { openSqlite } from "../src/db/sqlite/open.ts";
+import type { RequestContext } from "../src/domain/context.ts";
+import { rules } from "../src/domain/rules.ts";
+import type { Transactor } from "../src/domain/transaction.ts";
 import { createLogger } from "../src/log/logger.ts";
-import { createRolesRepository } from "../src/roles/repository.ts";
-import { createRolesService, parseDomainUserId, type RolesService } from "../src/roles/service.ts";
+import { parseDomainUserId, type RolesService } from "../src/roles/service.ts";
 import type { EntityKind } from "../src/roles/types.ts";
-import type { RequestContext, Transactor } from "../src/shared/tx.ts";
+import { buildDomain } from "../src/wiring/domain.ts";
 import { tempDir } from "./helpers/service.ts";
 
 /**
@@ -23,7 +26,7 @@ const D = "authz-domain";
 const ctx: RequestContext = { userId: ADMIN, domainId: D, superAdmin: true, tokenType: "access token", requestId: "req-1" };
 
 let dir: string;
-let db: SqliteDatabase;
+let db: Database;
 let roles: RolesService;
 let createChannel: (id: string) => Promise<void>;
 let removeChannel: (id: string) => Promise<void>;
@@ -35,11 +38,7 @@ let watched = "";
 
 beforeAll(() => {
   dir = tempDir();
-  db = openSqlite({ path: join(dir, "clients.db"), logger: createLogger("error", () => {}) });
-  const connections = createConnectionsRepository(db);
-  const roleRepos = { client: createRolesRepository(db, "client"), channel: createRolesRepository(db, "channel") };
-  const clientsRepo = createClientsRepository(db, connections, roleRepos.client);
-  const channelsRepo = createChannelsRepository(db, connections, roleRepos.channel);
+  db = asDatabase(openSqlite({ path: join(dir, "clients.db"), logger: createLogger("error", () => {}) }));
   const failing: Transactor = {
     transact: (fn) =>
       db.transact(async (tx) => {
@@ -48,35 +47,26 @@ beforeAll(() => {
         return value;
       }),
   };
-  roles = createRolesService({
-    db: failing,
-    repos: roleRepos,
-    entities: { client: clientsRepo, channel: channelsRepo },
-    // the hook runs inside the transaction; what it publishes reaches the bus's subscribers at commit
-    rolesChanged: (tx, kind, id) => tx.invalidate(`${kind}:${id}`),
-  });
-  db.bus.subscribe((message) => {
-    const [kind, id] = message.split(":") as [EntityKind, string];
-    changes.push({ kind, id, aliceMayPublish: roles.userMayAccessChannel(D, "alice", watched, "publish") as boolean });
-  });
-  const channels = createChannelsService({
+  // The service's own wiring and rules; the test watches the roles rule, after the commit of its transaction.
+  const domain = buildDomain({
     db,
-    repo: channelsRepo,
-    hooks: {
-      created: (tx, c, created) =>
-        roles.provisionBuiltIn(
-          tx,
-          c,
-          "channel",
-          created.map((x) => x.id),
-        ),
-      removing: async (tx, _c, channel) => roles.entityRemoving(tx, "channel", channel.id),
+    hasher: createSecretHasher(randomBytes(32)),
+    superAdminId: ADMIN,
+    cache: { ttlMs: 60_000, maxEntries: 1000 },
+    transactor: failing,
+    rules: {
+      ...rules,
+      rolesChanged: (tx, kind, id) => {
+        rules.rolesChanged(tx, kind, id);
+        tx.afterCommit(() => changes.push({ kind, id, aliceMayPublish: roles.userMayAccessChannel(D, "alice", watched, "publish") as boolean }));
+      },
     },
   });
+  roles = domain.roles;
   createChannel = async (id) => {
-    await channels.create(ctx, [{ id }]);
+    await domain.channels.create(ctx, [{ id }]);
   };
-  removeChannel = (id) => channels.remove(ctx, id);
+  removeChannel = (id) => domain.channels.remove(ctx, id);
 });
 afterAll(async () => {
   await db.close();

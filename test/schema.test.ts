@@ -41,7 +41,7 @@ describe("SQLite and Postgres schemas never drift", () => {
     try {
       mkdirSync(join(dir, "src"));
       cpSync(join(REPO, "src/db"), join(dir, "src/db"), { recursive: true });
-      cpSync(join(REPO, "src/shared"), join(dir, "src/shared"), { recursive: true });
+      cpSync(join(REPO, "src/domain"), join(dir, "src/domain"), { recursive: true });
       cpSync(join(REPO, "drizzle"), join(dir, "drizzle"), { recursive: true });
       cpSync(join(REPO, "drizzle.config.ts"), join(dir, "drizzle.config.ts"));
       symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));

@@ -1,14 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AccessCache, applyInvalidation, connectionInvalidations, invalidation } from "../src/cache/access-cache.ts";
+import { AccessCache, applyInvalidation } from "../src/cache/access-cache.ts";
 import { ConfigError, loadConfig } from "../src/config/config.ts";
 import { parseDuration } from "../src/config/duration.ts";
 import { encodePayload } from "../src/db/outbox-append.ts";
 import { describeTarget, type PgSettings, sslCandidates } from "../src/db/postgres/connect.ts";
 import { statisticsSchedule } from "../src/db/statistics.ts";
+import { connectionInvalidations, invalidation } from "../src/domain/invalidation.ts";
+import { formatTime, nowMicros, parseTime } from "../src/domain/time.ts";
 import { firstJsonValue } from "../src/http/body.ts";
-import { formatTime, nowMicros, parseTime } from "../src/shared/time.ts";
 import { tempDir } from "./helpers/service.ts";
 
 const problems = (env: Record<string, string>) => {

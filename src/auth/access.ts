@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type AccessCache, authzKey } from "../cache/access-cache.ts";
-import { type MaybePromise, then } from "../shared/maybe.ts";
-import { storableText } from "../shared/text.ts";
+import { storableText } from "../domain/text.ts";
+import { type MaybePromise, then } from "../lib/maybe-promise.ts";
 import type { SecretHasher } from "./secrets.ts";
 
 /**

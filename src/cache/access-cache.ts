@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { parseInvalidation } from "../domain/invalidation.ts";
 
 /**
  * Answers of the gRPC hot path, kept in process (DESIGN decision 4: never stale).
@@ -225,43 +226,11 @@ export class AccessCache {
   }
 }
 
-/**
- * The invalidation messages of this cache, as carried by the database's invalidation bus
- * (src/db/invalidation/bus.ts): published inside the changing transaction with `tx.invalidate`,
- * applied by every instance at commit.
- */
-export const invalidation = {
-  client: (id: string) => `client:${id}`,
-  channel: (id: string) => `channel:${id}`,
-  connection: (domainId: string, clientId: string, channelId: string, type: number) => `conn:${type}:${JSON.stringify([domainId, clientId, channelId])}`,
-};
-
-/** Above this many tuples of one channel in one change, the channel's answers go as a whole. */
-const TUPLES_PER_CHANNEL = 64;
-
-/** The messages for a change of these connections: exact tuples, or the whole channel when many. */
-export function connectionInvalidations(rows: { domainId: string; clientId: string; channelId: string; type: number }[]): string[] {
-  const byChannel = new Map<string, typeof rows>();
-  for (const r of rows) {
-    const list = byChannel.get(r.channelId);
-    if (list) list.push(r);
-    else byChannel.set(r.channelId, [r]);
-  }
-  const out: string[] = [];
-  for (const [channelId, list] of byChannel) {
-    if (list.length > TUPLES_PER_CHANNEL) out.push(invalidation.channel(channelId));
-    else for (const r of list) out.push(invalidation.connection(r.domainId, r.clientId, r.channelId, r.type));
-  }
-  return out;
-}
-
-/** Applies one bus message to the cache; FLUSH_ALL ("*") and anything unknown drop everything. */
+/** Applies one bus message (src/domain/invalidation.ts) to the cache; FLUSH_ALL and anything unknown drop everything. */
 export function applyInvalidation(cache: AccessCache, message: string): void {
-  if (message.startsWith("client:")) cache.invalidateClient(message.slice(7));
-  else if (message.startsWith("channel:")) cache.invalidateChannel(message.slice(8));
-  else if (message.startsWith("conn:")) {
-    const type = Number(message.slice(5, 6));
-    const tuple = JSON.parse(message.slice(7)) as [string, string, string];
-    cache.invalidateConnection(tuple[0], tuple[1], tuple[2], type);
-  } else cache.clear();
+  const m = parseInvalidation(message);
+  if (m.kind === "client") cache.invalidateClient(m.id);
+  else if (m.kind === "channel") cache.invalidateChannel(m.id);
+  else if (m.kind === "connection") cache.invalidateConnection(m.domainId, m.clientId, m.channelId, m.type);
+  else cache.clear();
 }

@@ -1,5 +1,5 @@
-import { statusName } from "../shared/status.ts";
-import { formatTime } from "../shared/time.ts";
+import { statusName } from "../domain/status.ts";
+import { formatTime } from "../domain/time.ts";
 import type { Channel } from "./types.ts";
 
 /** Channel event payloads, contract events.md §3 (queued with emitEvent, src/events/emit.ts). */

@@ -1,4 +1,8 @@
 import { Elysia, t } from "elysia";
+import { isCanonicalUuid } from "../domain/ids.ts";
+import type { JsonObject } from "../domain/list.ts";
+import { DISABLED, ENABLED, type EntityStatus, statusName } from "../domain/status.ts";
+import { formatTime } from "../domain/time.ts";
 import { invalid, Msg } from "../errors/index.ts";
 import { listQuerySchema, MAX_NAME, pageJson, readListFilter } from "../http/list.ts";
 import { docs, empty, ok } from "../http/openapi.ts";
@@ -6,10 +10,6 @@ import { QueryReader } from "../http/query.ts";
 import { ELYSIA_OPTIONS, JsonObjectField, jsonBody, NullableString, noBody, Obj, StringList } from "../http/schema.ts";
 import { reply, replyEmpty, requestContext } from "../http/server.ts";
 import { memberRoleJson } from "../roles/json.ts";
-import { isCanonicalUuid } from "../shared/ids.ts";
-import type { JsonObject } from "../shared/list.ts";
-import { DISABLED, ENABLED, type EntityStatus, statusName } from "../shared/status.ts";
-import { formatTime } from "../shared/time.ts";
 import type { ChannelsService } from "./service.ts";
 import type { Channel, NewChannel } from "./types.ts";
 

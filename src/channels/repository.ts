@@ -5,8 +5,8 @@ import { insertRows } from "../db/queries/insert.ts";
 import { prepareQuery } from "../db/queries/prepared.ts";
 import { uniqueViolation } from "../db/queries/unique-violation.ts";
 import { executorOf } from "../db/transaction.ts";
+import type { TxHandle } from "../domain/transaction.ts";
 import { AppError, Msg } from "../errors/index.ts";
-import type { TxHandle } from "../shared/tx.ts";
 import type { Channel, ChannelChanges } from "./types.ts";
 
 export interface ChannelsRepository extends EntityStore<Channel, ChannelChanges> {

@@ -1,10 +1,12 @@
+import type { RequestContext } from "../domain/context.ts";
+import type { EntityHooks, EntityService } from "../domain/entity.ts";
+import { newId } from "../domain/ids.ts";
+import { entityLifecycle } from "../domain/lifecycle.ts";
+import { MAX_BULK } from "../domain/limits.ts";
+import { ENABLED } from "../domain/status.ts";
+import { type Micros, nowMicros } from "../domain/time.ts";
+import type { Transactor } from "../domain/transaction.ts";
 import { AppError, conflict, invalid, Msg, notFound, unprocessable } from "../errors/index.ts";
-import { newId } from "../shared/ids.ts";
-import { type EntityHooks, type EntityService, entityLifecycle } from "../shared/lifecycle.ts";
-import { MAX_BULK } from "../shared/limits.ts";
-import { ENABLED } from "../shared/status.ts";
-import { type Micros, nowMicros } from "../shared/time.ts";
-import type { RequestContext, Transactor } from "../shared/tx.ts";
 import { createdFields, updatedFields } from "./events.ts";
 import type { ChannelsRepository } from "./repository.ts";
 import type { Channel, ChannelChanges, ChannelUpdate, NewChannel } from "./types.ts";

@@ -1,6 +1,6 @@
-import type { JsonObject } from "../shared/list.ts";
-import type { EntityStatus } from "../shared/status.ts";
-import type { Micros } from "../shared/time.ts";
+import type { JsonObject } from "../domain/list.ts";
+import type { EntityStatus } from "../domain/status.ts";
+import type { Micros } from "../domain/time.ts";
 
 export interface Channel {
   id: string;

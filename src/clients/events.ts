@@ -1,4 +1,4 @@
-import { formatTime } from "../shared/time.ts";
+import { formatTime } from "../domain/time.ts";
 import { type Client, statusName } from "./types.ts";
 
 /**

@@ -1,4 +1,7 @@
 import { Elysia, t } from "elysia";
+import { isCanonicalUuid } from "../domain/ids.ts";
+import { DISABLED, ENABLED, type EntityStatus } from "../domain/status.ts";
+import { formatTime } from "../domain/time.ts";
 import { invalid, Msg } from "../errors/index.ts";
 import { listQuerySchema, MAX_NAME, pageJson, readListFilter } from "../http/list.ts";
 import { docs, empty, ok } from "../http/openapi.ts";
@@ -6,9 +9,6 @@ import { QueryReader } from "../http/query.ts";
 import { ELYSIA_OPTIONS, JsonObjectField, jsonBody, NullableString, noBody, Obj, StringList } from "../http/schema.ts";
 import { reply, replyEmpty, requestContext } from "../http/server.ts";
 import { memberRoleJson } from "../roles/json.ts";
-import { isCanonicalUuid } from "../shared/ids.ts";
-import { DISABLED, ENABLED, type EntityStatus } from "../shared/status.ts";
-import { formatTime } from "../shared/time.ts";
 import type { ClientsService } from "./service.ts";
 import { type Client, type JsonObject, type NewClient, statusName } from "./types.ts";
 

@@ -1,10 +1,12 @@
 import type { SecretHasher } from "../auth/secrets.ts";
+import type { RequestContext } from "../domain/context.ts";
+import type { EntityHooks, EntityService } from "../domain/entity.ts";
+import { newId } from "../domain/ids.ts";
+import { entityLifecycle } from "../domain/lifecycle.ts";
+import { MAX_BULK } from "../domain/limits.ts";
+import { type Micros, nowMicros } from "../domain/time.ts";
+import type { Transactor, TxHandle } from "../domain/transaction.ts";
 import { conflict, invalid, Msg, unprocessable } from "../errors/index.ts";
-import { newId } from "../shared/ids.ts";
-import { type EntityHooks, type EntityService, entityLifecycle } from "../shared/lifecycle.ts";
-import { MAX_BULK } from "../shared/limits.ts";
-import { type Micros, nowMicros } from "../shared/time.ts";
-import type { RequestContext, Transactor, TxHandle } from "../shared/tx.ts";
 import { createdFields, updatedFields } from "./events.ts";
 import type { ClientChanges, ClientsRepository } from "./repository.ts";
 import { type Client, type ClientUpdate, type CreatedClient, ENABLED, type NewClient } from "./types.ts";

@@ -1,11 +1,11 @@
-import type { JsonObject } from "../shared/list.ts";
-import type { Micros } from "../shared/time.ts";
+import type { JsonObject } from "../domain/list.ts";
+import type { Micros } from "../domain/time.ts";
 
-export type { JsonObject, ListFilter } from "../shared/list.ts";
+export type { JsonObject, ListFilter } from "../domain/list.ts";
 
-export { DISABLED, ENABLED, type EntityStatus, statusName } from "../shared/status.ts";
+export { DISABLED, ENABLED, type EntityStatus, statusName } from "../domain/status.ts";
 
-import type { EntityStatus } from "../shared/status.ts";
+import type { EntityStatus } from "../domain/status.ts";
 
 export interface Client {
   id: string;

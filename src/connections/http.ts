@@ -1,10 +1,10 @@
 import { Elysia, t } from "elysia";
+import { type ConnectionType, PUBLISH, SUBSCRIBE } from "../domain/connection-types.ts";
+import { isCanonicalUuid } from "../domain/ids.ts";
 import { AppError, invalid, Msg } from "../errors/index.ts";
 import { docs, empty } from "../http/openapi.ts";
 import { ELYSIA_OPTIONS, jsonBody, Obj, StringList } from "../http/schema.ts";
 import { replyEmpty, requestContext } from "../http/server.ts";
-import { isCanonicalUuid } from "../shared/ids.ts";
-import { type ConnectionType, PUBLISH, SUBSCRIBE } from "../shared/list.ts";
 import type { ConnectionRequest, ConnectionsService } from "./service.ts";
 
 const Types = StringList('"publish" and/or "subscribe" (any case).');

@@ -5,10 +5,10 @@ import { insertRows } from "../db/queries/insert.ts";
 import { preparedAll, prepareQuery } from "../db/queries/prepared.ts";
 import { uniqueViolation } from "../db/queries/unique-violation.ts";
 import { executorOf } from "../db/transaction.ts";
+import { ENABLED } from "../domain/status.ts";
+import type { TxHandle } from "../domain/transaction.ts";
 import { AppError, Msg } from "../errors/index.ts";
-import { type MaybePromise, then } from "../shared/maybe.ts";
-import { ENABLED } from "../shared/status.ts";
-import type { TxHandle } from "../shared/tx.ts";
+import { type MaybePromise, then } from "../lib/maybe-promise.ts";
 
 /** One connection: the client may publish (1) or subscribe (2) on the channel, in that domain. */
 export interface Connection {

@@ -1,9 +1,10 @@
+import { connectionTypeName } from "../domain/connection-types.ts";
+import { type RequestContext, systemContext } from "../domain/context.ts";
+import { emitEvent } from "../domain/events.ts";
+import { MAX_CONNECTIONS } from "../domain/limits.ts";
+import { ENABLED } from "../domain/status.ts";
+import type { Transactor, TxHandle } from "../domain/transaction.ts";
 import { AppError, invalid, Msg, notFound, unprocessable } from "../errors/index.ts";
-import { emitEvent } from "../events/emit.ts";
-import { MAX_CONNECTIONS } from "../shared/limits.ts";
-import { connectionTypeName } from "../shared/list.ts";
-import { ENABLED } from "../shared/status.ts";
-import { type RequestContext, systemContext, type Transactor, type TxHandle } from "../shared/tx.ts";
 import type { Connection, ConnectionSet, ConnectionsRepository } from "./repository.ts";
 
 interface Entity {

@@ -1,4 +1,4 @@
-import type { TxHandle } from "../shared/tx.ts";
+import type { TxHandle } from "../domain/transaction.ts";
 import type { InvalidationBus } from "./invalidation/bus.ts";
 import type { Executor, Tables } from "./portable.ts";
 

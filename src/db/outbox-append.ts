@@ -1,4 +1,4 @@
-import { nowMicros } from "../shared/time.ts";
+import { nowMicros } from "../domain/time.ts";
 import type { PendingEvent } from "./database.ts";
 import type { PgExecutor, PgTables, SqliteExecutor, SqliteTables } from "./executors.ts";
 import { insertRows } from "./queries/insert.ts";

@@ -1,5 +1,5 @@
+import type { TxHandle } from "../domain/transaction.ts";
 import type { Logger } from "../log/logger.ts";
-import type { TxHandle } from "../shared/tx.ts";
 import type { Commit, PendingEvent, TxOf } from "./database.ts";
 import type { Executor } from "./portable.ts";
 

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { type MqttClient, type MqttProtocol, connect as mqttConnect } from "mqtt";
 import { redactUrl } from "../config/config.ts";
+import { Wakeup } from "../lib/wakeup.ts";
 import type { Logger } from "../log/logger.ts";
 import type { EventMetrics } from "../metrics/metrics.ts";
-import { Wakeup } from "../shared/wakeup.ts";
 import type { Outbox, OutboxBatch } from "./outbox.ts";
 
 /**

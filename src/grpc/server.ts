@@ -3,9 +3,9 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { assetPath } from "../assets.ts";
 import type { TlsFiles } from "../config/config.ts";
+import { storable } from "../domain/text.ts";
 import { AppError, type ErrorCode, Msg } from "../errors/index.ts";
 import type { Logger } from "../log/logger.ts";
-import { storable } from "../shared/text.ts";
 
 /** The one mapping of error codes to gRPC status (contract grpc.md §3: never NOT_FOUND). */
 export const GRPC_STATUS: Record<ErrorCode, grpc.status> = {

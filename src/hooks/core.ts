@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { AccessService } from "../auth/access.ts";
 import type { AccessCache } from "../cache/access-cache.ts";
-import { type MaybePromise, then } from "../shared/maybe.ts";
+import { type MaybePromise, then } from "../lib/maybe-promise.ts";
 import { type Action, mayBeRoute, parseTopic, sharedFilter, underPrefix } from "./topics.ts";
 
 /**

@@ -1,5 +1,5 @@
+import { type MaybePromise, then } from "../lib/maybe-promise.ts";
 import type { Logger } from "../log/logger.ts";
-import { type MaybePromise, then } from "../shared/maybe.ts";
 import type { HookAccess } from "./core.ts";
 import { type Fields, text } from "./request.ts";
 import type { Action } from "./topics.ts";

@@ -7,7 +7,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import protobuf from "protobufjs";
 import descriptor from "protobufjs/ext/descriptor/index.js";
 import { assetPath } from "../assets.ts";
-import { type MaybePromise, then } from "../shared/maybe.ts";
+import { type MaybePromise, then } from "../lib/maybe-promise.ts";
 import { type CheckRecorder, checkRecorder, type DialectContext, type HookRoute } from "./dialect.ts";
 
 /**

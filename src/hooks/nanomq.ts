@@ -1,4 +1,4 @@
-import { type MaybePromise, then } from "../shared/maybe.ts";
+import { type MaybePromise, then } from "../lib/maybe-promise.ts";
 import type { Authorization } from "./core.ts";
 import { checkRecorder, credentialsCheck, type DialectContext, type HookRoute, textResponse } from "./dialect.ts";
 import { text } from "./request.ts";

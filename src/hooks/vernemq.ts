@@ -1,4 +1,4 @@
-import { type MaybePromise, then } from "../shared/maybe.ts";
+import { type MaybePromise, then } from "../lib/maybe-promise.ts";
 import type { Authorization } from "./core.ts";
 import { answerAuthz, checkRecorder, credentialsCheck, type DialectContext, type HookRoute, jsonResponse } from "./dialect.ts";
 import { type Fields, text } from "./request.ts";

@@ -1,5 +1,5 @@
+import { MAX_JSON_DEPTH, storable } from "../domain/text.ts";
 import { AppError, Msg } from "../errors/index.ts";
-import { MAX_JSON_DEPTH, storable } from "../shared/text.ts";
 
 const malformed = () => new AppError("MALFORMED", Msg.malformedBody);
 

@@ -1,8 +1,9 @@
 import { t } from "elysia";
+import { type ConnectionType, PUBLISH, SUBSCRIBE } from "../domain/connection-types.ts";
+import type { JsonObject, ListFilter, ListOrder, StatusFilter } from "../domain/list.ts";
+import { storable } from "../domain/text.ts";
+import { parseTime } from "../domain/time.ts";
 import { invalid, Msg } from "../errors/index.ts";
-import { type ConnectionType, type JsonObject, type ListFilter, type ListOrder, PUBLISH, type StatusFilter, SUBSCRIBE } from "../shared/list.ts";
-import { storable } from "../shared/text.ts";
-import { parseTime } from "../shared/time.ts";
 import { nestingWithin } from "./body.ts";
 import type { QueryReader } from "./query.ts";
 

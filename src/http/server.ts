@@ -1,9 +1,9 @@
 import { type AnyElysia, Elysia, type ValidationError } from "elysia";
 import type { Authenticator, Session } from "../auth/standalone.ts";
+import type { RequestContext } from "../domain/context.ts";
 import { AppError, type ErrorCode, Msg } from "../errors/index.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
-import type { RequestContext } from "../shared/tx.ts";
 import { BODY_LIMIT } from "./body.ts";
 import { openapiDocument, operation } from "./openapi.ts";
 import { ELYSIA_OPTIONS } from "./schema.ts";

@@ -1,4 +1,5 @@
-import type { RequestContext, TxHandle } from "../shared/tx.ts";
+import type { RequestContext } from "../domain/context.ts";
+import type { TxHandle } from "../domain/transaction.ts";
 import type { EntityKind } from "./types.ts";
 
 /**

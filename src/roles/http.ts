@@ -1,10 +1,10 @@
 import { Elysia, t } from "elysia";
+import { isCanonicalUuid } from "../domain/ids.ts";
 import { invalid, Msg } from "../errors/index.ts";
 import { docs, empty, ok } from "../http/openapi.ts";
 import { QueryReader } from "../http/query.ts";
 import { ELYSIA_OPTIONS, jsonBody, NullableString, noBody, Obj, StringList } from "../http/schema.ts";
 import { reply, replyEmpty, requestContext } from "../http/server.ts";
-import { isCanonicalUuid } from "../shared/ids.ts";
 import { memberRoleJson, provisionJson, roleJson } from "./json.ts";
 import type { RolesService } from "./service.ts";
 import { type EntityKind, type EntityMembersFilter, MAX_ROLE_NAME, type Paged, type PageRequest } from "./types.ts";

@@ -1,5 +1,5 @@
-import type { MemberRole } from "../shared/access.ts";
-import { formatTime } from "../shared/time.ts";
+import type { MemberRole } from "../domain/member-roles.ts";
+import { formatTime } from "../domain/time.ts";
 import type { Role, RoleProvision } from "./types.ts";
 
 /**

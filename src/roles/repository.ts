@@ -4,11 +4,11 @@ import { insertRows } from "../db/queries/insert.ts";
 import { preparedAll, prepareQuery } from "../db/queries/prepared.ts";
 import { uniqueViolation } from "../db/queries/unique-violation.ts";
 import { executorOf } from "../db/transaction.ts";
+import { ENABLED } from "../domain/status.ts";
+import type { Micros } from "../domain/time.ts";
+import type { TxHandle } from "../domain/transaction.ts";
 import { AppError, Msg } from "../errors/index.ts";
-import { then } from "../shared/maybe.ts";
-import { ENABLED } from "../shared/status.ts";
-import type { Micros } from "../shared/time.ts";
-import type { TxHandle } from "../shared/tx.ts";
+import { then } from "../lib/maybe-promise.ts";
 import type { EntityKind, EntityMembersFilter, MemberRole, PageRequest, Role } from "./types.ts";
 
 /** A role with the actions and members to store with it. */

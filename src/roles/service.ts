@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
+import type { RequestContext } from "../domain/context.ts";
+import { type Micros, nowMicros } from "../domain/time.ts";
+import type { Transactor, TxHandle } from "../domain/transaction.ts";
 import { invalid, Msg, notFound, unprocessable } from "../errors/index.ts";
-import { type Micros, nowMicros } from "../shared/time.ts";
-import type { RequestContext, Transactor, TxHandle } from "../shared/tx.ts";
 import { emitRoleEvent } from "./events.ts";
 import { provisionJson, roleJson } from "./json.ts";
 import type { RolesRepository } from "./repository.ts";

@@ -1,4 +1,4 @@
-import type { Micros } from "../shared/time.ts";
+import type { Micros } from "../domain/time.ts";
 
 /** The two kinds of entity that carry roles. */
 export type EntityKind = "client" | "channel";
@@ -44,9 +44,9 @@ export interface RoleProvision {
   members: string[] | null;
 }
 
-export type { MemberRole } from "../shared/access.ts";
+export type { MemberRole } from "../domain/member-roles.ts";
 
-import type { MemberRole } from "../shared/access.ts";
+import type { MemberRole } from "../domain/member-roles.ts";
 
 export interface EntityMember {
   memberId: string;

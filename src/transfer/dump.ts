@@ -7,13 +7,13 @@ import { fsyncPath, isKeyHex, keyFingerprint } from "../backup/format.ts";
 import { createTempFile, releaseTempFile, removeStaleTempFiles } from "../backup/temp-files.ts";
 import { buildInfo } from "../buildinfo.ts";
 import type { Database, Dialect } from "../db/database.ts";
-import { FLUSH_ALL } from "../db/invalidation/bus.ts";
 import type { Executor } from "../db/portable.ts";
 import { pgExecutorOf } from "../db/postgres/executor.ts";
 import { uniqueViolation } from "../db/queries/unique-violation.ts";
 import { executorOf } from "../db/transaction.ts";
+import { FLUSH_ALL } from "../domain/invalidation.ts";
+import type { TxHandle } from "../domain/transaction.ts";
 import { type Progress, type ProgressStep, silentProgress } from "../progress/progress.ts";
-import type { TxHandle } from "../shared/tx.ts";
 
 /**
  * The portable dump (`export` / `import`): JSON lines, the same on SQLite and Postgres.

@@ -2,10 +2,10 @@ import type { Logger } from "../../log/logger.ts";
 
 /**
  * The invalidation bus: how the instances of one database keep their in-memory caches coherent.
- * A message is an opaque string chosen by the cache (for example `client:<id>`); the bus delivers
+ * A message is an opaque string here (the vocabulary is src/domain/invalidation.ts); the bus delivers
  * every message published by any instance to every subscriber of every instance, this one
- * included. `FLUSH_ALL` means "drop everything": the bus sends it itself whenever messages may
- * have been missed, and anyone may publish it (an import does).
+ * included. `FLUSH_ALL` (src/domain/invalidation.ts) means "drop everything": the bus sends it
+ * itself whenever messages may have been missed, and anyone may publish it (an import does).
  *
  * Publishing:
  * - inside a write, `tx.invalidate(message)`: nothing happens on rollback; on commit the local
@@ -22,8 +22,6 @@ import type { Logger } from "../../log/logger.ts";
  * `coherent: false` until it listens again, and flushes once more when it does, because
  * notifications sent while it was away are lost.
  */
-export const FLUSH_ALL = "*";
-
 export interface InvalidationBus {
   /** After a commit: delivers `message` to every instance's subscribers (this one's at once). */
   publish(message: string): void;

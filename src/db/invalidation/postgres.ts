@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { sql as dsql } from "drizzle-orm";
 import type { Sql } from "postgres";
+import { FLUSH_ALL } from "../../domain/invalidation.ts";
 import { idle } from "../../lib/idle.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { PgExecutor } from "../executors.ts";
-import { type BusEndpoint, FLUSH_ALL, Subscribers } from "./bus.ts";
+import { type BusEndpoint, Subscribers } from "./bus.ts";
 
 /** The Postgres notification channel (per database: instances on other databases never hear it). */
 export const BUS_CHANNEL = "mgc_invalidate";

@@ -1,6 +1,6 @@
 import { is } from "drizzle-orm";
 import { PgDatabase } from "drizzle-orm/pg-core";
-import type { TxHandle } from "../../shared/tx.ts";
+import type { TxHandle } from "../../domain/transaction.ts";
 import type { TxOf } from "../database.ts";
 import type { PgExecutor } from "../executors.ts";
 

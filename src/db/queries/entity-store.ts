@@ -1,6 +1,6 @@
 import { and, eq, getTableName, gte, inArray, isNull, lte, type SQL, sql } from "drizzle-orm";
-import type { ListFilter } from "../../shared/list.ts";
-import type { TxHandle } from "../../shared/tx.ts";
+import type { ListFilter } from "../../domain/list.ts";
+import type { TxHandle } from "../../domain/transaction.ts";
 import type { Database, Dialect } from "../database.ts";
 import type { Tables } from "../portable.ts";
 import { executorOf } from "../transaction.ts";

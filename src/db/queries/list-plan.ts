@@ -1,5 +1,5 @@
 import { and, asc, desc, getTableName, inArray, type SQL, sql } from "drizzle-orm";
-import type { ListFilter } from "../../shared/list.ts";
+import type { ListFilter } from "../../domain/list.ts";
 import type { Database } from "../database.ts";
 import type { PgExecutor } from "../executors.ts";
 import type { Executor, Tables } from "../portable.ts";

@@ -1,4 +1,4 @@
-import type { MaybePromise } from "../../shared/maybe.ts";
+import type { MaybePromise } from "../../lib/maybe-promise.ts";
 import type { Database } from "../database.ts";
 
 /** A prepared SELECT of either dialect: SQLite's also runs synchronously (`all`). */

@@ -1,10 +1,6 @@
+import type { ConnectionType } from "./connection-types.ts";
+import type { MemberRole } from "./member-roles.ts";
 import type { Micros } from "./time.ts";
-
-/** Connection types: 1 publish, 2 subscribe. */
-export const PUBLISH = 1;
-export const SUBSCRIBE = 2;
-export type ConnectionType = typeof PUBLISH | typeof SUBSCRIBE;
-export const connectionTypeName = (t: number): "Publish" | "Subscribe" => (t === PUBLISH ? "Publish" : "Subscribe");
 
 export type JsonObject = Record<string, unknown>;
 
@@ -31,4 +27,16 @@ export interface ListFilter {
   connectedTo?: { id: string; type?: ConnectionType };
   /** Only entities on which this user holds a role (`user=`, super-admin only). */
   member?: string;
+}
+
+/** One page of a list, with what the list's filters asked to add to each item. */
+export interface Page<T> {
+  total: number;
+  limit: number;
+  offset: number;
+  items: T[];
+  /** Listing connected entities only: each item's connection types ("Publish", "Subscribe"). */
+  connectionTypes?: Map<string, string[]>;
+  /** Listing with `user=`: that user's roles on each item. */
+  memberRoles?: Map<string, MemberRole[]>;
 }

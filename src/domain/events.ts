@@ -1,4 +1,5 @@
-import type { RequestContext, TxHandle } from "../shared/tx.ts";
+import type { RequestContext } from "./context.ts";
+import type { TxHandle } from "./transaction.ts";
 
 /** Session keys of every client/channel entity event (contract events.md §1.2). */
 export const sessionKeys = (ctx: RequestContext) => ({
