@@ -5,7 +5,7 @@ import { EventFeed, observeCommittedEvents } from "./console/feed.ts";
 import { openapiUi } from "./console/openapi-ui.ts";
 import { consoleRoutes } from "./console/routes.ts";
 import type { InvalidationBus } from "./db/invalidation/bus.ts";
-import type { PublisherTuning } from "./events/publisher.ts";
+import type { PublisherTuning } from "./events/tuning.ts";
 import { CallCounts } from "./grpc/server.ts";
 import { createLogger, type Logger } from "./log/logger.ts";
 import { database } from "./wiring/database.ts";

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { Database } from "../src/db/database.ts";
+import { brokerTarget, topicFor } from "../src/events/broker.ts";
 import { createOutbox, type OutboxBatch } from "../src/events/outbox.ts";
-import { brokerTarget, topicFor } from "../src/events/publisher.ts";
 import { Wakeup } from "../src/lib/wakeup.ts";
 import { type OpenedDatabase, onPostgres, openTestDatabase } from "./helpers/backend.ts";
 

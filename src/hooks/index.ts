@@ -2,7 +2,7 @@ import type { Registry } from "prom-client";
 import type { AccessService } from "../auth/access.ts";
 import type { AccessCache } from "../cache/access-cache.ts";
 import type { Config } from "../config/config.ts";
-import { brokerTarget } from "../events/publisher.ts";
+import { brokerTarget } from "../events/broker.ts";
 import type { MaybePromise } from "../lib/maybe-promise.ts";
 import type { Logger } from "../log/logger.ts";
 import { counterFromTotals } from "../metrics/metrics.ts";

@@ -1,7 +1,8 @@
 import type { Config } from "../config/config.ts";
 import type { Database } from "../db/database.ts";
 import { createOutbox } from "../events/outbox.ts";
-import { createPublisher, type Publisher, type PublisherTuning } from "../events/publisher.ts";
+import { createPublisher, type Publisher } from "../events/publisher.ts";
+import type { PublisherTuning } from "../events/tuning.ts";
 import type { Logger } from "../log/logger.ts";
 import type { EventMetrics } from "../metrics/metrics.ts";
 import type { Resource } from "./resources.ts";

@@ -1,7 +1,7 @@
 import { buildInfo } from "../buildinfo.ts";
 import type { AccessCache } from "../cache/access-cache.ts";
 import type { Database } from "../db/database.ts";
-import type { BrokerState } from "../events/publisher.ts";
+import type { BrokerState } from "../events/broker.ts";
 import type { CallCounts } from "../grpc/server.ts";
 import type { HooksState } from "../hooks/index.ts";
 import { counterFromTotals, createMetrics, gaugeFromValues, type Metrics } from "../metrics/metrics.ts";

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { sql as dsql } from "drizzle-orm";
 import type { Sql } from "postgres";
 import { FLUSH_ALL } from "../../domain/invalidation.ts";
+import { type BackoffPolicy, backoffDelay } from "../../lib/backoff.ts";
 import { idle } from "../../lib/idle.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { PgExecutor } from "../executors.ts";
@@ -13,8 +14,7 @@ export const BUS_CHANNEL = "mgc_invalidate";
 const MAX_PAYLOAD = 7999;
 export const HEARTBEAT_MS = 2000;
 export const HEARTBEAT_TIMEOUT_MS = 3000;
-const BACKOFF_MIN_MS = 100;
-const BACKOFF_MAX_MS = 5000;
+const RECONNECT_BACKOFF: BackoffPolicy = { baseMs: 100, maxMs: 5000 };
 
 export interface PgBusOptions {
   /** The service's pool, for NOTIFY outside a transaction. */
@@ -128,7 +128,7 @@ export function createPgBus(opts: PgBusOptions): PgBus {
         logger.warn("invalidation listener lost its connection; caches flushed, reconnecting");
       }
       attempt++;
-      await sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(attempt - 1, 10)));
+      await sleep(backoffDelay(attempt - 1, RECONNECT_BACKOFF));
     }
   }
   const loop = run();

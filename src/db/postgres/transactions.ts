@@ -1,3 +1,4 @@
+import { type BackoffPolicy, backoffDelay } from "../../lib/backoff.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { PgExecutor, PgTables } from "../executors.ts";
 import type { PgBus } from "../invalidation/postgres.ts";
@@ -7,6 +8,8 @@ import { type CommitListeners, TxScope } from "../transaction.ts";
 
 /** Bounded retry of a transaction that Postgres aborted to resolve a conflict. */
 const MAX_ATTEMPTS = 6;
+/** Full jitter: two transactions that conflicted should not meet again. */
+const CONFLICT_BACKOFF: BackoffPolicy = { baseMs: 5, maxMs: 200, jitter: "full" };
 
 /** 40001 serialization_failure, 40P01 deadlock_detected: the transaction did nothing; run it again. */
 export function isRetryable(err: unknown): boolean {
@@ -57,7 +60,7 @@ export function pgTransactions(deps: PgTransactionsDeps) {
           attempt: n,
           code: (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code,
         });
-        await Bun.sleep(Math.random() * Math.min(5 * 2 ** n, 200));
+        await Bun.sleep(backoffDelay(n, CONFLICT_BACKOFF));
         continue;
       }
       const { value, scope } = done;

@@ -1,4 +1,5 @@
 import type { Database as SqliteConnection } from "bun:sqlite";
+import { type BackoffPolicy, backoffDelay } from "../../lib/backoff.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { SqliteExecutor } from "../executors.ts";
 import type { BusEndpoint } from "../invalidation/bus.ts";
@@ -14,6 +15,7 @@ import type { ReadSnapshot } from "./read-snapshot.ts";
  * the whole event loop) and the batch is retried with async backoff within BUSY_BUDGET_MS.
  */
 const BUSY_BUDGET_MS = 10_000;
+const BUSY_BACKOFF: BackoffPolicy = { baseMs: 5, maxMs: 200 };
 /** Upper bound of transactions committed together (keeps one COMMIT from growing without limit). */
 const MAX_BATCH = 256;
 
@@ -88,7 +90,7 @@ export function groupCommit(deps: GroupCommitDeps): GroupCommit {
         snapshot.hold();
         if (isSqliteBusy(err) && performance.now() - started < BUSY_BUDGET_MS) {
           if (retry % 10 === 0) logger.warn("database busy (another process holds the write lock), retrying", { retry: retry + 1, batch: batch.length });
-          await Bun.sleep(Math.min(5 * 2 ** retry, 200));
+          await Bun.sleep(backoffDelay(retry, BUSY_BACKOFF));
           continue;
         }
         for (const job of batch) job.reject(err);
