@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: typecheck, then the whole suite twice — on SQLite, and on the machine's Postgres
+# `npm test`: typecheck (twice, see src/db/portable.ts), lint, unused code, import cycles, then the whole suite twice — on SQLite, and on the machine's Postgres
 # (MG_TEST_DB=postgres: every service a test starts gets a fresh database of its own, dropped
 # afterwards; see test/helpers/backend.ts). Arguments go to both `bun test` runs (files, -t PATTERN).
 #   MG_TEST_BACKENDS=sqlite npm test          one backend only (or =postgres)
@@ -19,6 +19,10 @@ ci() { [ -n "${CI:-}" ] && [ "${CI}" != "false" ] && [ "${CI}" != "0" ]; }
 ./node_modules/.bin/tsc --noEmit -p src/console/ui || exit 1
 # Format and lint (biome.json); `npm run format` fixes what it can.
 ./node_modules/.bin/biome ci . || exit 1
+# Unused files, exports and dependencies (knip.json); import cycles in src/, between modules or
+# folders, type-only imports included (.dependency-cruiser.json; run by Bun: it wants Node >= 22).
+./node_modules/.bin/knip || exit 1
+"$BUN" --bun ./node_modules/.bin/depcruise src --config .dependency-cruiser.json --output-type err || exit 1
 
 status=0
 for backend in ${MG_TEST_BACKENDS:-sqlite postgres}; do

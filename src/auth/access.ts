@@ -28,7 +28,7 @@ export type AuthzOutcome =
   /** client_type is neither "client" nor a supported "user". */
   | "unknown_client_type";
 
-export interface AuthzQuery {
+interface AuthzQuery {
   domainId: string;
   clientId: string;
   clientType: string;

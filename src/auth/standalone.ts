@@ -4,8 +4,8 @@ import { AppError, Msg } from "../errors/index.ts";
 import type { Logger } from "../log/logger.ts";
 import { readOrCreateSecretFile } from "./keyfile.ts";
 
-export const TOKEN_FILE = "standalone.token";
-export const ID_FILE = "standalone.id";
+const TOKEN_FILE = "standalone.token";
+const ID_FILE = "standalone.id";
 
 /** Who is calling, for one request and one domain (the path segment). */
 export interface Session {

@@ -80,7 +80,7 @@ export function writeFileAtomic(path: string, content: string): void {
 }
 
 /** The first 16 bytes of every SQLite database file. */
-export const SQLITE_MAGIC = "SQLite format 3\u0000";
+const SQLITE_MAGIC = "SQLite format 3\u0000";
 
 export function hasSqliteHeader(path: string): boolean {
   const fd = openSync(path, "r");

@@ -40,7 +40,7 @@ export interface RestoreResult {
 }
 
 /** Suffix of the files a restore keeps from what it replaced (one generation). */
-export const PREVIOUS_SUFFIX = ".before-restore";
+const PREVIOUS_SUFFIX = ".before-restore";
 
 /**
  * Replaces the database (and the installation key) with a backup's, all or nothing:

@@ -21,7 +21,7 @@ export interface ChannelsService extends EntityService<Channel, ChannelUpdate> {
   idByRoute(domainId: string, route: string): Promise<string>;
 }
 
-export type ChannelHooks = EntityHooks<Channel>;
+type ChannelHooks = EntityHooks<Channel>;
 
 export interface ChannelsServiceDeps {
   db: Transactor;

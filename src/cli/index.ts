@@ -24,14 +24,14 @@ export interface CliDeps {
 }
 
 /** A failure of a command whose message is the whole story (printed as `error: <message>`). */
-export class CliError extends Error {
+class CliError extends Error {
   override name = "CliError";
 }
 
 const NAME = "magistrala-clients";
 const CONFIG_NOTE = "\nConfiguration comes from the MG_CLIENTS_* environment variables (see the README).";
 
-export const versionLine = () => `${NAME} ${buildInfo.version} (commit ${buildInfo.commit}, built ${buildInfo.buildTime})`;
+const versionLine = () => `${NAME} ${buildInfo.version} (commit ${buildInfo.commit}, built ${buildInfo.buildTime})`;
 
 /**
  * Runs one command line (without the executable's name). Resolves to the exit code, or to

@@ -21,7 +21,7 @@ import { checkDump, DumpError, exportDump, importDump, isEmpty, type SchemaOf } 
 /** `export` and `import` for both drivers; each returns the one line to print. */
 
 /** Where the rows are, as the messages name it. */
-export const targetOf = (config: Config) => (config.db.driver === "postgres" ? describeTarget(config.db.pg) : config.db.path);
+const targetOf = (config: Config) => (config.db.driver === "postgres" ? describeTarget(config.db.pg) : config.db.path);
 
 const counts = (rows: Record<string, number>) =>
   Object.entries(rows)
@@ -74,7 +74,7 @@ export async function runExport(config: Config, file: string, logger: Logger, pr
   }
 }
 
-export const PREVIOUS_KEY_SUFFIX = ".before-import";
+const PREVIOUS_KEY_SUFFIX = ".before-import";
 
 export async function runImport(config: Config, file: string, opts: { merge: boolean; progress?: Progress }, logger: Logger): Promise<string> {
   const what = targetOf(config);

@@ -16,7 +16,7 @@ interface ConnectionMsg {
 }
 
 /** Connection messages of Add/RemoveConnections: type must be 1 or 2 (else INTERNAL, as a decode error). */
-export function toConnections(msgs: ConnectionMsg[]): Connection[] {
+function toConnections(msgs: ConnectionMsg[]): Connection[] {
   return msgs.map((c) => {
     if (c.type !== 1 && c.type !== 2) throw new AppError("INTERNAL", "invalid connection type");
     return { clientId: c.client_id, channelId: c.channel_id, domainId: c.domain_id, type: c.type };

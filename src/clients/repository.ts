@@ -25,7 +25,7 @@ export interface ClientChanges {
 }
 
 /** What Authenticate needs of an enabled client. */
-export interface AuthRecord {
+interface AuthRecord {
   id: string;
   domainId: string;
   secretHash: string;

@@ -23,7 +23,7 @@ export interface ClientsService extends EntityService<Client, ClientUpdate> {
   retrieveEnabled(ids: string[]): Promise<Client[]>;
 }
 
-export type ClientHooks = EntityHooks<Client>;
+type ClientHooks = EntityHooks<Client>;
 
 export interface ClientsServiceDeps {
   db: Transactor;

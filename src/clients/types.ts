@@ -1,9 +1,9 @@
 import type { JsonObject } from "../domain/list.ts";
 import type { Micros } from "../domain/time.ts";
 
-export type { JsonObject, ListFilter } from "../domain/list.ts";
+export type { JsonObject } from "../domain/list.ts";
 
-export { DISABLED, ENABLED, type EntityStatus, statusName } from "../domain/status.ts";
+export { ENABLED, type EntityStatus, statusName } from "../domain/status.ts";
 
 import type { EntityStatus } from "../domain/status.ts";
 

@@ -3,8 +3,8 @@ import { dirname, resolve } from "node:path";
 import { parseDuration } from "./duration.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
-export type DbDriver = "sqlite" | "postgres";
-export type PgSslMode = "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full";
+type DbDriver = "sqlite" | "postgres";
+type PgSslMode = "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full";
 
 export interface TlsFiles {
   cert: string;

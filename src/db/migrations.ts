@@ -6,7 +6,7 @@ import { readMigrationFiles } from "drizzle-orm/migrator";
 /** Drizzle's bookkeeping table: one row (hash, created_at = the journal's `when`) per applied migration. */
 export const MIGRATIONS_TABLE = "__drizzle_migrations";
 
-export type MigrationState =
+type MigrationState =
   /** recorded in the database with the same content hash */
   | "applied"
   /** the next `migrate` (or service start) applies it */
@@ -16,7 +16,7 @@ export type MigrationState =
   /** not recorded, yet older than the last recorded one: Drizzle will never apply it */
   | "skipped";
 
-export interface MigrationEntry {
+interface MigrationEntry {
   tag: string;
   /** The journal's `when` (milliseconds), which Drizzle records as `created_at`. */
   when: number;

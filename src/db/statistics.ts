@@ -5,9 +5,9 @@
  * STATISTICS_AFTER_TRANSACTIONS have committed (a provisioning burst). A timer covers the end of a
  * burst: no write is left to trigger the refresh that is due 5 s after the last one.
  */
-export const STATISTICS_EVERY_MS = 60_000;
-export const STATISTICS_MIN_MS = 5_000;
-export const STATISTICS_AFTER_TRANSACTIONS = 50;
+const STATISTICS_EVERY_MS = 60_000;
+const STATISTICS_MIN_MS = 5_000;
+const STATISTICS_AFTER_TRANSACTIONS = 50;
 
 export interface StatisticsSchedule {
   /** `count` transactions committed. */

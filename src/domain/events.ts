@@ -2,7 +2,7 @@ import type { RequestContext } from "./context.ts";
 import type { TxHandle } from "./transaction.ts";
 
 /** Session keys of every client/channel entity event (contract events.md §1.2). */
-export const sessionKeys = (ctx: RequestContext) => ({
+const sessionKeys = (ctx: RequestContext) => ({
   domain: ctx.domainId,
   user_id: ctx.userId,
   token_type: ctx.tokenType,

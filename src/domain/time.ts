@@ -14,7 +14,7 @@ export const nowMicros = (): Micros => {
   return lastMicros;
 };
 
-export const ZERO_TIME = "0001-01-01T00:00:00Z";
+const ZERO_TIME = "0001-01-01T00:00:00Z";
 
 /** RFC 3339 in UTC with trailing zeros of the fraction trimmed, as Go's time.RFC3339Nano prints. */
 export function formatTime(us: Micros | null | undefined): string {

@@ -11,7 +11,7 @@ import { executorOf } from "../db/transaction.ts";
  * Drizzle's dialect-neutral builder so the same queries run on Postgres.
  */
 
-export interface OutboxRow {
+interface OutboxRow {
   seq: number;
   stream: string;
   entityId: string;

@@ -8,7 +8,7 @@ import { AppError, type ErrorCode, Msg } from "../errors/index.ts";
 import type { Logger } from "../log/logger.ts";
 
 /** The one mapping of error codes to gRPC status (contract grpc.md §3: never NOT_FOUND). */
-export const GRPC_STATUS: Record<ErrorCode, grpc.status> = {
+const GRPC_STATUS: Record<ErrorCode, grpc.status> = {
   UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
   UNSUPPORTED_MEDIA_TYPE: grpc.status.INVALID_ARGUMENT,
   MALFORMED: grpc.status.INVALID_ARGUMENT,
@@ -92,7 +92,7 @@ export const entityBasic = (e: { id: string; domainId: string; parentGroupId: st
   status: e.status,
 });
 
-export const PROTO_FILES = ["clients/v1/clients.proto", "channels/v1/channels.proto", "grpc/health/v1/health.proto"];
+const PROTO_FILES = ["clients/v1/clients.proto", "channels/v1/channels.proto", "grpc/health/v1/health.proto"];
 
 /** Loads our .proto files (embedded in the binary under /$bunfs/root/proto). */
 export function loadProtos(): grpc.GrpcObject {
@@ -109,7 +109,7 @@ export function loadProtos(): grpc.GrpcObject {
 
 type Handlers = grpc.UntypedServiceImplementation;
 
-export interface GrpcServices {
+interface GrpcServices {
   clients: Handlers;
   channels: Handlers;
 }

@@ -12,7 +12,7 @@ import { type Action, mayBeRoute, parseTopic, sharedFilter, underPrefix } from "
  */
 
 /** Why a check was refused: logged, never sent to the broker as anything but its deny. */
-export type Refusal =
+type Refusal =
   | "bad credentials"
   | "topic outside the grammar"
   | "not connected to the channel"
@@ -21,7 +21,7 @@ export type Refusal =
   | "unknown vhost"
   | "resource not allowed";
 
-export type Authentication = { ok: true; id: string; principal: boolean } | { ok: false; reason: Refusal };
+type Authentication = { ok: true; id: string; principal: boolean } | { ok: false; reason: Refusal };
 /** `true`, or why not. */
 export type Authorization = true | Refusal;
 

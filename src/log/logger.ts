@@ -3,7 +3,7 @@ import type { LogLevel } from "../config/config.ts";
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-export type LogFields = Record<string, unknown>;
+type LogFields = Record<string, unknown>;
 
 export interface Logger {
   debug(msg: string, fields?: LogFields): void;
@@ -21,7 +21,7 @@ export type LogSink = (line: string) => void;
  */
 let pending = "";
 let scheduled = false;
-export function flushLogs(): void {
+function flushLogs(): void {
   scheduled = false;
   if (pending === "") return;
   const out = pending;

@@ -11,7 +11,7 @@ export interface Progress {
   step(label: string, total: number | undefined, unit: ProgressUnit): ProgressStep;
 }
 
-export type ProgressUnit = "rows" | "bytes";
+type ProgressUnit = "rows" | "bytes";
 
 export interface ProgressStep {
   /** How many units are done so far. Cheap: call it as often as convenient. */

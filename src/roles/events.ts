@@ -20,7 +20,7 @@ export type RoleEventSuffix =
   | "role.members.remove_all"
   | "members.remove";
 
-export const roleStream = (kind: EntityKind) => `magistrala.${kind}.roles`;
+const roleStream = (kind: EntityKind) => `magistrala.${kind}.roles`;
 
 export function emitRoleEvent(
   tx: TxHandle,

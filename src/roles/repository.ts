@@ -12,19 +12,19 @@ import { then } from "../lib/maybe-promise.ts";
 import type { EntityKind, EntityMembersFilter, MemberRole, PageRequest, Role } from "./types.ts";
 
 /** A role with the actions and members to store with it. */
-export interface NewRole {
+interface NewRole {
   role: Role;
   actions: string[];
   members: string[];
 }
 
-export interface Membership {
+interface Membership {
   memberId: string;
   roleId: string;
 }
 
 /** A member's role on an entity, before its actions are attached. */
-export interface MemberRoleRow {
+interface MemberRoleRow {
   memberId: string;
   roleId: string;
   roleName: string;

@@ -21,7 +21,7 @@ import {
 } from "./types.ts";
 
 /** The entity lookup the roles service needs (clients and channels repositories have it). */
-export interface EntityLookup {
+interface EntityLookup {
   find(domainId: string, id: string, tx?: TxHandle): Promise<{ id: string } | undefined>;
 }
 
@@ -44,7 +44,7 @@ export interface RolesServiceDeps {
   now?: () => Micros;
 }
 
-export interface NewRoleInput {
+interface NewRoleInput {
   name: string;
   /** null/undefined when the request did not give them (echoed as null). */
   actions?: string[] | null;
@@ -98,7 +98,7 @@ export interface RolesService {
 const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
 
 /** 20 random base-36 characters (~103 bits). */
-export function shortId(): string {
+function shortId(): string {
   const bytes = randomBytes(20);
   let s = "";
   for (const b of bytes) s += ALPHABET[b % 36];

@@ -32,14 +32,14 @@ import { type Progress, type ProgressStep, silentProgress } from "../progress/pr
  * hashes need travels in the header, so the file is as private as the data directory (0600).
  */
 export const DUMP_FORMAT = "magistrala-clients-dump";
-export const DUMP_VERSION = 1;
+const DUMP_VERSION = 1;
 
 /** A refusal or failure an operator can act on: the message is the whole story, on one line. */
 export class DumpError extends Error {
   override name = "DumpError";
 }
 
-export interface DumpHeader {
+interface DumpHeader {
   format: string;
   version: number;
   created_at: string;
@@ -76,7 +76,7 @@ export interface SchemaOf {
 }
 
 /** The schema's tables, each after the tables it refers to. */
-export function schemaTables(db: SchemaOf): TableInfo[] {
+function schemaTables(db: SchemaOf): TableInfo[] {
   const config = (t: Table) => (db.dialect === "postgres" ? pgTableConfig(t as never) : sqliteTableConfig(t as never));
   const infos = new Map<string, TableInfo & { refs: string[] }>();
   for (const table of Object.values(db.tables) as Table[]) {

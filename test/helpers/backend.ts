@@ -36,7 +36,7 @@ export const PG = {
 };
 
 /** Databases of this run start with it (lower case: Postgres folds unquoted names). */
-export const RUN_PREFIX = (process.env.MG_TEST_PG_PREFIX ?? `mgc_t_${randomBytes(4).toString("hex")}`).toLowerCase();
+const RUN_PREFIX = (process.env.MG_TEST_PG_PREFIX ?? `mgc_t_${randomBytes(4).toString("hex")}`).toLowerCase();
 
 let admin: Sql | undefined;
 const adminSql = () =>
@@ -52,7 +52,7 @@ export async function createTestDatabase(label = "db"): Promise<string> {
   return name;
 }
 
-export async function dropTestDatabase(name: string): Promise<void> {
+async function dropTestDatabase(name: string): Promise<void> {
   await adminSql().unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   for (const [dir, db] of byDir) if (db === name) byDir.delete(dir);
 }
@@ -146,9 +146,6 @@ export async function queryStore<T = Record<string, unknown>>(store: Store, text
     await sql.end({ timeout: 5 });
   }
 }
-
-/** A reason printed beside a test that cannot run on Postgres. */
-export const sqliteOnly = (why: string) => `[sqlite only: ${why}]`;
 
 /**
  * Every row of every table of a Postgres store, as text (the Postgres counterpart of reading the

@@ -10,9 +10,9 @@ import { type BrowserContext, chromium, type Page } from "playwright-core";
  * Without Chromium the tests are skipped loudly, except under CI, where they fail.
  */
 
-export const CHROMIUM = process.env.MG_TEST_CHROMIUM || "/usr/bin/chromium";
+const CHROMIUM = process.env.MG_TEST_CHROMIUM || "/usr/bin/chromium";
 const CI = (process.env.CI ?? "") !== "" && process.env.CI !== "false" && process.env.CI !== "0";
-export const haveChromium = existsSync(CHROMIUM);
+const haveChromium = existsSync(CHROMIUM);
 /** Skip (off CI only) when there is no browser. */
 export const skipBrowser = !haveChromium && !CI;
 if (skipBrowser)

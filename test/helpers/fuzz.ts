@@ -63,21 +63,21 @@ export function hostileString(known: () => string[] = () => []): fc.Arbitrary<st
 const pickKnown = (xs: string[], i: number) => (xs.length === 0 ? "none" : xs[i % xs.length]!);
 
 /** Numbers at and past every boundary a field may have. */
-export const boundaryNumber = fc.oneof(
+const boundaryNumber = fc.oneof(
   fc.constantFrom(0, -0, 1, -1, 2, 3, 10, 100, 101, 255, 256, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 53, -(2 ** 53), 1.5, 1e300),
   fc.integer(),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
 );
 
 /** Nested arrays/objects of a given depth (bodies and metadata). */
-export const nested = (depth: number, leaf: unknown = 1): unknown => {
+const nested = (depth: number, leaf: unknown = 1): unknown => {
   let v: unknown = leaf;
   for (let i = 0; i < depth; i++) v = i % 2 === 0 ? [v] : { k: v };
   return v;
 };
 
 /** Any JSON value, including the wrong types for a field. */
-export const anyJson = fc.oneof(
+const anyJson = fc.oneof(
   { weight: 4, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
   { weight: 1, arbitrary: fc.integer({ min: 20, max: 60 }).map((d) => nested(d)) },
   { weight: 1, arbitrary: fc.array(fc.constant({}), { minLength: 0, maxLength: 200 }) },

@@ -24,10 +24,10 @@ import { type Subprocess, spawn } from "bun";
  * pass `config: ["auth_backends.2 = internal"]` for that).
  */
 
-export const RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server";
+const RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server";
 export const rabbitmqInstalled = existsSync(RABBITMQ_SERVER);
 /** The default base: above the shared node's 25672 (its distribution port). */
-export const DEFAULT_BASE_PORT = 25680;
+const DEFAULT_BASE_PORT = 25680;
 
 export interface RabbitmqOptions {
   /** Base URL of the appliance's hooks listener: the node's rabbitmq_auth_backend_http. */

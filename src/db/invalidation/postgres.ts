@@ -9,11 +9,11 @@ import type { PgExecutor } from "../executors.ts";
 import { type BusEndpoint, Subscribers } from "./bus.ts";
 
 /** The Postgres notification channel (per database: instances on other databases never hear it). */
-export const BUS_CHANNEL = "mgc_invalidate";
+const BUS_CHANNEL = "mgc_invalidate";
 /** Postgres refuses NOTIFY payloads of 8000 bytes or more. */
 const MAX_PAYLOAD = 7999;
-export const HEARTBEAT_MS = 2000;
-export const HEARTBEAT_TIMEOUT_MS = 3000;
+const HEARTBEAT_MS = 2000;
+const HEARTBEAT_TIMEOUT_MS = 3000;
 const RECONNECT_BACKOFF: BackoffPolicy = { baseMs: 100, maxMs: 5000 };
 
 export interface PgBusOptions {

@@ -9,14 +9,14 @@ import { CLI_APP_NAME, connectError, type PgConnector, type PgSettings, pgConnec
 
 export const PG_MIGRATIONS = assetPath("drizzle", "postgres");
 /** Where Drizzle's migrator keeps its bookkeeping table on Postgres. */
-export const PG_MIGRATIONS_SCHEMA = "drizzle";
+const PG_MIGRATIONS_SCHEMA = "drizzle";
 
 /**
  * One advisory lock key for "migrating this database": the first instance to start applies the
  * migrations, the others wait for it, then find nothing left to do. Advisory locks are per
  * database, so instances on other databases of the same server never wait for each other.
  */
-export const MIGRATION_LOCK_KEY = createHash("sha256").update("magistrala-clients/migrations").digest().readBigInt64BE(0).toString();
+const MIGRATION_LOCK_KEY = createHash("sha256").update("magistrala-clients/migrations").digest().readBigInt64BE(0).toString();
 
 /**
  * Applies the pending migrations of `folder` under the migration advisory lock, on a dedicated
@@ -43,7 +43,7 @@ export async function migratePostgres(connector: PgConnector, folder = PG_MIGRAT
 }
 
 /** The rows Drizzle's migrator recorded, or [] when the database has none yet. */
-export async function appliedPgMigrations(sql: Sql): Promise<{ hash: string; when: number }[]> {
+async function appliedPgMigrations(sql: Sql): Promise<{ hash: string; when: number }[]> {
   const [{ table } = { table: null }] = await sql<
     { table: string | null }[]
   >`SELECT to_regclass(${`${PG_MIGRATIONS_SCHEMA}.${MIGRATIONS_TABLE}`})::text AS table`;

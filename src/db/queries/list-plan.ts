@@ -27,7 +27,7 @@ type EntityTable = Tables["clients"] | Tables["channels"];
 type Page<Row> = { total: number; items: Row[] };
 
 /** "Last touched" time: updated_at, else created_at. Spelled exactly as in the schema's index. */
-export const sortTime = (table: EntityTable) => sql`(CASE WHEN ${table.updatedAt} IS NULL THEN ${table.createdAt} ELSE ${table.updatedAt} END)`;
+const sortTime = (table: EntityTable) => sql`(CASE WHEN ${table.updatedAt} IS NULL THEN ${table.createdAt} ELSE ${table.updatedAt} END)`;
 
 /** Bucket widths of entity_counts' levels 1, 2, 3, as bit shifts of the list time (µs). */
 const LEVEL_SHIFTS = [42, 32, 22] as const;
@@ -76,7 +76,7 @@ export async function listEntities<Row>(o: ListPlanOptions): Promise<Page<Row>> 
 }
 
 /** Counts the matches, then reads one page of them in the requested order (ties broken by id). */
-export async function plainPage<Row>(exec: Executor, table: EntityTable, where: SQL | undefined, f: ListFilter, known?: { total: number }): Promise<Page<Row>> {
+async function plainPage<Row>(exec: Executor, table: EntityTable, where: SQL | undefined, f: ListFilter, known?: { total: number }): Promise<Page<Row>> {
   let total = known?.total;
   if (total === undefined) {
     const [row = { total: 0 }] = await exec

@@ -10,7 +10,7 @@ import { isSqliteBusy } from "./busy.ts";
  * The file's one table names the current owner, for the refusal message.
  */
 
-export const lockPathOf = (dbPath: string) => `${dbPath}.lock`;
+const lockPathOf = (dbPath: string) => `${dbPath}.lock`;
 
 export interface LockHolder {
   pid: number;
@@ -79,16 +79,4 @@ export function lockDatabase(dbPath: string, command: string): DatabaseLock {
       conn.close();
     },
   };
-}
-
-/** Whether some process owns the database right now (takes and drops the lock to find out). */
-export function databaseInUse(dbPath: string): boolean {
-  if (!existsSync(lockPathOf(dbPath))) return false;
-  try {
-    lockDatabase(dbPath, "probe").release();
-    return false;
-  } catch (err) {
-    if (err instanceof DatabaseInUseError) return true;
-    throw err;
-  }
 }
