@@ -6,8 +6,8 @@
 export interface Resource<T = void> {
   readonly name: string;
   /**
-   * Resources with the same group that were started one after the other stop together
-   * (concurrently): the listeners stop accepting at the same moment.
+   * The resources of one group stop together (concurrently), when the newest of them is due: the
+   * listeners stop accepting at the same moment, before whatever started between them stops.
    */
   readonly group?: string;
   start(): T | Promise<T>;
@@ -29,15 +29,16 @@ export class Resources {
   }
 
   /**
-   * Stops every started resource, newest first (a group together). A stop that fails does not
-   * keep the others from stopping; the first failure is thrown at the end.
+   * Stops every started resource, newest first (a group together, at its newest member's turn).
+   * A stop that fails does not keep the others from stopping; the first failure is thrown at the end.
    */
   async stopAll(how: { graceful: boolean }): Promise<void> {
     let failure: { err: unknown } | undefined;
     while (this.started.length > 0) {
       const last = this.started.pop()!;
       const batch = [last];
-      while (last.group !== undefined && this.started.at(-1)?.group === last.group) batch.push(this.started.pop()!);
+      if (last.group !== undefined)
+        for (let i = this.started.length - 1; i >= 0; i--) if (this.started[i]!.group === last.group) batch.push(...this.started.splice(i, 1));
       const results = await Promise.allSettled(batch.map(async (r) => r.stop(how)));
       for (const r of results) if (r.status === "rejected") failure ??= { err: r.reason };
     }
