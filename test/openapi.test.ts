@@ -63,6 +63,8 @@ describe("the OpenAPI document", () => {
       if (path.startsWith("/{domainID}/")) {
         for (const s of ["401", "500"]) if (!statuses.includes(s)) missing.push(`${label}: no ${s}`);
         if (op.requestBody && !statuses.includes("415")) missing.push(`${label}: takes a body but documents no 415`);
+        // Every write can meet the body limit and a full disk, whatever its route.
+        if (method !== "get") for (const s of ["413", "503"]) if (!statuses.includes(s)) missing.push(`${label}: a write without ${s}`);
         if (/\{(client|channel|role)ID\}/.test(path) && !statuses.includes("404")) missing.push(`${label}: no 404`);
       }
     }

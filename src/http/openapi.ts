@@ -226,7 +226,9 @@ const ERROR_EXAMPLES: Record<number, string> = {
   404: Msg.notFound,
   415: Msg.unsupportedContentType,
   422: Msg.createFailed,
+  413: Msg.bodyTooLarge,
   500: Msg.internal,
+  503: Msg.storageFull,
 };
 const ERROR_MEANING: Record<number, string> = {
   400: "Malformed body or invalid parameters (also conflicts: the contract has no 409).",
@@ -236,6 +238,8 @@ const ERROR_MEANING: Record<number, string> = {
   415: "The body is not `application/json`.",
   422: "The change cannot be made in the entity's state (disabled, already there, …).",
   500: "Internal error; the body still is `{message}`.",
+  413: "The body is larger than `MG_CLIENTS_HTTP_MAX_BODY` (refused before it is read whole).",
+  503: "The database's disk is full; nothing was written.",
 };
 
 interface Success {
@@ -280,11 +284,10 @@ export function operation(tag: string, op: OperationDoc): DocumentDecoration {
     fails.add(500);
   }
   for (const status of [...fails].sort()) {
-    const message = op.messages?.[status] ?? ERROR_EXAMPLES[status] ?? Msg.badRequest;
-    responses[String(status)] = {
-      description: ERROR_MEANING[status] ?? "Error.",
-      content: { "application/json": { schema: ref("Error"), example: { message } } },
-    };
+    const response = errorResponse(status);
+    const message = op.messages?.[status];
+    if (message) response.content["application/json"].example = { message };
+    responses[String(status)] = response;
   }
   return {
     operationId: op.id,
@@ -295,6 +298,23 @@ export function operation(tag: string, op: OperationDoc): DocumentDecoration {
     ...(op.parameters ? { parameters: op.parameters } : {}),
     responses,
   } as DocumentDecoration;
+}
+
+const errorResponse = (status: number) => ({
+  description: ERROR_MEANING[status] ?? "Error.",
+  content: { "application/json": { schema: ref("Error"), example: { message: ERROR_EXAMPLES[status] ?? Msg.badRequest } } },
+});
+
+/**
+ * The errors the request pipeline adds to every write, whatever its route: 413 (body over the limit,
+ * src/http/server.ts) and 503 (storage full, src/db/storage-full.ts). Called once all routes exist.
+ */
+export function documentWriteErrors(routes: readonly { method: string; hooks?: { detail?: DocumentDecoration } }[]): void {
+  for (const route of routes) {
+    const responses = route.hooks?.detail?.responses as Record<string, unknown> | undefined;
+    if (route.method === "GET" || route.method === "HEAD" || !responses) continue;
+    for (const status of [413, 503]) responses[String(status)] ??= errorResponse(status);
+  }
 }
 
 /** `{ detail }` route options of a tag's routes. */

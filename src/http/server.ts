@@ -5,7 +5,7 @@ import { AppError, type ErrorCode, Msg } from "../errors/index.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { BODY_LIMIT } from "./body.ts";
-import { openapiDocument, operation } from "./openapi.ts";
+import { documentWriteErrors, openapiDocument, operation } from "./openapi.ts";
 import { ELYSIA_OPTIONS } from "./schema.ts";
 
 /** The one mapping of error codes to HTTP status. */
@@ -252,6 +252,7 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[]) {
     );
 
   for (const plugin of plugins) app.use(plugin);
+  documentWriteErrors(app.routes as Parameters<typeof documentWriteErrors>[0]);
   table = compileRoutes(app.routes.filter((r) => r.method !== "HEAD"));
   return app;
 }
