@@ -51,7 +51,14 @@ const basic = (id: string, secret: string) => `Basic${Buffer.from(`${id}:${secre
 const quiet = createLogger("warn");
 
 async function service(env: Record<string, string>) {
-  const config = loadConfig({ MG_CLIENTS_HTTP_PORT: "0", MG_CLIENTS_GRPC_PORT: "0", MG_CLIENTS_ES_URL: "", MG_CLIENTS_STANDALONE_TOKEN: TOKEN, ...env });
+  const config = loadConfig({
+    MG_CLIENTS_HTTP_PORT: "0",
+    MG_CLIENTS_GRPC_PORT: "0",
+    MG_CLIENTS_ES_URL: "",
+    MG_CLIENTS_HOOKS_PORT: "",
+    MG_CLIENTS_STANDALONE_TOKEN: TOKEN,
+    ...env,
+  });
   const svc = await startService(config, quiet);
   return { svc, address: `localhost:${svc.grpcPort}` };
 }

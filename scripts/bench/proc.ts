@@ -42,6 +42,8 @@ export async function startService(dataDir: string, env: Record<string, string> 
       MG_CLIENTS_DB_PATH: join(dataDir, "clients.db"),
       MG_CLIENTS_ES_URL: "",
       MG_CLIENTS_STANDALONE_TOKEN: "bench-token",
+      // No hooks listener unless a benchmark asks for one (its default port would collide).
+      MG_CLIENTS_HOOKS_PORT: "",
       ...env,
     },
     stdout: "ignore",
