@@ -4,11 +4,12 @@ import type { JsonObject } from "../domain/list.ts";
 import { DISABLED, ENABLED, type EntityStatus, statusName } from "../domain/status.ts";
 import { formatTime } from "../domain/time.ts";
 import { invalid, Msg } from "../errors/index.ts";
+import { entityRoutes } from "../http/entity-routes.ts";
 import { listQuerySchema, MAX_NAME, pageJson, readListFilter } from "../http/list.ts";
-import { docs, empty, ok } from "../http/openapi.ts";
+import { docs, ok } from "../http/openapi.ts";
 import { QueryReader } from "../http/query.ts";
-import { ELYSIA_OPTIONS, JsonObjectField, jsonBody, NullableString, noBody, Obj, StringList } from "../http/schema.ts";
-import { reply, replyEmpty, requestContext } from "../http/server.ts";
+import { ELYSIA_OPTIONS, JsonObjectField, jsonBody, NullableString, Obj, StringList } from "../http/schema.ts";
+import { reply, requestContext } from "../http/server.ts";
 import { memberRoleJson } from "../roles/json.ts";
 import type { ChannelsService } from "./service.ts";
 import type { Channel, NewChannel } from "./types.ts";
@@ -204,102 +205,16 @@ export function channelsRoutes(svc: ChannelsService) {
         }),
       },
     )
-    .patch(
-      "/:domainID/channels/:channelID/tags",
-      async ({ request, params, set, body }) => reply(set, 200, channelJson(await svc.updateTags(requestContext(request), params.channelID, body.tags ?? []))),
-      {
-        ...jsonBody,
-        params,
-        body: Obj({ tags: t.Optional(StringList()) }, { examples: [{ tags: ["lab", "critical"] }] }),
-        ...doc({
-          id: "updateChannelTags",
-          summary: "Replace tags",
-          description: "Absent or null clears them.",
-          ok: ok("Channel", "The updated channel."),
-          fails: [400, 404, 415],
-        }),
-      },
-    )
-    .post(
-      "/:domainID/channels/:channelID/enable",
-      async ({ request, params, set }) => reply(set, 200, channelJson(await svc.setStatus(requestContext(request), params.channelID, ENABLED))),
-      {
-        ...noBody,
-        params,
-        ...doc({
-          id: "enableChannel",
-          summary: "Enable a channel",
-          ok: ok("Channel", "The enabled channel."),
-          fails: [404, 422],
-          messages: { 422: Msg.statusAssigned },
-        }),
-      },
-    )
-    .post(
-      "/:domainID/channels/:channelID/disable",
-      async ({ request, params, set }) => reply(set, 200, channelJson(await svc.setStatus(requestContext(request), params.channelID, DISABLED))),
-      {
-        ...noBody,
-        params,
-        ...doc({
-          id: "disableChannel",
-          summary: "Disable a channel",
-          description: "Its connections stay; Authorize refuses them while it is disabled.",
-          ok: ok("Channel", "The disabled channel."),
-          fails: [404, 422],
-          messages: { 422: Msg.statusAssigned },
-        }),
-      },
-    )
-    .post(
-      "/:domainID/channels/:channelID/parent",
-      async ({ request, params, set, body }) => {
-        const parent = body.parent_group_id ?? "";
-        if (parent === "") throw invalid(Msg.missingParent);
-        await svc.setParent(requestContext(request), params.channelID, parent);
-        return replyEmpty(set, 200);
-      },
-      {
-        ...jsonBody,
-        params,
-        body: Obj({ parent_group_id: t.Optional(NullableString()) }, { examples: [{ parent_group_id: "3f9c2a1e-7b4d-4c8e-a6f2-1d0b9e8c7a53" }] }),
-        ...doc({
-          id: "setChannelParentGroup",
-          summary: "Set the parent group",
-          ok: empty(200, "Set; empty body."),
-          fails: [400, 404, 415],
-          messages: { 400: Msg.missingParent },
-        }),
-      },
-    )
-    .delete(
-      "/:domainID/channels/:channelID/parent",
-      async ({ request, params, set }) => {
-        await svc.removeParent(requestContext(request), params.channelID);
-        return replyEmpty(set, 204);
-      },
-      {
-        ...noBody,
-        params,
-        ...doc({ id: "removeChannelParentGroup", summary: "Remove the parent group", ok: empty(204, "Removed (a no-op when there is none)."), fails: [404] }),
-      },
-    )
-    .delete(
-      "/:domainID/channels/:channelID",
-      async ({ request, params, set }) => {
-        await svc.remove(requestContext(request), params.channelID);
-        return replyEmpty(set, 204);
-      },
-      {
-        ...noBody,
-        params,
-        ...doc({
-          id: "removeChannel",
-          summary: "Delete a channel",
-          description: "Hard delete; its connections, route and roles go with it.",
-          ok: empty(204, "Deleted."),
-          fails: [404],
-        }),
-      },
+    .use(
+      entityRoutes({
+        kind: "channels",
+        idParam: "channelID",
+        noun: "Channel",
+        svc,
+        json: (row) => channelJson(row),
+        exampleTags: ["lab", "critical"],
+        disableNote: "Its connections stay; Authorize refuses them while it is disabled.",
+        deleteNote: "Hard delete; its connections, route and roles go with it.",
+      }),
     );
 }

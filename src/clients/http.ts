@@ -3,11 +3,12 @@ import { isCanonicalUuid } from "../domain/ids.ts";
 import { DISABLED, ENABLED, type EntityStatus } from "../domain/status.ts";
 import { formatTime } from "../domain/time.ts";
 import { invalid, Msg } from "../errors/index.ts";
+import { entityRoutes } from "../http/entity-routes.ts";
 import { listQuerySchema, MAX_NAME, pageJson, readListFilter } from "../http/list.ts";
-import { docs, empty, ok } from "../http/openapi.ts";
+import { docs, ok } from "../http/openapi.ts";
 import { QueryReader } from "../http/query.ts";
-import { ELYSIA_OPTIONS, JsonObjectField, jsonBody, NullableString, noBody, Obj, StringList } from "../http/schema.ts";
-import { reply, replyEmpty, requestContext } from "../http/server.ts";
+import { ELYSIA_OPTIONS, JsonObjectField, jsonBody, NullableString, Obj, StringList } from "../http/schema.ts";
+import { reply, requestContext } from "../http/server.ts";
 import { memberRoleJson } from "../roles/json.ts";
 import type { ClientsService } from "./service.ts";
 import { type Client, type JsonObject, type NewClient, statusName } from "./types.ts";
@@ -253,22 +254,6 @@ export function clientsRoutes(svc: ClientsService) {
       },
     )
     .patch(
-      "/:domainID/clients/:clientID/tags",
-      async ({ request, params, set, body }) => reply(set, 200, clientJson(await svc.updateTags(requestContext(request), params.clientID, body.tags ?? []))),
-      {
-        ...json,
-        params,
-        body: Obj({ tags: t.Optional(StringList()) }, { examples: [{ tags: ["lab", "floor-3"] }] }),
-        ...doc({
-          id: "updateClientTags",
-          summary: "Replace tags",
-          description: "Absent or null clears them.",
-          ok: ok("Client", "The updated client."),
-          fails: [400, 404, 415],
-        }),
-      },
-    )
-    .patch(
       "/:domainID/clients/:clientID/secret",
       async ({ request, params, set, body }) => {
         const secret = body.secret ?? "";
@@ -289,86 +274,16 @@ export function clientsRoutes(svc: ClientsService) {
         }),
       },
     )
-    .post(
-      "/:domainID/clients/:clientID/enable",
-      async ({ request, params, set }) => reply(set, 200, clientJson(await svc.setStatus(requestContext(request), params.clientID, ENABLED))),
-      {
-        ...noBody,
-        params,
-        ...doc({
-          id: "enableClient",
-          summary: "Enable a client",
-          ok: ok("Client", "The enabled client."),
-          fails: [404, 422],
-          messages: { 422: Msg.statusAssigned },
-        }),
-      },
-    )
-    .post(
-      "/:domainID/clients/:clientID/disable",
-      async ({ request, params, set }) => reply(set, 200, clientJson(await svc.setStatus(requestContext(request), params.clientID, DISABLED))),
-      {
-        ...noBody,
-        params,
-        ...doc({
-          id: "disableClient",
-          summary: "Disable a client",
-          description: "It can no longer authenticate; its connections stay.",
-          ok: ok("Client", "The disabled client."),
-          fails: [404, 422],
-          messages: { 422: Msg.statusAssigned },
-        }),
-      },
-    )
-    .post(
-      "/:domainID/clients/:clientID/parent",
-      async ({ request, params, set, body }) => {
-        const parent = body.parent_group_id ?? "";
-        if (parent === "") throw invalid(Msg.missingParent);
-        await svc.setParent(requestContext(request), params.clientID, parent);
-        return replyEmpty(set, 200);
-      },
-      {
-        ...json,
-        params,
-        body: Obj({ parent_group_id: t.Optional(Str) }, { examples: [{ parent_group_id: "3f9c2a1e-7b4d-4c8e-a6f2-1d0b9e8c7a53" }] }),
-        ...doc({
-          id: "setClientParentGroup",
-          summary: "Set the parent group",
-          ok: empty(200, "Set; empty body."),
-          fails: [400, 404, 415],
-          messages: { 400: Msg.missingParent },
-        }),
-      },
-    )
-    .delete(
-      "/:domainID/clients/:clientID/parent",
-      async ({ request, params, set }) => {
-        await svc.removeParent(requestContext(request), params.clientID);
-        return replyEmpty(set, 204);
-      },
-      {
-        ...noBody,
-        params,
-        ...doc({ id: "removeClientParentGroup", summary: "Remove the parent group", ok: empty(204, "Removed (a no-op when there is none)."), fails: [404] }),
-      },
-    )
-    .delete(
-      "/:domainID/clients/:clientID",
-      async ({ request, params, set }) => {
-        await svc.remove(requestContext(request), params.clientID);
-        return replyEmpty(set, 204);
-      },
-      {
-        ...noBody,
-        params,
-        ...doc({
-          id: "removeClient",
-          summary: "Delete a client",
-          description: "Hard delete; its connections and roles go with it.",
-          ok: empty(204, "Deleted."),
-          fails: [404],
-        }),
-      },
+    .use(
+      entityRoutes({
+        kind: "clients",
+        idParam: "clientID",
+        noun: "Client",
+        svc,
+        json: (row) => clientJson(row),
+        exampleTags: ["lab", "floor-3"],
+        disableNote: "It can no longer authenticate; its connections stay.",
+        deleteNote: "Hard delete; its connections and roles go with it.",
+      }),
     );
 }
