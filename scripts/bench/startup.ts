@@ -1,7 +1,8 @@
 // Start-up time of a compiled binary: from spawn to the first 200 of GET /health, on an empty
 // database (a fresh data directory each run). Usage:
 //   bun scripts/bench/startup.ts [dist/magistrala-clients-linux-x64] [runs=10]
-// Prints each run and the median. Traffic stays on 127.0.0.1.
+// Prints each run and the median. Traffic stays on 127.0.0.1. The hooks listener is on, as users
+// run it, on a free port; STARTUP_NO_HOOKS=1 measures without it.
 // --postgres (or BENCH_DB=postgres): each run on a fresh, empty Postgres database (scripts/bench/db.ts).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +24,7 @@ async function once(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "mgc-startup-"));
   const pg = onPostgres ? await freshDatabase("startup") : undefined;
   const port = await freePort();
+  const hooksPort = await freePort();
   const url = `http://127.0.0.1:${port}/health`;
   const t0 = performance.now();
   const proc = Bun.spawn([binary, "serve"], {
@@ -33,6 +35,8 @@ async function once(): Promise<number> {
       MG_CLIENTS_HTTP_HOST: "127.0.0.1",
       MG_CLIENTS_HTTP_PORT: String(port),
       MG_CLIENTS_GRPC_PORT: "0",
+      // The hooks listener on (as users run it), on a free port: its default 9001 may be taken.
+      MG_CLIENTS_HOOKS_PORT: process.env.STARTUP_NO_HOOKS ? "" : String(hooksPort),
       MG_CLIENTS_ES_URL: "",
       MG_CLIENTS_LOG_LEVEL: "warn",
       ...pg?.env,
