@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { KickerTuning } from "./broker/kicker.ts";
 import { buildInfo } from "./buildinfo.ts";
 import { type Config, ConfigError, loadConfig } from "./config/config.ts";
 import { EventFeed, observeCommittedEvents } from "./console/feed.ts";
@@ -8,6 +9,7 @@ import type { InvalidationBus } from "./db/invalidation/bus.ts";
 import type { PublisherTuning } from "./events/tuning.ts";
 import { CallCounts } from "./grpc/server.ts";
 import { createLogger, type Logger } from "./log/logger.ts";
+import { brokerLink, type PresenceTuning, presenceTracker } from "./wiring/broker.ts";
 import { database } from "./wiring/database.ts";
 import { buildDomain } from "./wiring/domain.ts";
 import { eventPublisher } from "./wiring/events.ts";
@@ -42,6 +44,10 @@ export interface StartOptions {
   shutdownFlushMs?: number;
   /** Publisher timings (backoff, poll, …); the defaults suit production. */
   publisherTuning?: Partial<PublisherTuning>;
+  /** Kick retry timings (src/broker/kicker.ts). */
+  kickerTuning?: Partial<KickerTuning>;
+  /** Presence write interval and tentative-session time (src/wiring/broker.ts). */
+  presenceTuning?: PresenceTuning;
 }
 
 /**
@@ -61,8 +67,9 @@ export async function startService(config: Config, logger: Logger = createLogger
     const domain = buildDomain({ db, hasher, superAdminId: auth.userId, cache: config.cache });
     const grpcCounts = new CallCounts();
     const metrics = serviceMetrics({ cache: domain.cache, db, grpcCounts });
+    const presence = await resources.start(presenceTracker(config, db, { logger, tuning: options.presenceTuning }));
     // Before the publisher: with the broker's auth going through the hooks, its first connect asks them.
-    const hooks = await resources.start(hooksListener(config, domain, { logger, registry: metrics.registry }));
+    const hooks = await resources.start(hooksListener(config, domain, { logger, registry: metrics.registry, presence }));
     const events = await resources.start(
       eventPublisher(
         config,
@@ -71,12 +78,13 @@ export async function startService(config: Config, logger: Logger = createLogger
         { flushMs: options.shutdownFlushMs ?? SHUTDOWN_FLUSH_MS, tuning: options.publisherTuning },
       ),
     );
+    await resources.start(brokerLink(config, db, presence, { logger, registry: metrics.registry, tuning: options.kickerTuning }));
     const health = healthReport(instanceId, events, hooks);
     const http = await resources.start(
       httpListener(
         config,
         { auth, logger, metrics, health, version: buildInfo.version, maxBodyBytes: config.http.maxBodyBytes },
-        [...httpRoutes(domain), openapiUi(), consoleRoutes({ auth, feed })],
+        [...httpRoutes(domain, presence), openapiUi(), consoleRoutes({ auth, feed })],
         feed,
       ),
     );

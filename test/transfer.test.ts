@@ -122,7 +122,7 @@ describe.skipIf(!onPostgres)("SQLite → Postgres → SQLite", () => {
 
     const pg = await emptyTarget("postgres");
     expect(await importFrom(pg.env, first)).toMatch(
-      /^imported .* into postgres:\/\/.*: clients 3, channels 2, connections 4, client_roles 3, client_role_actions 27, client_role_members 3, channel_roles 2, channel_role_actions 22, channel_role_members 2, outbox \d+; installation key written\n$/,
+      /^imported .* into postgres:\/\/.*: clients 3, channels 2, connections 4, client_roles 3, client_role_actions 27, client_role_members 3, channel_roles 2, channel_role_actions 22, channel_role_members 2, outbox \d+, kicks 0, client_presence 0; installation key written\n$/,
     );
     expect(await everything(pg.store)).toEqual(before);
     expect(readFileSync(join(pg.dataDir, "installation.key"))).toEqual(readFileSync(join(source.dataDir, "installation.key")));
@@ -165,6 +165,8 @@ describe(`export and import on ${TEST_DB}`, () => {
       "channel_role_actions",
       "channel_role_members",
       "outbox",
+      "kicks",
+      "client_presence",
     ]);
     expect([...header.tables.map((t: { name: string }) => t.name)].sort()).toEqual([...TABLES].sort());
     expect(readFileSync(file, "utf8")).not.toContain(SECRET);

@@ -169,7 +169,11 @@ export function clientsRoutes(svc: ClientsService) {
     .get(
       "/:domainID/clients",
       async ({ request, set }) => {
-        const filter = readListFilter(new QueryReader(request.url), { emptyStatus: "enabled", connectedParam: "channel" });
+        const query = new QueryReader(request.url);
+        const filter = readListFilter(query, { emptyStatus: "enabled", connectedParam: "channel" });
+        const connected = query.str("connected");
+        if (connected === "true" || connected === "false") filter.connected = connected === "true";
+        else if (connected !== undefined && connected !== "") throw invalid(Msg.queryParams);
         const page = await svc.list(requestContext(request), filter);
         // As super-admin: no secret (never shown after create anyway) and no private metadata.
         const item = (c: Client) => {
@@ -182,7 +186,13 @@ export function clientsRoutes(svc: ClientsService) {
       },
       {
         params: domainParams,
-        query: Obj({ ...listQuerySchema, channel: t.Optional(t.String({ description: "Only clients connected to this channel; adds connection_types." })) }),
+        query: Obj({
+          ...listQuerySchema,
+          channel: t.Optional(t.String({ description: "Only clients connected to this channel; adds connection_types." })),
+          connected: t.Optional(
+            t.String({ description: "true / false: only clients with / without a live broker session (presence, written within a second)." }),
+          ),
+        }),
         ...doc({
           id: "listClients",
           summary: "List clients",

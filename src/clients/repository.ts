@@ -9,6 +9,7 @@ import { ENABLED } from "../domain/status.ts";
 import type { TxHandle } from "../domain/transaction.ts";
 import { AppError, Msg } from "../errors/index.ts";
 import { type MaybePromise, then } from "../lib/maybe-promise.ts";
+import { connectedCondition } from "../presence/repository.ts";
 import type { Client, EntityStatus, JsonObject } from "./types.ts";
 
 /** Column changes an update may make; absent keys are left as they are. */
@@ -52,7 +53,9 @@ export async function storedClients(db: Database): Promise<number> {
 
 export function createClientsRepository(db: Database, links?: ConnectionFilters, roles?: RoleFilters): ClientsRepository {
   const { clients } = db.tables;
-  const store = createEntityStore<Client, ClientChanges>(db, clients, links?.clientsConnectedTo, roles?.withMember);
+  const store = createEntityStore<Client, ClientChanges>(db, clients, links?.clientsConnectedTo, roles?.withMember, (f) =>
+    f.connected === undefined ? undefined : connectedCondition(db, clients.id, f.connected),
+  );
   const enabled = eq(clients.status, ENABLED);
   const authStmt = prepareQuery(
     db.read

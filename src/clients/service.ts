@@ -39,7 +39,10 @@ export function createClientsService(deps: ClientsServiceDeps): ClientsService {
   const makeId = deps.newId ?? newId;
   const now = deps.now ?? nowMicros;
 
-  const revoke = (tx: TxHandle, id: string) => hooks.accessChanged?.(tx, id);
+  const revoke = async (tx: TxHandle, row: Client) => {
+    hooks.accessChanged?.(tx, row.id);
+    await hooks.revoked?.(tx, row, "client.update_secret");
+  };
   const life = entityLifecycle<Client, ClientChanges>({
     kind: "client",
     db,
@@ -104,7 +107,7 @@ export function createClientsService(deps: ClientsServiceDeps): ClientsService {
     updateSecret(ctx, id, secret) {
       if (secret.length > MAX_SECRET) return Promise.reject(unprocessable(Msg.updateFailed));
       const secretHash = hasher.hash(ctx.domainId, secret);
-      return life.updateEnabled(ctx, id, { secretHash }, "client.update_secret", updatedFields, (tx) => revoke(tx, id));
+      return life.updateEnabled(ctx, id, { secretHash }, "client.update_secret", updatedFields, revoke);
     },
 
     setStatus: life.setStatus,

@@ -37,10 +37,28 @@ export interface Config {
   events: { url: string; topicPrefix: string; outboxMaxRows: number };
   /** The broker hooks listener (contract hooks.md); absent when MG_CLIENTS_HOOKS_PORT is empty. */
   hooks?: { host: string; port: number; tls?: TlsFiles; token?: string };
+  /**
+   * The broker's management API (MG_CLIENTS_BROKER_*): kicks revoked devices' live sessions and
+   * learns presence. Absent when MG_CLIENTS_BROKER_KIND is empty.
+   */
+  broker?: BrokerConfig;
   standalone: { id?: string; token?: string };
   /** allowNew: MG_CLIENTS_NEW_INSTALLATION_KEY, start with a new key even though the database holds secrets. */
   installationKey: { allowNew: boolean };
   instanceId?: string;
+}
+
+export type BrokerKind = "rabbitmq" | "emqx" | "vernemq";
+
+export interface BrokerConfig {
+  kind: BrokerKind;
+  /** The API's base URL without its credentials, e.g. http://127.0.0.1:15672 (safe to log). */
+  apiUrl: string;
+  /** From the URL's user:password@ (VerneMQ: the API key as the user, no password). */
+  username: string;
+  password: string;
+  /** MG_CLIENTS_BROKER_POLL_INTERVAL: how often the broker's connection list is read (RabbitMQ). */
+  pollMs: number;
 }
 
 /** Raised with every problem found, one line each, so an operator fixes them all at once. */
@@ -54,6 +72,7 @@ export class ConfigError extends Error {
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 const DRIVERS: readonly DbDriver[] = ["sqlite", "postgres"];
 const SSL_MODES: readonly PgSslMode[] = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+const BROKER_KINDS: readonly BrokerKind[] = ["rabbitmq", "emqx", "vernemq"];
 const ES_SCHEMES = ["mqtt:", "mqtts:", "tcp:", "tls:", "ssl:", "ws:", "wss:"];
 
 type Env = Record<string, string | undefined>;
@@ -180,6 +199,8 @@ export function loadConfig(env: Env = process.env): Config {
     ? { host: str("MG_CLIENTS_HOOKS_HOST", "localhost"), port: port("MG_CLIENTS_HOOKS_PORT", 9001), tls: hooksTls, token: hooksToken }
     : undefined;
 
+  const broker = brokerConfig(env, problems);
+
   const standalone = {
     id: env.MG_CLIENTS_STANDALONE_ID || undefined,
     token: env.MG_CLIENTS_STANDALONE_TOKEN || undefined,
@@ -202,10 +223,56 @@ export function loadConfig(env: Env = process.env): Config {
     cache,
     events,
     hooks,
+    broker,
     standalone,
     installationKey: { allowNew: allowNewKey },
     instanceId: env.MG_CLIENTS_INSTANCE_ID || undefined,
   };
+}
+
+/** MG_CLIENTS_BROKER_KIND, _API_URL (credentials checked here; the password is never echoed), _POLL_INTERVAL. */
+function brokerConfig(env: Env, problems: string[]): BrokerConfig | undefined {
+  const kind = env.MG_CLIENTS_BROKER_KIND ?? "";
+  const urlText = env.MG_CLIENTS_BROKER_API_URL ?? "";
+  const pollText = env.MG_CLIENTS_BROKER_POLL_INTERVAL || "5s";
+  const pollMs = parseDuration(pollText);
+  if (pollMs === undefined || pollMs < 100)
+    problems.push(`MG_CLIENTS_BROKER_POLL_INTERVAL: "${pollText}" is not a duration of at least 100ms (e.g. 5s, 500ms)`);
+  if (kind === "") {
+    if (urlText !== "") problems.push("MG_CLIENTS_BROKER_API_URL: set, but MG_CLIENTS_BROKER_KIND is empty (rabbitmq, emqx or vernemq)");
+    return undefined;
+  }
+  if (!BROKER_KINDS.includes(kind as BrokerKind)) {
+    problems.push(`MG_CLIENTS_BROKER_KIND: "${kind}" is not one of ${BROKER_KINDS.join(", ")} (or empty)`);
+    return undefined;
+  }
+  const name = "MG_CLIENTS_BROKER_API_URL";
+  if (urlText === "") {
+    problems.push(`${name}: required with MG_CLIENTS_BROKER_KIND=${kind} (the broker's management API, e.g. http://user:password@127.0.0.1:15672)`);
+    return undefined;
+  }
+  let u: URL;
+  try {
+    u = new URL(urlText);
+  } catch {
+    problems.push(`${name}: "${redactUrl(urlText)}" is not a URL (http://user:password@host:port)`);
+    return undefined;
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    problems.push(`${name}: "${redactUrl(urlText)}" must be an http:// or https:// URL`);
+    return undefined;
+  }
+  const username = decodeURIComponent(u.username);
+  const password = decodeURIComponent(u.password);
+  if (username === "" || (kind !== "vernemq" && password === "")) {
+    const form = kind === "vernemq" ? "the API key as the user (http://<api key>@host:8888)" : "user:password@ (http://user:password@host:port)";
+    problems.push(`${name}: "${redactUrl(urlText)}" has no credentials; give ${form}`);
+    return undefined;
+  }
+  u.username = "";
+  u.password = "";
+  const apiUrl = u.toString().replace(/\/+$/, "");
+  return { kind: kind as BrokerKind, apiUrl, username, password, pollMs: pollMs ?? 5000 };
 }
 
 const MAX_BODY_CEILING = 1 << 30;

@@ -38,6 +38,8 @@ export interface ConnectionsRepository extends ConnectionFilters {
   /** Deletes every connection of the channel / of the client; returns the deleted rows. */
   removeByChannel(tx: TxHandle, channelId: string): Promise<Connection[]>;
   removeByClient(tx: TxHandle, clientId: string): Promise<Connection[]>;
+  /** The distinct clients connected to the channel (any type), read inside the transaction. */
+  clientsOfChannel(tx: TxHandle, channelId: string): Promise<{ clientId: string; domainId: string }[]>;
   /**
    * Hot path (gRPC Authorize): the connection exists and both its client and its channel are
    * enabled (DESIGN decision 4). Synchronous on SQLite.
@@ -129,6 +131,13 @@ export function createConnectionsRepository(db: Database): ConnectionsRepository
 
     async removeByClient(tx, clientId) {
       return executorOf(tx).delete(connections).where(eq(connections.clientId, clientId)).returning();
+    },
+
+    async clientsOfChannel(tx, channelId) {
+      return executorOf(tx)
+        .selectDistinct({ clientId: connections.clientId, domainId: connections.domainId })
+        .from(connections)
+        .where(eq(connections.channelId, channelId));
     },
 
     async typesOf(side, domainId, otherId, ids) {

@@ -25,6 +25,8 @@ export interface ConnectionsServiceDeps {
   channels: EntityLookup;
   /** Inside the transaction of any change to connections (the authorization cache invalidates at commit). */
   changed?: (tx: TxHandle, rows: Connection[]) => void;
+  /** Inside the transaction that removed these connections: their clients' live sessions are kicked. */
+  removed?: (tx: TxHandle, rows: Connection[], reason: string) => void;
 }
 
 export type ConnectionRequest = Omit<ConnectionSet, "domainId">;
@@ -42,6 +44,8 @@ export interface ConnectionsService {
   removeConnections(rows: Connection[]): Promise<void>;
   removeChannelConnections(channelId: string): Promise<void>;
   removeClientConnections(clientId: string): Promise<void>;
+  /** The clients connected to a channel (any type), inside a transaction: whose sessions a channel's disable ends. */
+  clientsOf(tx: TxHandle, channelId: string): Promise<{ clientId: string; domainId: string }[]>;
   /** For list pages: the types connecting each of `ids` to `otherId` ("Publish"/"Subscribe"). */
   typeNames(side: "client" | "channel", domainId: string, otherId: string, ids: string[]): Promise<Map<string, string[]>>;
 }
@@ -56,6 +60,10 @@ export function createConnectionsService(deps: ConnectionsServiceDeps): Connecti
   const { db, repo } = deps;
   const notify = (tx: TxHandle, rows: Connection[]) => {
     if (rows.length > 0) deps.changed?.(tx, rows);
+  };
+  const notifyRemoved = (tx: TxHandle, rows: Connection[], reason: string) => {
+    notify(tx, rows);
+    if (rows.length > 0) deps.removed?.(tx, rows, reason);
   };
 
   /** Loads the entities of `ids`; `check` decides per id in request order (first failure wins). */
@@ -86,7 +94,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps): Connecti
   const emitRemoved = (tx: TxHandle, ctx: RequestContext, removed: Connection[]) => emitPerChannel(tx, () => ctx, "channel.disconnect", removed);
   const removedBySystem = (tx: TxHandle, removed: Connection[]) => {
     emitPerChannel(tx, systemContext, "channel.disconnect", removed);
-    notify(tx, removed);
+    notifyRemoved(tx, removed, "channel.disconnect");
   };
 
   /** A request's tuples within MAX_CONNECTIONS (checked before any lookup). */
@@ -137,14 +145,14 @@ export function createConnectionsService(deps: ConnectionsServiceDeps): Connecti
           types: unique(req.types),
         });
         emitEvent(tx, ctx, "channel.disconnect", req.channelIds[0]!, eventFields(req.channelIds, req.clientIds, req.types));
-        notify(tx, removed);
+        notifyRemoved(tx, removed, "channel.disconnect");
       });
     },
 
     async entityRemoving(tx, ctx, kind, id) {
       const removed = kind === "client" ? await repo.removeByClient(tx, id) : await repo.removeByChannel(tx, id);
       emitRemoved(tx, ctx, removed);
-      notify(tx, removed);
+      notifyRemoved(tx, removed, `${kind}.remove`);
     },
 
     async addConnections(rows) {
@@ -183,6 +191,8 @@ export function createConnectionsService(deps: ConnectionsServiceDeps): Connecti
     async removeClientConnections(clientId) {
       await db.transact(async (tx) => removedBySystem(tx, await repo.removeByClient(tx, clientId)));
     },
+
+    clientsOf: (tx, channelId) => repo.clientsOfChannel(tx, channelId),
 
     async typeNames(side, domainId, otherId, ids) {
       const types = await repo.typesOf(side, domainId, otherId, ids);

@@ -11,21 +11,38 @@ export interface PendingEvent {
   payload: Record<string, unknown>;
 }
 
+/**
+ * A kick: the broker must close this client's live sessions once the transaction commits (its
+ * right to be connected, or to keep a subscription, was just removed). Written to the kicks table
+ * in the same transaction; drained by the broker link (src/broker/kicker.ts).
+ */
+export interface PendingKick {
+  /** The client id: the MQTT username the broker knows the device's sessions by. */
+  clientId: string;
+  domainId: string;
+  /** The change that revoked it, e.g. `client.disable` (logged with the kick). */
+  reason: string;
+}
+
 /** The scope of one write transaction, over the executor `E` of its database. */
 export interface TxOf<E> extends TxHandle {
   readonly db: E;
   /** Queue an event; it is written to the outbox inside this transaction, just before commit. */
   emit(event: PendingEvent): void;
+  /** Queue a kick; written to the kicks table inside this transaction, just before commit. */
+  kick(kick: PendingKick): void;
   /** Run after a successful commit (cache invalidation, waking the publisher); never on rollback. */
   afterCommit(fn: () => void): void;
   /** Publish on the invalidation bus at commit; never on rollback. */
   invalidate(message: string): void;
 }
 
-/** What a commit carried: `transactions` (several when SQLite groups them) and the events they wrote. */
+/** What a commit carried: `transactions` (several when SQLite groups them) and the events and kicks they wrote. */
 export interface Commit {
   transactions: number;
   events: number;
+  /** Kick rows the commit wrote. */
+  kicks: number;
 }
 
 /** One database, as seen through its executor type `E` and tables `T` (each adapter has its own). */

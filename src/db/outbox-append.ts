@@ -1,5 +1,5 @@
 import { nowMicros } from "../domain/time.ts";
-import type { PendingEvent } from "./database.ts";
+import type { PendingEvent, PendingKick } from "./database.ts";
 import type { PgExecutor, PgTables, SqliteExecutor, SqliteTables } from "./executors.ts";
 import { insertRows } from "./queries/insert.ts";
 
@@ -19,13 +19,34 @@ export function encodePayload(payload: Record<string, unknown>, occurredAtMicros
   return json.length > 2 ? `${json.slice(0, -1)},"occurred_at":${ns}}` : `{"occurred_at":${ns}}`;
 }
 
-/** Appends a transaction's events to the outbox (called by the adapter's transaction before commit). */
-export async function appendToOutbox(
-  exec: SqliteExecutor | PgExecutor,
-  outbox: SqliteTables["outbox"] | PgTables["outbox"],
-  events: PendingEvent[],
-): Promise<void> {
+/** Appends a transaction's events to the outbox. */
+async function appendToOutbox(exec: SqliteExecutor | PgExecutor, outbox: SqliteTables["outbox"] | PgTables["outbox"], events: PendingEvent[]): Promise<void> {
   const at = nowMicros();
   const rows = events.map((e) => ({ stream: e.stream, entityId: e.entityId, payload: encodePayload(e.payload, at), createdAt: at }));
   await insertRows(exec, outbox, rows);
+}
+
+/**
+ * Appends a transaction's kicks (one per client, src/db/transaction.ts): the same shape as the
+ * outbox, `stream` = the revoking change, `entity_id` = the client.
+ */
+async function appendKicks(exec: SqliteExecutor | PgExecutor, kicks: SqliteTables["kicks"] | PgTables["kicks"], pending: PendingKick[]): Promise<void> {
+  const at = nowMicros();
+  const rows = pending.map((k) => ({
+    stream: k.reason,
+    entityId: k.clientId,
+    payload: JSON.stringify({ id: k.clientId, domain: k.domainId, reason: k.reason }),
+    createdAt: at,
+  }));
+  await insertRows(exec, kicks, rows);
+}
+
+/** What a transaction queued for its commit: its events and its kicks (called by the adapter just before commit). */
+export async function appendQueued(
+  exec: SqliteExecutor | PgExecutor,
+  tables: Pick<SqliteTables, "outbox" | "kicks"> | Pick<PgTables, "outbox" | "kicks">,
+  queued: { events: PendingEvent[]; kicks: PendingKick[] },
+): Promise<void> {
+  if (queued.events.length > 0) await appendToOutbox(exec, tables.outbox, queued.events);
+  if (queued.kicks.length > 0) await appendKicks(exec, tables.kicks, queued.kicks);
 }

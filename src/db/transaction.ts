@@ -1,16 +1,25 @@
 import type { TxHandle } from "../domain/transaction.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Commit, PendingEvent, TxOf } from "./database.ts";
+import type { Commit, PendingEvent, PendingKick, TxOf } from "./database.ts";
 import type { Executor } from "./portable.ts";
 
 /** One attempt of a write transaction: what it queued for the commit (both adapters run it). */
 export class TxScope<E> implements TxOf<E> {
   readonly events: PendingEvent[] = [];
+  readonly kicks: PendingKick[] = [];
   readonly commitHooks: (() => void)[] = [];
   readonly invalidations: string[] = [];
   constructor(readonly db: E) {}
   emit(event: PendingEvent): void {
     this.events.push(event);
+  }
+  private kicked: Set<string> | undefined;
+  /** One kick per client per transaction, however many of its changes revoked it. */
+  kick(kick: PendingKick): void {
+    this.kicked ??= new Set();
+    if (this.kicked.has(kick.clientId)) return;
+    this.kicked.add(kick.clientId);
+    this.kicks.push(kick);
   }
   afterCommit(fn: () => void): void {
     this.commitHooks.push(fn);

@@ -50,6 +50,11 @@ export interface EntityHooks<Row> {
    * about this entity (status change, secret change, delete): the cache invalidates at commit.
    */
   accessChanged?(tx: TxHandle, id: string): void;
+  /**
+   * Inside the transaction of a change that ends the entity's right to live sessions (disable,
+   * delete, secret change): the clients concerned are kicked from the broker after commit.
+   */
+  revoked?(tx: TxHandle, row: { id: string; domainId: string }, reason: string): Promise<void>;
   /** Listing entities connected to another: each item's connection types. */
   connectionTypes?(domainId: string, otherId: string, ids: string[]): Promise<Map<string, string[]>>;
   /** A user's roles on each of these entities (`?roles=true`, `user=` lists). */

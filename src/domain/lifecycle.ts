@@ -112,6 +112,7 @@ export function entityLifecycle<Row extends EntityRow, Changes>(opts: LifecycleO
         await store.remove(tx, ctx.domainId, id);
         emitEvent(tx, ctx, `${kind}.remove`, id, { id });
         opts.hooks.accessChanged?.(tx, id);
+        await opts.hooks.revoked?.(tx, current, `${kind}.remove`);
       });
     },
 
@@ -122,13 +123,13 @@ export function entityLifecycle<Row extends EntityRow, Changes>(opts: LifecycleO
       changes: object,
       operation: string,
       fields: (row: Row) => Record<string, unknown>,
-      onCommit?: (tx: TxHandle) => void,
+      onCommit?: (tx: TxHandle, row: Row) => Promise<void>,
     ) {
       return db.transact(async (tx) => {
         const updated = await store.update(tx, ctx.domainId, id, withStamp(ctx, changes), { status: ENABLED });
         if (!updated) throw notFound();
         emitEvent(tx, ctx, operation, id, fields(updated));
-        onCommit?.(tx);
+        await onCommit?.(tx, updated);
         return updated;
       });
     },
@@ -146,6 +147,7 @@ export function entityLifecycle<Row extends EntityRow, Changes>(opts: LifecycleO
           updated_by: updated.updatedBy ?? "",
         });
         opts.hooks.accessChanged?.(tx, id);
+        if (status === DISABLED) await opts.hooks.revoked?.(tx, updated, `${kind}.disable`);
         return updated;
       });
     },

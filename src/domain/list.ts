@@ -27,6 +27,8 @@ export interface ListFilter {
   connectedTo?: { id: string; type?: ConnectionType };
   /** Only entities on which this user holds a role (`user=`, super-admin only). */
   member?: string;
+  /** Clients only (`connected=`): with or without a live broker session, as presence last wrote it. */
+  connected?: boolean;
 }
 
 /** One page of a list, with what the list's filters asked to add to each item. */

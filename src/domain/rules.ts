@@ -18,6 +18,15 @@ import type { TxHandle } from "./transaction.ts";
  * | connections added or removed         | those tuples' cached authorizations (many: the channel's)    |
  * | a channel's roles, actions, members  | the channel's cached authorizations (users' rights)          |
  * | a client's roles                     | nothing cached depends on them                               |
+ *
+ * Kicks (the broker closes live sessions after commit, src/broker/kicker.ts), in the same transaction:
+ *
+ * | change                               | whose sessions                                               |
+ * |--------------------------------------|--------------------------------------------------------------|
+ * | client disabled, deleted, new secret | the client's                                                 |
+ * | connections removed (also cascades)  | those connections' clients                                   |
+ * | channel disabled                     | every client connected to it (deleting it removes them: above)|
+ * | channel role deleted, its actions or members removed | those members' (users')                      |
  */
 
 type EntityKind = "client" | "channel";
@@ -26,6 +35,7 @@ type EntityKind = "client" | "channel";
 interface ConnectionsRules {
   entityRemoving(tx: TxHandle, ctx: RequestContext, kind: EntityKind, id: string): Promise<void>;
   typeNames(side: EntityKind, domainId: string, otherId: string, ids: string[]): Promise<Map<string, string[]>>;
+  clientsOf(tx: TxHandle, channelId: string): Promise<{ clientId: string; domainId: string }[]>;
 }
 
 /** What the rules ask of the roles capability (src/roles/service.ts). */
@@ -38,6 +48,17 @@ interface RolesRules {
 /** Connections were added or removed: the authorization answers about exactly those tuples go. */
 function connectionsChanged(tx: TxHandle, rows: { domainId: string; clientId: string; channelId: string; type: number }[]): void {
   for (const m of connectionInvalidations(rows)) tx.invalidate(m);
+}
+
+/** Connections were removed: their clients may no longer keep what they subscribed to, or publish. */
+function connectionsRemoved(tx: TxHandle, rows: { domainId: string; clientId: string }[], reason: string): void {
+  for (const r of rows) tx.kick({ clientId: r.clientId, domainId: r.domainId, reason });
+}
+
+/** A channel role change took rights away from these users: their sessions go (client roles grant no MQTT rights). */
+function membersRevoked(tx: TxHandle, ctx: RequestContext, kind: EntityKind, memberIds: string[], reason: string): void {
+  if (kind !== "channel") return;
+  for (const id of memberIds) tx.kick({ clientId: id, domainId: ctx.domainId, reason });
 }
 
 /**
@@ -54,6 +75,10 @@ function entityRules<Row extends { id: string }>(kind: EntityKind, other: { conn
   const { connections, roles } = other;
   return {
     accessChanged: (tx, id) => tx.invalidate(invalidation[kind](id)),
+    revoked: async (tx, row, reason) => {
+      if (kind === "client") tx.kick({ clientId: row.id, domainId: row.domainId, reason });
+      else for (const c of await connections.clientsOf(tx, row.id)) tx.kick({ ...c, reason });
+    },
     created: (tx, ctx, rows) =>
       roles.provisionBuiltIn(
         tx,
@@ -71,5 +96,5 @@ function entityRules<Row extends { id: string }>(kind: EntityKind, other: { conn
 }
 
 /** The rules, as the wiring hands them to the services (src/wiring/domain.ts). */
-export const rules = { connectionsChanged, rolesChanged, entityRules };
+export const rules = { connectionsChanged, connectionsRemoved, rolesChanged, membersRevoked, entityRules };
 export type Rules = typeof rules;

@@ -4,6 +4,11 @@
  */
 export interface TxHandle {
   emit(event: { stream: string; entityId: string; payload: Record<string, unknown> }): void;
+  /**
+   * Queues a kick of the client's live broker sessions, written in this transaction and carried
+   * out after commit (src/broker/kicker.ts); never on rollback.
+   */
+  kick(kick: { clientId: string; domainId: string; reason: string }): void;
   afterCommit(fn: () => void): void;
   /**
    * Publishes a cache-invalidation message on the bus (src/db/invalidation/bus.ts) when, and only if,

@@ -1,6 +1,6 @@
 import { asc, count, inArray, lt, sql } from "drizzle-orm";
-import type { Database } from "../db/database.ts";
-import type { Executor } from "../db/portable.ts";
+import type { Commit, Database } from "../db/database.ts";
+import type { Executor, Tables } from "../db/portable.ts";
 import { pgExecutorOf } from "../db/postgres/executor.ts";
 import { executorOf } from "../db/transaction.ts";
 
@@ -68,7 +68,19 @@ const DELETE_CHUNK = 500;
  * never skipped for good: whatever is not deleted stays and is claimed again, oldest first.
  */
 export function createOutbox(db: Database): Outbox {
-  const { outbox } = db.tables;
+  return rowQueue(db, db.tables.outbox, (c) => c.events);
+}
+
+/**
+ * The kicks table (src/broker/kicker.ts) through the same claim / acknowledge / count: the outbox's
+ * shape and mechanism, another consumer.
+ */
+export function createKickQueue(db: Database): Outbox {
+  // Same columns as the outbox, another name: the queries below are the outbox's.
+  return rowQueue(db, db.tables.kicks as unknown as Tables["outbox"], (c) => c.kicks);
+}
+
+function rowQueue(db: Database, outbox: Tables["outbox"], appendedIn: (c: Commit) => number): Outbox {
   const shared = db.dialect === "postgres";
 
   async function deleteIn(exec: Executor, seqs: number[]): Promise<number> {
@@ -168,8 +180,9 @@ export function createOutbox(db: Database): Outbox {
     },
 
     onAppended: (listener) =>
-      db.onCommitted(({ events }) => {
-        if (events > 0) listener(events);
+      db.onCommitted((commit) => {
+        const n = appendedIn(commit);
+        if (n > 0) listener(n);
       }),
   };
 }

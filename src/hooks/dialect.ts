@@ -38,6 +38,22 @@ export interface Authenticated {
   principal: boolean;
   /** The MQTT client id, where the broker passes it. */
   mqttClientId?: string;
+  /** The device's address (`ip` or `ip:port`), where the broker passes it. */
+  address?: string;
+}
+
+/**
+ * A broker's own word on a session (EMQX `client.connected`/`client.disconnected` webhooks,
+ * VerneMQ `on_register`/`on_client_offline`/`on_client_gone`), for presence.
+ */
+export interface SessionNotice {
+  dialect: string;
+  up: boolean;
+  /** The MQTT client id: the session's key at the broker. */
+  mqttClientId: string;
+  /** The authenticated username (the client id), when the notice carries it. */
+  username?: string;
+  address?: string;
 }
 
 export interface DialectContext {
@@ -47,6 +63,7 @@ export interface DialectContext {
   /** The hooks token was presented (always true without MG_CLIENTS_HOOKS_TOKEN); reads headers only then. */
   tokenOk(from: Request | Headers): boolean;
   authenticated(e: Authenticated): void;
+  session(e: SessionNotice): void;
 }
 
 /** What a refusal's log line carries (no password, ever). */
@@ -101,7 +118,15 @@ export const jsonResponse = (body: string, status = 200) => new Response(body, {
 export function credentialsCheck(
   ctx: DialectContext,
   rec: CheckRecorder,
-  o: { dialect: string; clientIdField: string; token: boolean; ok: (id: string) => Response; no: () => Response },
+  o: {
+    dialect: string;
+    clientIdField: string;
+    token: boolean;
+    ok: (id: string, principal: boolean) => Response;
+    no: () => Response;
+    /** The device's address from the call-out, where the dialect passes one. */
+    address?: (f: Fields) => string | undefined;
+  },
 ) {
   return (f: Fields | undefined, request: Request): MaybePromise<Response> => {
     if (o.token && !ctx.tokenOk(request)) {
@@ -120,8 +145,8 @@ export function credentialsCheck(
         return o.no();
       }
       rec.allow();
-      ctx.authenticated({ dialect: o.dialect, id: r.id, principal: r.principal, mqttClientId: clientId });
-      return o.ok(r.id);
+      ctx.authenticated({ dialect: o.dialect, id: r.id, principal: r.principal, mqttClientId: clientId, address: o.address?.(f) });
+      return o.ok(r.id, r.principal);
     });
   };
 }

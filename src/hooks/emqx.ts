@@ -15,6 +15,7 @@ const deny = () => jsonResponse(DENY);
 
 export function emqxRoutes(ctx: DialectContext): HookRoute[] {
   const authn = checkRecorder(ctx, "emqx", "authn");
+  const events = checkRecorder(ctx, "emqx", "events");
   const authz = { publish: checkRecorder(ctx, "emqx", "publish"), subscribe: checkRecorder(ctx, "emqx", "subscribe") };
 
   return [
@@ -22,7 +23,41 @@ export function emqxRoutes(ctx: DialectContext): HookRoute[] {
       path: "/emqx/authn",
       get: true,
       fault: deny,
-      handle: credentialsCheck(ctx, authn, { dialect: "emqx", clientIdField: "clientid", token: true, ok: allowAuthn, no: deny }),
+      handle: credentialsCheck(ctx, authn, {
+        dialect: "emqx",
+        clientIdField: "clientid",
+        token: true,
+        ok: allowAuthn,
+        no: deny,
+        address: (f) => text(f, "peerhost"),
+      }),
+    },
+    {
+      // A webhook (EMQX 5 "Webhook" / HTTP action on the events client.connected and
+      // client.disconnected, body `${.}`): presence. Always 200; nothing to decide.
+      path: "/emqx/events",
+      fault: () => jsonResponse("{}"),
+      handle(f, request) {
+        if (!ctx.tokenOk(request)) {
+          events.refuse("unauthorized", { reason: "missing or wrong bearer token" });
+          return jsonResponse("{}");
+        }
+        const event = f && text(f, "event");
+        const clientid = f && text(f, "clientid");
+        if (!f || !clientid || (event !== "client.connected" && event !== "client.disconnected")) {
+          events.refuse("malformed", { reason: "malformed webhook: event (client.connected/client.disconnected) and clientid are required" });
+          return jsonResponse("{}");
+        }
+        events.allow();
+        ctx.session({
+          dialect: "emqx",
+          up: event === "client.connected",
+          mqttClientId: clientid,
+          username: text(f, "username") || undefined,
+          address: text(f, "peername") ?? text(f, "peerhost"),
+        });
+        return jsonResponse("{}");
+      },
     },
     {
       path: "/emqx/authz",

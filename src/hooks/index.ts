@@ -7,7 +7,7 @@ import type { MaybePromise } from "../lib/maybe-promise.ts";
 import type { Logger } from "../log/logger.ts";
 import { counterFromTotals } from "../metrics/metrics.ts";
 import { createHookAccess, type HookAccess, type Principal } from "./core.ts";
-import { type Authenticated, type DialectContext, HookCounts, type HookRoute } from "./dialect.ts";
+import { type Authenticated, type DialectContext, HookCounts, type HookRoute, type SessionNotice } from "./dialect.ts";
 import { emqxRoutes } from "./emqx.ts";
 import { fluxmqConnectRoutes, fluxmqGrpcServices } from "./fluxmq.ts";
 import { goAuthRoutes } from "./goauth.ts";
@@ -35,6 +35,8 @@ export interface HooksDeps {
   registry: Registry;
   /** Every successful authentication of every dialect (for presence). */
   onAuthenticated?(e: Authenticated): void;
+  /** A broker's session notices (EMQX webhooks, VerneMQ on_register/on_client_offline/on_client_gone). */
+  onSession?(e: SessionNotice): void;
 }
 
 export interface Hooks {
@@ -77,6 +79,7 @@ export function createHooks(deps: HooksDeps): Hooks {
     logger,
     tokenOk: bearerCheck(config.hooks?.token),
     authenticated: (e) => deps.onAuthenticated?.(e),
+    session: (e) => deps.onSession?.(e),
   };
   const dialects = [rabbitmqRoutes, emqxRoutes, nanomqRoutes, goAuthRoutes, vernemqRoutes, fluxmqConnectRoutes];
   const routes: HookRoute[] = config.hooks ? dialects.flatMap((d) => d(ctx)) : [];

@@ -15,6 +15,11 @@ const VHOST = "/";
 const EXCHANGE = "amq.topic";
 
 const allow = () => textResponse("allow");
+/**
+ * The service principal may also be the management API's user (MG_CLIENTS_BROKER_API_URL), which
+ * rabbitmq_management admits only with the administrator tag.
+ */
+const allowUser = (_id: string, principal: boolean) => textResponse(principal ? "allow administrator" : "allow");
 const deny = () => textResponse("deny");
 
 export function rabbitmqRoutes(ctx: DialectContext): HookRoute[] {
@@ -29,7 +34,7 @@ export function rabbitmqRoutes(ctx: DialectContext): HookRoute[] {
       get: true,
       fault: deny,
       // Certificate login (ssl_cert_login) sends the CN without a password: refused.
-      handle: credentialsCheck(ctx, user, { dialect: "rabbitmq", clientIdField: "client_id", token: false, ok: allow, no: deny }),
+      handle: credentialsCheck(ctx, user, { dialect: "rabbitmq", clientIdField: "client_id", token: false, ok: allowUser, no: deny }),
     },
     {
       path: "/rabbitmq/vhost",

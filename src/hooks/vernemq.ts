@@ -38,6 +38,15 @@ const NOTIFICATIONS = new Set([
   "on_session_expired",
 ]);
 
+/** `peer_addr:peer_port` of a register call-out (an IPv6 address in brackets). */
+function peerOf(f: Fields): string | undefined {
+  const addr = text(f, "peer_addr");
+  if (!addr) return undefined;
+  const port = text(f, "peer_port");
+  const host = addr.includes(":") ? `[${addr}]` : addr;
+  return port ? `${host}:${port}` : addr;
+}
+
 type Filter = Record<string, unknown> & { topic: string };
 
 export function vernemqRoutes(ctx: DialectContext): HookRoute[] {
@@ -48,7 +57,26 @@ export function vernemqRoutes(ctx: DialectContext): HookRoute[] {
   const other = checkRecorder(ctx, "vernemq", "other");
 
   // The token was checked already, for every hook.
-  const onRegister = credentialsCheck(ctx, register, { dialect: "vernemq", clientIdField: "client_id", token: false, ok, no: notAllowed });
+  const onRegister = credentialsCheck(ctx, register, {
+    dialect: "vernemq",
+    clientIdField: "client_id",
+    token: false,
+    ok,
+    no: notAllowed,
+    address: peerOf,
+  });
+  const sessions = checkRecorder(ctx, "vernemq", "session");
+  /** on_register (up), on_client_offline / on_client_gone (down): presence. */
+  function sessionNotice(f: Fields, up: boolean): Response {
+    const clientId = text(f, "client_id");
+    if (!clientId) {
+      sessions.refuse("malformed", { reason: "malformed call-out: no client_id" });
+      return ok();
+    }
+    sessions.allow();
+    ctx.session({ dialect: "vernemq", up, mqttClientId: clientId, username: text(f, "username") || undefined, address: peerOf(f) });
+    return ok();
+  }
 
   function onSubscribe(f: Fields, m5: boolean): MaybePromise<Response> {
     const username = text(f, "username");
@@ -113,6 +141,12 @@ export function vernemqRoutes(ctx: DialectContext): HookRoute[] {
           case "auth_on_subscribe":
           case "auth_on_subscribe_m5":
             return onSubscribe(f, hook.endsWith("_m5"));
+          case "on_register":
+          case "on_register_m5":
+            return sessionNotice(f, true);
+          case "on_client_offline":
+          case "on_client_gone":
+            return sessionNotice(f, false);
           default:
             if (NOTIFICATIONS.has(hook)) return ok();
             // Anything else (on_auth_m5, a hook this version does not know, no header): refused.

@@ -107,6 +107,14 @@ const SCHEMAS = {
   AvailableActions: t.Object({ available_actions: Strings }),
   Actions: t.Object({ actions: Strings }),
   Members: t.Object({ members: Strings }),
+  Presence: t.Object({
+    connected: t.Boolean({ description: "The client has a live broker session." }),
+    sessions: t.Integer({ description: "Its live sessions (RabbitMQ: also those authenticated but not yet listed by the broker)." }),
+    last_seen: t.Optional(
+      t.String({ format: "date-time", description: "Connected: now; else the last authentication or session seen. Omitted when never seen." }),
+    ),
+    address: t.Optional(t.String({ description: "The device's address (ip or ip:port) as the broker last reported it. Omitted when never seen." })),
+  }),
   Health: t.Object({
     status: t.Literal("pass"),
     version: t.String(),
@@ -159,6 +167,7 @@ const EXAMPLES: Partial<Record<SchemaName, unknown>> = {
   Client: { ...client, updated_at: ZERO, updated_by: undefined, credentials: { identity: "thermo-a1", secret: "s3cr3t-thermo" } },
   ClientWithRoles: { ...client, roles: [memberRole] },
   ClientsPage: { limit: 10, total: 1, clients: [client] },
+  Presence: { connected: true, sessions: 1, last_seen: "2026-11-27T23:49:58.386Z", address: "192.0.2.10:51234" },
   ClientsCreated: {
     total: 2,
     clients: [

@@ -39,6 +39,11 @@ export interface RolesServiceDeps {
    * authorization cache publishes an invalidation with `tx.invalidate`, delivered at commit).
    */
   rolesChanged?: (tx: TxHandle, kind: EntityKind, entityId: string) => void;
+  /**
+   * Inside the transaction of a change that may take rights away from these members (a role
+   * deleted, its actions or members removed): their live broker sessions are kicked.
+   */
+  membersRevoked?: (tx: TxHandle, ctx: RequestContext, kind: EntityKind, memberIds: string[], reason: string) => void;
   /** Role id suffix (default: 20 random base-36 characters). */
   newShortId?: () => string;
   now?: () => Micros;
@@ -124,6 +129,11 @@ export function createRolesService(deps: RolesServiceDeps): RolesService {
   const changed = (tx: TxHandle, kind: EntityKind, entityId: string) => {
     deps.rolesChanged?.(tx, kind, entityId);
   };
+  const revoked = (tx: TxHandle, ctx: RequestContext, kind: EntityKind, memberIds: string[], reason: string) => {
+    if (memberIds.length > 0) deps.membersRevoked?.(tx, ctx, kind, memberIds, reason);
+  };
+  /** Every member of a role (whose rights a role delete or an action removal may take away). */
+  const allMembers = async (kind: EntityKind, roleId: string) => (await repos[kind].membersOf(roleId, { limit: 1_000_000, offset: 0 })).items;
 
   function validateActions(kind: EntityKind, actions: string[]): void {
     const allowed = AVAILABLE_ACTIONS[kind];
@@ -201,9 +211,11 @@ export function createRolesService(deps: RolesServiceDeps): RolesService {
 
     async remove(ctx, kind, entityId, roleId) {
       await onRole(ctx, kind, entityId, roleId, async (tx, role) => {
+        const members = deps.membersRevoked ? await allMembers(kind, role.id) : [];
         await repos[kind].remove(tx, role.id);
         emitRoleEvent(tx, ctx, kind, entityId, "role.remove", { entity_id: entityId, role_id: role.id });
         changed(tx, kind, entityId);
+        revoked(tx, ctx, kind, members, `${kind}.role.remove`);
       });
     },
 
@@ -232,6 +244,7 @@ export function createRolesService(deps: RolesServiceDeps): RolesService {
         if (actions) emitRoleEvent(tx, ctx, kind, entityId, "role.actions.remove", { entity_id: entityId, role_id: role.id, actions });
         else emitRoleEvent(tx, ctx, kind, entityId, "role.actions.remove_all", { entity_id: entityId, role_id: role.id });
         changed(tx, kind, entityId);
+        if (deps.membersRevoked) revoked(tx, ctx, kind, await allMembers(kind, role.id), `${kind}.role.actions.remove`);
       });
     },
 
@@ -260,11 +273,13 @@ export function createRolesService(deps: RolesServiceDeps): RolesService {
 
     async removeMembers(ctx, kind, entityId, roleId, members) {
       await onRole(ctx, kind, entityId, roleId, async (tx, role) => {
-        if ((await repos[kind].removeMembers(tx, role.id, members)).length === 0) return;
+        const removed = await repos[kind].removeMembers(tx, role.id, members);
+        if (removed.length === 0) return;
         await repos[kind].touch(tx, role.id, ctx.userId, now());
         if (members) emitRoleEvent(tx, ctx, kind, entityId, "role.members.remove", { entity_id: entityId, role_id: role.id, members });
         else emitRoleEvent(tx, ctx, kind, entityId, "role.members.remove_all", { entity_id: entityId, role_id: role.id });
         changed(tx, kind, entityId);
+        revoked(tx, ctx, kind, removed, `${kind}.role.members.remove`);
       });
     },
 
@@ -292,6 +307,7 @@ export function createRolesService(deps: RolesServiceDeps): RolesService {
         for (const roleId of new Set(removed.map((r) => r.roleId))) await repos[kind].touch(tx, roleId, ctx.userId, at);
         emitRoleEvent(tx, ctx, kind, entityId, "members.remove", { entity_id: entityId, members: memberIds });
         changed(tx, kind, entityId);
+        revoked(tx, ctx, kind, [...new Set(removed.map((r) => r.memberId))], `${kind}.members.remove`);
       });
     },
 

@@ -62,12 +62,14 @@ export function buildDomain(deps: DomainDeps): Domain {
     clients: clientsRepo,
     channels: channelsRepo,
     changed: rules.connectionsChanged,
+    removed: rules.connectionsRemoved,
   });
   const roles = createRolesService({
     db: transactor,
     repos: roleRepos,
     entities: { client: clientsRepo, channel: channelsRepo },
     rolesChanged: rules.rolesChanged,
+    membersRevoked: rules.membersRevoked,
   });
   const others = { connections, roles };
   const clients = createClientsService({ db: transactor, repo: clientsRepo, hasher, hooks: rules.entityRules("client", others) });

@@ -8,13 +8,16 @@ import { connectionsRoutes } from "../connections/http.ts";
 import { type CallCounts, type GrpcServerOptions, startGrpcServer } from "../grpc/server.ts";
 import { createHttpApp, type HttpAppDeps } from "../http/server.ts";
 import type { Logger } from "../log/logger.ts";
+import { presenceRoutes } from "../presence/http.ts";
+import type { PresenceTracker } from "../presence/tracker.ts";
 import { rolesRoutes } from "../roles/http.ts";
 import type { Domain } from "./domain.ts";
 import type { Resource } from "./resources.ts";
 
 /** The HTTP API's routes, one plugin per capability. */
-export const httpRoutes = (domain: Domain): AnyElysia[] => [
+export const httpRoutes = (domain: Domain, presence: Pick<PresenceTracker, "view">): AnyElysia[] => [
   clientsRoutes(domain.clients),
+  presenceRoutes(domain.clients, presence),
   channelsRoutes(domain.channels),
   connectionsRoutes(domain.connections),
   rolesRoutes(domain.roles),

@@ -2,7 +2,7 @@ import { type BackoffPolicy, backoffDelay } from "../../lib/backoff.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { PgExecutor, PgTables } from "../executors.ts";
 import type { PgBus } from "../invalidation/postgres.ts";
-import { appendToOutbox } from "../outbox-append.ts";
+import { appendQueued } from "../outbox-append.ts";
 import type { StatisticsSchedule } from "../statistics.ts";
 import { type CommitListeners, TxScope } from "../transaction.ts";
 
@@ -42,7 +42,7 @@ export function pgTransactions(deps: PgTransactionsDeps) {
     const value = await db.transaction(async (t) => {
       scope = new TxScope<PgExecutor>(t);
       const value = await fn(scope);
-      if (scope.events.length > 0) await appendToOutbox(scope.db, tables.outbox, scope.events);
+      if (scope.events.length > 0 || scope.kicks.length > 0) await appendQueued(scope.db, tables, scope);
       await bus.beforeCommit(scope.db, scope.invalidations);
       return value;
     });
@@ -67,7 +67,7 @@ export function pgTransactions(deps: PgTransactionsDeps) {
       statistics.committed(1);
       scope.runCommitHooks((err) => logger.error("after-commit hook failed", { error: err }));
       bus.afterCommit(scope.invalidations);
-      commits.notify({ transactions: 1, events: scope.events.length });
+      commits.notify({ transactions: 1, events: scope.events.length, kicks: scope.kicks.length });
       return value;
     }
   };

@@ -73,6 +73,8 @@ export function createEntityStore<Row, Changes>(
   table: EntityTable,
   connectedTo?: (domainId: string, otherId: string, type?: number) => SQL,
   withMember?: (memberId: string) => SQL,
+  /** The kind's own filters (clients: `connected`), as one more condition when they apply. */
+  ownFilter?: (f: ListFilter) => SQL | undefined,
 ): EntityStore<Row, Changes> {
   const byKey = (domainId: string, id: string) => and(eq(table.domainId, domainId), eq(table.id, id));
   const findStmt = prepareQuery(
@@ -123,6 +125,8 @@ export function createEntityStore<Row, Changes>(
         if (!withMember) throw new Error(`${table._.name} store built without role filters`);
         conds.push(withMember(f.member));
       }
+      const own = ownFilter?.(f);
+      if (own) conds.push(own);
       return listEntities<Row>({ db, table, domainId, filter: f, conditions: conds });
     },
     async update(tx, domainId, id, changes, where) {

@@ -46,7 +46,16 @@ async function rows<T>(db: Database, query: SQL): Promise<T[]> {
 function statusOnly(f: ListFilter): boolean {
   const metadata = f.metadata !== undefined && Object.keys(f.metadata).length > 0;
   return (
-    !f.name && !f.id && !f.tags && !metadata && f.createdFrom === undefined && f.createdTo === undefined && f.group === undefined && !f.connectedTo && !f.member
+    !f.name &&
+    !f.id &&
+    !f.tags &&
+    !metadata &&
+    f.createdFrom === undefined &&
+    f.createdTo === undefined &&
+    f.group === undefined &&
+    !f.connectedTo &&
+    !f.member &&
+    f.connected === undefined
   );
 }
 
@@ -147,7 +156,17 @@ async function statusPage<Row>(o: ListPlanOptions, status: number): Promise<Page
 /** The filters the terms index answers exactly: tags, and metadata whose members are all scalars. */
 function termsOnly(f: ListFilter): boolean {
   const scalarMetadata = f.metadata === undefined || Object.values(f.metadata).every((v) => v === null || typeof v !== "object");
-  return scalarMetadata && !f.name && !f.id && f.createdFrom === undefined && f.createdTo === undefined && f.group === undefined && !f.connectedTo && !f.member;
+  return (
+    scalarMetadata &&
+    !f.name &&
+    !f.id &&
+    f.createdFrom === undefined &&
+    f.createdTo === undefined &&
+    f.group === undefined &&
+    !f.connectedTo &&
+    !f.member &&
+    f.connected === undefined
+  );
 }
 
 /**

@@ -148,6 +148,29 @@ export const outbox = pgTable("outbox", {
   createdAt: bigint("created_at", { mode: "number" }).notNull(),
 });
 
+/** Twin of schema/sqlite.ts `kicks`. */
+export const kicks = pgTable("kicks", {
+  seq: bigserial("seq", { mode: "number" }).primaryKey(),
+  stream: text("stream").notNull(),
+  payload: text("payload").notNull(),
+  entityId: text("entity_id").notNull().default(""),
+  createdAt: bigint("created_at", { mode: "number" }).notNull(),
+});
+
+/** Twin of schema/sqlite.ts `client_presence`. */
+export const clientPresence = pgTable(
+  "client_presence",
+  {
+    clientId: text("client_id").primaryKey(),
+    domainId: text("domain_id").notNull(),
+    connected: integer("connected").notNull().default(0),
+    sessions: integer("sessions").notNull().default(0),
+    lastSeen: bigint("last_seen", { mode: "number" }),
+    address: text("address"),
+  },
+  (t) => [index("client_presence_domain_connected_idx").on(t.domainId, t.connected)],
+);
+
 export const pgSchema = {
   clients,
   channels,
@@ -159,4 +182,6 @@ export const pgSchema = {
   channelRoleActions,
   channelRoleMembers,
   outbox,
+  kicks,
+  clientPresence,
 };

@@ -171,6 +171,42 @@ export const outbox = sqliteTable("outbox", {
   createdAt: integer("created_at").notNull(),
 });
 
+/**
+ * Kicks (live sessions to close at the broker), written in the same transaction as the revoking
+ * change; the outbox's shape, drained by the broker link and deleted once the broker's management
+ * API confirmed (src/broker/kicker.ts).
+ */
+export const kicks = sqliteTable("kicks", {
+  seq: integer("seq").primaryKey({ autoIncrement: true }),
+  /** The revoking change, e.g. `client.disable`. */
+  stream: text("stream").notNull(),
+  /** `{"id","domain","reason"}` */
+  payload: text("payload").notNull(),
+  /** The client whose sessions are closed (its MQTT username). */
+  entityId: text("entity_id").notNull().default(""),
+  createdAt: integer("created_at").notNull(),
+});
+
+/**
+ * Presence as last written by the broker link (src/presence/tracker.ts keeps the live state in
+ * memory and writes it here in batches). No foreign key: a batch must not fail on a client deleted
+ * meanwhile; the row of a deleted client is deleted by the next batch.
+ */
+export const clientPresence = sqliteTable(
+  "client_presence",
+  {
+    clientId: text("client_id").primaryKey(),
+    domainId: text("domain_id").notNull(),
+    /** 1 while the client has a live session. */
+    connected: integer("connected").notNull().default(0),
+    sessions: integer("sessions").notNull().default(0),
+    /** Last successful authentication or session seen, Unix microseconds. */
+    lastSeen: integer("last_seen"),
+    address: text("address"),
+  },
+  (t) => [index("client_presence_domain_connected_idx").on(t.domainId, t.connected)],
+);
+
 export const sqliteSchema = {
   clients,
   channels,
@@ -182,4 +218,6 @@ export const sqliteSchema = {
   channelRoleActions,
   channelRoleMembers,
   outbox,
+  kicks,
+  clientPresence,
 };

@@ -3,7 +3,7 @@ import { type BackoffPolicy, backoffDelay } from "../../lib/backoff.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { SqliteExecutor } from "../executors.ts";
 import type { BusEndpoint } from "../invalidation/bus.ts";
-import { appendToOutbox } from "../outbox-append.ts";
+import { appendQueued } from "../outbox-append.ts";
 import type { sqliteSchema } from "../schema/sqlite.ts";
 import type { StatisticsSchedule } from "../statistics.ts";
 import { type CommitListeners, TxScope } from "../transaction.ts";
@@ -22,7 +22,7 @@ const MAX_BATCH = 256;
 export interface GroupCommitDeps {
   writeConnection: SqliteConnection;
   write: SqliteExecutor;
-  outbox: typeof sqliteSchema.outbox;
+  tables: Pick<typeof sqliteSchema, "outbox" | "kicks">;
   snapshot: ReadSnapshot;
   statistics: () => StatisticsSchedule;
   bus: BusEndpoint;
@@ -70,7 +70,7 @@ export function groupCommit(deps: GroupCommitDeps): GroupCommit {
           const tx = new TxScope(write);
           try {
             const value = await job.fn(tx);
-            if (tx.events.length > 0) await appendToOutbox(write, deps.outbox, tx.events);
+            if (tx.events.length > 0 || tx.kicks.length > 0) await appendQueued(write, deps.tables, tx);
             writeConnection.exec("RELEASE job");
             done.push({ job, tx, value });
           } catch (err) {
@@ -98,13 +98,15 @@ export function groupCommit(deps: GroupCommitDeps): GroupCommit {
       }
       for (const f of failed) f.job.reject(f.err);
       let events = 0;
+      let kicks = 0;
       for (const d of done) {
         d.tx.runCommitHooks((err) => logger.error("after-commit hook failed", { error: err }));
         bus.afterCommit(d.tx.invalidations);
         events += d.tx.events.length;
+        kicks += d.tx.kicks.length;
         d.job.resolve(d.value);
       }
-      if (done.length > 0) commits.notify({ transactions: done.length, events });
+      if (done.length > 0) commits.notify({ transactions: done.length, events, kicks });
       return;
     }
   }

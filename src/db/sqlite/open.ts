@@ -88,7 +88,7 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
   const writer = groupCommit({
     writeConnection,
     write,
-    outbox: sqliteSchema.outbox,
+    tables: sqliteSchema,
     snapshot,
     statistics: () => statistics,
     bus,
