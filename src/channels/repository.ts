@@ -30,15 +30,12 @@ export function createChannelsRepository(db: Database, links?: ConnectionFilters
     ...store,
 
     async insert(tx, rows) {
-      try {
-        const exec = executorOf(tx);
-        await insertRows(exec, channels, rows);
-      } catch (err) {
+      await insertRows(executorOf(tx), channels, rows, (err) => {
         const violated = uniqueViolation(err);
-        if (violated?.includes("route")) throw new AppError("CONFLICT", Msg.routeTaken);
-        if (violated !== undefined) throw new AppError("CONFLICT", Msg.channelIdTaken);
-        throw err;
-      }
+        if (violated?.includes("route")) return new AppError("CONFLICT", Msg.routeTaken);
+        if (violated !== undefined) return new AppError("CONFLICT", Msg.channelIdTaken);
+        return err;
+      });
     },
 
     async findByRoute(domainId, route) {

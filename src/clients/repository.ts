@@ -75,15 +75,12 @@ export function createClientsRepository(db: Database, links?: ConnectionFilters,
     ...store,
 
     async insert(tx, rows) {
-      try {
-        const exec = executorOf(tx);
-        // Chunked so a large bulk stays under the database's bound-parameter limit.
-        await insertRows(exec, clients, rows);
-      } catch (err) {
-        if (secretConflict(err)) throw new AppError("CONFLICT", Msg.secretTaken);
-        if (uniqueViolation(err) !== undefined) throw new AppError("UNPROCESSABLE", Msg.createFailed);
-        throw err;
-      }
+      // Chunked so a large bulk stays under the database's bound-parameter limit.
+      await insertRows(executorOf(tx), clients, rows, (err) => {
+        if (secretConflict(err)) return new AppError("CONFLICT", Msg.secretTaken);
+        if (uniqueViolation(err) !== undefined) return new AppError("UNPROCESSABLE", Msg.createFailed);
+        return err;
+      });
     },
 
     authRecord(id) {

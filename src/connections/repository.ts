@@ -93,13 +93,7 @@ export function createConnectionsRepository(db: Database): ConnectionsRepository
     },
 
     async insert(tx, rows) {
-      const exec = executorOf(tx);
-      try {
-        await insertRows(exec, connections, rows);
-      } catch (err) {
-        if (uniqueViolation(err) !== undefined) throw new AppError("CONFLICT", Msg.entityExists);
-        throw err;
-      }
+      await insertRows(executorOf(tx), connections, rows, (err) => (uniqueViolation(err) !== undefined ? new AppError("CONFLICT", Msg.entityExists) : err));
     },
 
     async existing(tx, set) {

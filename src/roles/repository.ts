@@ -130,16 +130,12 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
 
     async insert(tx, newRoles) {
       const exec = executorOf(tx);
-      try {
-        await insertRows(
-          exec,
-          roles,
-          newRoles.map((r) => r.role),
-        );
-      } catch (err) {
-        if (uniqueViolation(err) !== undefined) throw new AppError("UNPROCESSABLE", Msg.createFailed);
-        throw err;
-      }
+      await insertRows(
+        exec,
+        roles,
+        newRoles.map((r) => r.role),
+        (err) => (uniqueViolation(err) !== undefined ? new AppError("UNPROCESSABLE", Msg.createFailed) : err),
+      );
       await insertRows(
         exec,
         actions,
@@ -201,16 +197,12 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
     },
 
     async addActions(tx, roleId, list) {
-      try {
-        await insertRows(
-          executorOf(tx),
-          actions,
-          list.map((action) => ({ roleId, action })),
-        );
-      } catch (err) {
-        if (uniqueViolation(err) !== undefined) throw new AppError("UNPROCESSABLE", Msg.addPolicies);
-        throw err;
-      }
+      await insertRows(
+        executorOf(tx),
+        actions,
+        list.map((action) => ({ roleId, action })),
+        (err) => (uniqueViolation(err) !== undefined ? new AppError("UNPROCESSABLE", Msg.addPolicies) : err),
+      );
     },
 
     async removeActions(tx, roleId, list) {
@@ -245,16 +237,12 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
     },
 
     async addMembers(tx, entityId, roleId, memberIds) {
-      try {
-        await insertRows(
-          executorOf(tx),
-          members,
-          memberIds.map((memberId) => ({ roleId, entityId, memberId })),
-        );
-      } catch (err) {
-        if (uniqueViolation(err) !== undefined) throw new AppError("UNPROCESSABLE", Msg.addPolicies);
-        throw err;
-      }
+      await insertRows(
+        executorOf(tx),
+        members,
+        memberIds.map((memberId) => ({ roleId, entityId, memberId })),
+        (err) => (uniqueViolation(err) !== undefined ? new AppError("UNPROCESSABLE", Msg.addPolicies) : err),
+      );
     },
 
     async removeMembers(tx, roleId, memberIds) {

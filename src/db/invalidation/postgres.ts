@@ -1,11 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { sql as dsql } from "drizzle-orm";
 import type { Sql } from "postgres";
 import { FLUSH_ALL } from "../../domain/invalidation.ts";
 import { type BackoffPolicy, backoffDelay } from "../../lib/backoff.ts";
 import { idle } from "../../lib/idle.ts";
 import type { Logger } from "../../log/logger.ts";
-import type { PgExecutor } from "../executors.ts";
 import { type BusEndpoint, Subscribers } from "./bus.ts";
 
 /** The Postgres notification channel (per database: instances on other databases never hear it). */
@@ -29,8 +27,11 @@ export interface PgBusOptions {
 export interface PgBus extends BusEndpoint {
   /** Resolves once the listener listens (start-up waits for it). */
   ready: Promise<void>;
-  /** Inside the transaction, just before COMMIT: NOTIFY, delivered by the commit itself. */
-  beforeCommit(exec: PgExecutor, messages: string[]): Promise<void>;
+  /**
+   * Inside the transaction, just before COMMIT: NOTIFY, delivered by the commit itself; `send`
+   * pipelines the statement on the transaction's connection (src/db/postgres/pipeline.ts).
+   */
+  beforeCommit(send: (text: string, params: unknown[]) => void, messages: string[]): void;
 }
 
 /**
@@ -147,9 +148,9 @@ export function createPgBus(opts: PgBusOptions): PgBus {
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
     },
-    async beforeCommit(exec, messages) {
+    beforeCommit(send, messages) {
       // Usually one message per write; Postgres folds duplicates within a transaction.
-      for (const m of new Set(messages)) await exec.execute(dsql`SELECT pg_notify(${BUS_CHANNEL}, ${wire(m)})`);
+      for (const m of new Set(messages)) send("SELECT pg_notify($1, $2)", [BUS_CHANNEL, wire(m)]);
     },
     afterCommit(messages) {
       for (const m of messages) subs.deliver(m);

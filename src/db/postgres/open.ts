@@ -69,7 +69,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<PostgresDatab
   // At start-up too: a database filled by `import`, or before an upgrade, may have no statistics.
   const initialAnalysis = analyzeStale(pool, logger);
   const statistics = statisticsSchedule(() => analyzeStale(pool, logger));
-  const run = pgTransactions({ db, tables: pgSchema, bus, statistics, commits, logger });
+  const run = pgTransactions({ db, pool, tables: pgSchema, bus, statistics, commits, logger });
   logger.info("opened the postgres database", { target: connector.target });
 
   return {

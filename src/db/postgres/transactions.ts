@@ -1,3 +1,4 @@
+import type { Sql } from "postgres";
 import { type BackoffPolicy, backoffDelay } from "../../lib/backoff.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { PgExecutor, PgTables } from "../executors.ts";
@@ -5,6 +6,8 @@ import type { PgBus } from "../invalidation/postgres.ts";
 import { appendQueued } from "../outbox-append.ts";
 import type { StatisticsSchedule } from "../statistics.ts";
 import { type CommitListeners, TxScope } from "../transaction.ts";
+import { pipelinedTransaction } from "./pipeline.ts";
+import { preparing } from "./prepared-statements.ts";
 
 /** Bounded retry of a transaction that Postgres aborted to resolve a conflict. */
 const MAX_ATTEMPTS = 6;
@@ -22,6 +25,8 @@ export function isRetryable(err: unknown): boolean {
 export interface PgTransactionsDeps {
   /** The pool, as Drizzle sees it. */
   db: PgExecutor;
+  /** The same pool, as postgres.js: each transaction reserves one of its connections. */
+  pool: Sql;
   tables: PgTables;
   bus: PgBus;
   statistics: StatisticsSchedule;
@@ -35,18 +40,38 @@ export interface PgTransactionsDeps {
  * of times; after COMMIT, the after-commit hooks, this instance's invalidations, the commit listeners.
  */
 export function pgTransactions(deps: PgTransactionsDeps) {
-  const { db, tables, bus, statistics, commits, logger } = deps;
+  const { db, pool, tables, bus, statistics, commits, logger } = deps;
 
+  /**
+   * BEGIN, the transaction's statements, its outbox rows, NOTIFYs and COMMIT on one reserved
+   * connection, the ones nobody awaits pipelined (src/db/postgres/pipeline.ts): a transaction that
+   * only writes is one round trip.
+   */
   async function attempt<T>(fn: (tx: TxScope<PgExecutor>) => Promise<T>): Promise<{ value: T; scope: TxScope<PgExecutor> }> {
-    let scope!: TxScope<PgExecutor>;
-    const value = await db.transaction(async (t) => {
-      scope = new TxScope<PgExecutor>(t);
+    const client = await pool.reserve();
+    const { exec, pipeline } = pipelinedTransaction(db, preparing(client as Sql) as typeof client, client);
+    const scope = new TxScope<PgExecutor>(exec);
+    let ended = false;
+    try {
+      pipeline.send("BEGIN", []);
       const value = await fn(scope);
       if (scope.events.length > 0 || scope.kicks.length > 0) await appendQueued(scope.db, tables, scope);
-      await bus.beforeCommit(scope.db, scope.invalidations);
-      return value;
-    });
-    return { value, scope };
+      bus.beforeCommit((text, params) => pipeline.send(text, params), scope.invalidations);
+      ended = true;
+      pipeline.send("COMMIT", [], undefined, (result) => {
+        // COMMIT of a transaction a failed statement aborted answers ROLLBACK, not an error.
+        if (result.command === "ROLLBACK") throw new Error("the transaction was rolled back");
+      });
+      await pipeline.settle();
+      return { value, scope };
+    } catch (err) {
+      // A statement sent before the failure (a pipelined insert) failed first: that is the cause.
+      const first = await pipeline.firstFailure();
+      if (!ended) await client.unsafe("ROLLBACK").catch(() => undefined);
+      throw first ? first.error : err;
+    } finally {
+      client.release();
+    }
   }
 
   return async function run<T>(fn: (tx: TxScope<PgExecutor>) => Promise<T>): Promise<T> {

@@ -1,8 +1,9 @@
-import { getTableName, is, sql, type Table } from "drizzle-orm";
+import { fillPlaceholders, getTableName, is, sql, type Table } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 import { BaseSQLiteDatabase, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { PgExecutor, SqliteExecutor } from "../executors.ts";
 import type { Executor } from "../portable.ts";
+import { type PgPipeline, pipelineOf } from "../postgres/pipeline.ts";
 
 /** Rows per INSERT statement: keeps a bulk insert under the database's bound-parameter limit. */
 const CHUNK = 500;
@@ -24,29 +25,87 @@ const preparedByExecutor = new WeakMap<object, Map<string, { stmt: PreparedInser
  * built once for that shape, with placeholders: building the SQL text (Drizzle's query builder,
  * per call) costs more than SQLite takes to run the insert, and a create writes five such inserts.
  * Values are mapped exactly as Drizzle maps them (JSON columns, …): a placeholder is encoded
- * by its column. Postgres (a transaction-scoped executor, one round trip per statement anyway)
- * and large batches take the builder as is.
+ * by its column. Large batches take the builder as is.
+ *
+ * In a Postgres write transaction the insert is pipelined (src/db/postgres/pipeline.ts): sent at
+ * once, not waited for; a failure surfaces when the transaction next waits (at the latest, its
+ * COMMIT). `onError` maps a failure to the error the caller means (a unique violation to a 409…)
+ * on both backends, wherever it surfaces: callers pass it instead of catching.
  */
-export async function insertRows(exec: Executor | SqliteExecutor | PgExecutor, table: Table, rows: readonly object[]): Promise<void> {
+export async function insertRows(
+  exec: Executor | SqliteExecutor | PgExecutor,
+  table: Table,
+  rows: readonly object[],
+  onError?: (err: unknown) => unknown,
+): Promise<void> {
   if (rows.length === 0) return;
-  if (is(exec, BaseSQLiteDatabase)) {
-    const sqlite = exec as SqliteExecutor;
-    const keys = rows.length <= PREPARED_MAX_ROWS ? shapeOf(rows) : undefined;
-    if (keys !== undefined) {
-      runPrepared(sqlite, table as SQLiteTable, rows, keys);
+  const pipeline = pipelineOf(exec);
+  if (pipeline) {
+    sendInserts(exec as PgExecutor, pipeline, table as PgTable, rows, onError);
+    return;
+  }
+  try {
+    if (is(exec, BaseSQLiteDatabase)) {
+      const sqlite = exec as SqliteExecutor;
+      const keys = rows.length <= PREPARED_MAX_ROWS ? shapeOf(rows) : undefined;
+      if (keys !== undefined) {
+        runPrepared(sqlite, table as SQLiteTable, rows, keys);
+        return;
+      }
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        // Between chunks of a big batch, one event-loop turn: SQLite runs a statement synchronously,
+        // and without it a bulk of thousands would keep device authentication (reads on the other
+        // connection) waiting until it commits.
+        if (i > 0) await nextTurn();
+        await sqlite.insert(table as SQLiteTable).values(rows.slice(i, i + CHUNK) as never);
+      }
       return;
     }
+    const pg = exec as PgExecutor;
+    for (let i = 0; i < rows.length; i += CHUNK) await pg.insert(table as PgTable).values(rows.slice(i, i + CHUNK) as never);
+  } catch (err) {
+    throw onError ? onError(err) : err;
+  }
+}
+
+/** Postgres: the SQL of an insert of a few rows, built once per shape (as on SQLite), placeholders in. */
+const pgTemplates = new Map<string, { text: string; params: unknown[]; names: string[][] }>();
+
+function sendInserts(pg: PgExecutor, pipeline: PgPipeline, table: PgTable, rows: readonly object[], onError?: (err: unknown) => unknown): void {
+  const keys = rows.length <= PREPARED_MAX_ROWS ? shapeOf(rows) : undefined;
+  if (keys === undefined) {
     for (let i = 0; i < rows.length; i += CHUNK) {
-      // Between chunks of a big batch, one event-loop turn: SQLite runs a statement synchronously,
-      // and without it a bulk of thousands would keep device authentication (reads on the other
-      // connection) waiting until it commits.
-      if (i > 0) await nextTurn();
-      await sqlite.insert(table as SQLiteTable).values(rows.slice(i, i + CHUNK) as never);
+      const q = pg
+        .insert(table)
+        .values(rows.slice(i, i + CHUNK) as never)
+        .toSQL();
+      pipeline.send(q.sql, q.params, onError);
     }
     return;
   }
-  const pg = exec as PgExecutor;
-  for (let i = 0; i < rows.length; i += CHUNK) await pg.insert(table as PgTable).values(rows.slice(i, i + CHUNK) as never);
+  const shape = `${getTableName(table)}|${rows.length}|${keys.join(",")}`;
+  let entry = pgTemplates.get(shape);
+  if (!entry) {
+    const names = rows.map((_, i) => keys.map((k) => `${i}.${k}`));
+    const template = names.map((rowNames) => Object.fromEntries(keys.map((k, j) => [k, sql.placeholder(rowNames[j]!)])));
+    const q = pg
+      .insert(table)
+      .values(template as never)
+      .toSQL();
+    entry = { text: q.sql, params: q.params, names };
+    pgTemplates.set(shape, entry);
+  }
+  pipeline.send(entry.text, fillPlaceholders(entry.params, valuesOf(rows, keys, entry.names)), onError);
+}
+
+function valuesOf(rows: readonly object[], keys: string[], names: string[][]): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as Record<string, unknown>;
+    const rowNames = names[i]!;
+    for (let j = 0; j < keys.length; j++) params[rowNames[j]!] = row[keys[j]!];
+  }
+  return params;
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -82,11 +141,5 @@ function runPrepared(exec: SqliteExecutor, table: SQLiteTable, rows: readonly ob
     };
     byShape.set(shape, entry);
   }
-  const params: Record<string, unknown> = {};
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i] as Record<string, unknown>;
-    const rowNames = entry.names[i]!;
-    for (let j = 0; j < keys.length; j++) params[rowNames[j]!] = row[keys[j]!];
-  }
-  entry.stmt.run(params);
+  entry.stmt.run(valuesOf(rows, keys, entry.names));
 }
