@@ -28,10 +28,10 @@ export interface PgBus extends BusEndpoint {
   /** Resolves once the listener listens (start-up waits for it). */
   ready: Promise<void>;
   /**
-   * Inside the transaction, just before COMMIT: NOTIFY, delivered by the commit itself; `send`
-   * pipelines the statement on the transaction's connection (src/db/postgres/pipeline.ts).
+   * Inside the transaction, just before COMMIT: NOTIFY, delivered by the commit itself; `notify`
+   * sends it with the transaction's commit (src/db/postgres/pipeline.ts).
    */
-  beforeCommit(send: (text: string, params: unknown[]) => void, messages: string[]): void;
+  beforeCommit(notify: (channel: string, payload: string) => void, messages: string[]): void;
 }
 
 /**
@@ -148,9 +148,9 @@ export function createPgBus(opts: PgBusOptions): PgBus {
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
     },
-    beforeCommit(send, messages) {
+    beforeCommit(notify, messages) {
       // Usually one message per write; Postgres folds duplicates within a transaction.
-      for (const m of new Set(messages)) send("SELECT pg_notify($1, $2)", [BUS_CHANNEL, wire(m)]);
+      for (const m of new Set(messages)) notify(BUS_CHANNEL, wire(m));
     },
     afterCommit(messages) {
       for (const m of messages) subs.deliver(m);

@@ -1,30 +1,126 @@
 import { PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
-import type { ReservedSql } from "postgres";
+import type { ReservedSql, Sql } from "postgres";
 import type { PgExecutor } from "../executors.ts";
 
+/** A statement whose answer nobody reads: an insert of `insertRows`. */
+export interface PipelinedStatement {
+  text: string;
+  params: readonly unknown[];
+  /** Maps its failure to the error the caller means (a unique violation to a 409…). */
+  onError?: (err: unknown) => unknown;
+  /** The table it writes, to know whose `onError` a failure of a combined statement is. */
+  table: string;
+  /** Set when `text` may be combined with others into one statement (a few rows, built once per shape). */
+  shape?: string;
+}
+
+/** Postgres' limit of bound parameters per statement. */
+const MAX_PARAMS = 65535;
+
 /**
- * One Postgres write transaction's pipeline. The statements whose answer nobody reads — BEGIN, the
- * inserts of `insertRows`, the outbox rows, the NOTIFYs, COMMIT — are sent on the transaction's
- * connection without waiting for each answer: postgres.js pipelines them and Postgres runs them in
- * the order sent, so a create (entity, built-in role, its actions and member, event, notice) is one
- * round trip instead of eight. A statement the transaction awaits (a read, an update) goes after
- * them on the same connection, so it sees their rows.
+ * One Postgres write transaction's statements that nobody awaits — the inserts of `insertRows`
+ * (entity, built-in role, its actions and member, the outbox rows) and the NOTIFYs — are held here
+ * and sent without waiting for each answer:
  *
- * Nothing is lost by not waiting: a statement that fails aborts the transaction as it would have,
- * and its error — mapped by its sender's `onError`, as if it had been thrown at once — is what the
- * transaction throws, at the latest at COMMIT (which then rolls back).
+ * - a transaction that only does such writes (a create) goes out, at commit, as ONE statement:
+ *   the inserts as data-modifying CTEs, the NOTIFYs as its SELECT, atomic on its own (no BEGIN,
+ *   no COMMIT), on whichever connection of the pool is free (postgres.js pipelines statements of
+ *   concurrent requests on its connections, as for any single query): one statement, no
+ *   connection held for it;
+ * - when the transaction awaits a statement (a read, an update, a delete …), it reserves a
+ *   connection; BEGIN and what is held are sent first, pipelined before that statement (Postgres
+ *   runs them in order), so it sees their rows; at commit the rest and COMMIT are pipelined likewise.
+ *
+ * A statement that fails aborts the transaction as it would have; its error, mapped by its sender's
+ * `onError` as if it had been thrown at once, is what the transaction throws.
  */
 export class PgPipeline {
+  private held: PipelinedStatement[] = [];
+  private notifications: [string, string][] = [];
   private pending: Promise<void>[] = [];
   private failure: { error: unknown } | undefined;
+  /** The transaction's own connection, once it awaited a statement (BEGIN sent on it). */
+  private reserved: ReservedSql | undefined;
+  private reserving: Promise<ReservedSql> | undefined;
+  private ended = false;
 
-  constructor(private readonly client: ReservedSql) {}
+  constructor(private readonly pool: Sql) {}
 
-  /** Sends `text` now, in order after everything sent before; its answer is awaited by `settle`. */
-  send(text: string, params: readonly unknown[], onError?: (err: unknown) => unknown, onResult?: (result: { command: string }) => void): void {
+  /** Holds an insert (sent at the next statement the transaction awaits, or at commit). */
+  add(statement: PipelinedStatement): void {
+    this.held.push(statement);
+  }
+
+  /** NOTIFY `channel`, `payload` with the commit. */
+  notify(channel: string, payload: string): void {
+    this.notifications.push([channel, payload]);
+  }
+
+  /** A statement the transaction awaits: on its own connection, after BEGIN and whatever is held. */
+  async awaited(text: string, params: unknown[] | undefined, values: boolean): Promise<unknown> {
+    const client = this.reserved ?? (await this.reserve());
+    this.flush();
+    const q = client.unsafe(text, params as never, { prepare: true });
+    return values ? q.values() : q;
+  }
+
+  private reserve(): Promise<ReservedSql> {
+    this.reserving ??= this.pool.reserve().then((client) => {
+      this.reserved = client;
+      this.send("BEGIN", []);
+      return client;
+    });
+    return this.reserving;
+  }
+
+  /** BEGIN was sent: whatever is held goes out now, in order. */
+  private flush(): void {
+    for (const s of this.held) this.send(s.text, s.params, s.onError);
+    this.held = [];
+  }
+
+  /** Commits: what is held, the NOTIFYs, COMMIT (or all of it as one statement); throws the first failure. */
+  async commit(): Promise<void> {
+    if (!this.reserved) {
+      if (this.held.length === 0 && this.notifications.length === 0) return void (this.ended = true);
+      const combined = combine(this.held, this.notifications);
+      if (combined) {
+        this.ended = true;
+        const held = this.held;
+        this.held = [];
+        this.send(combined.text, combined.params, (err) => mapCombined(held, err));
+        return this.settle();
+      }
+      await this.reserve();
+    }
+    this.ended = true;
+    this.flush();
+    for (const [channel, payload] of this.notifications) this.send("SELECT pg_notify($1, $2)", [channel, payload]);
+    this.send("COMMIT", [], undefined, (result) => {
+      // COMMIT of a transaction that a failed statement aborted answers ROLLBACK, not an error.
+      if (result.command === "ROLLBACK") throw new Error("the transaction was rolled back");
+    });
+    return this.settle();
+  }
+
+  /** After a failure: waits for what was sent, rolls back if needed; the error of a statement that failed first, if one did. */
+  async abort(): Promise<{ error: unknown } | undefined> {
+    await this.reserving?.catch(() => undefined);
+    await Promise.all(this.pending);
+    if (this.reserved && !this.ended) await this.reserved.unsafe("ROLLBACK").catch(() => undefined);
+    return this.failure;
+  }
+
+  /** The end of the transaction, whatever happened: its connection back to the pool. */
+  release(): void {
+    this.reserved?.release();
+    this.reserved = undefined;
+  }
+
+  private send(text: string, params: readonly unknown[], onError?: (err: unknown) => unknown, onResult?: (result: { command: string }) => void): void {
     // `then` at once (a postgres.js query starts when it is awaited): the statements go out in the
     // order they were sent, before any statement the transaction awaits afterwards.
-    const q = this.client.unsafe(text, params as never[], { prepare: true });
+    const q = (this.reserved ?? this.pool).unsafe(text, params as never[], { prepare: true });
     this.pending.push(
       q.then(
         (result) => onResult?.(result as unknown as { command: string }),
@@ -35,19 +131,55 @@ export class PgPipeline {
     );
   }
 
-  /** Waits for every statement sent so far; throws the first one's error, if one failed. */
-  async settle(): Promise<void> {
+  private async settle(): Promise<void> {
     const pending = this.pending;
     this.pending = [];
     await Promise.all(pending);
     if (this.failure) throw this.failure.error;
   }
+}
 
-  /** After the transaction failed: the error of a statement sent before it, if one failed first. */
-  async firstFailure(): Promise<{ error: unknown } | undefined> {
-    await Promise.all(this.pending);
-    return this.failure;
+/** The text of a combination of shapes, built once per sequence of shapes. */
+const combinedTexts = new Map<string, string>();
+
+/** The held inserts and NOTIFYs as one statement, when each insert is of a known shape; else undefined. */
+function combine(held: PipelinedStatement[], notifications: [string, string][]): { text: string; params: unknown[] } | undefined {
+  let count = notifications.length * 2;
+  for (const s of held) {
+    if (s.shape === undefined) return undefined;
+    count += s.params.length;
   }
+  if (count > MAX_PARAMS) return undefined;
+  const key = `${held.map((s) => s.shape).join(";")}#${notifications.length}`;
+  let text = combinedTexts.get(key);
+  if (text === undefined) {
+    let offset = 0;
+    const ctes = held.map((s, i) => {
+      // Drizzle's insert text: identifiers in double quotes, every value a $n parameter.
+      const renumbered = s.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+      offset += s.params.length;
+      return `w${i} AS (${renumbered})`;
+    });
+    const selects = notifications.map((_, i) => `pg_notify($${offset + 2 * i + 1}, $${offset + 2 * i + 2})`);
+    text = `${ctes.length > 0 ? `WITH ${ctes.join(", ")} ` : ""}SELECT ${selects.length > 0 ? selects.join(", ") : "1"}`;
+    combinedTexts.set(key, text);
+  }
+  const params: unknown[] = [];
+  for (const s of held) for (const p of s.params) params.push(p);
+  for (const [channel, payload] of notifications) params.push(channel, payload);
+  return { text, params };
+}
+
+/** A combined statement failed: the `onError` of the insert into the table the error names, else the first that maps it. */
+function mapCombined(held: PipelinedStatement[], err: unknown): unknown {
+  const table = (err as { table_name?: string } | null)?.table_name;
+  const own = held.find((s) => s.table === table && s.onError);
+  if (own) return own.onError!(err);
+  for (const s of held) {
+    const mapped = s.onError?.(err);
+    if (mapped !== undefined && mapped !== err) return mapped;
+  }
+  return err;
 }
 
 const pipelines = new WeakMap<object, PgPipeline>();
@@ -62,15 +194,34 @@ interface DrizzleInternals {
 }
 
 /**
- * A Drizzle transaction over a reserved connection (`sessionClient`: as Drizzle should see it,
- * `client`: as the pipeline sends on it) whose BEGIN the caller sends, built as Drizzle's own
- * `transaction` builds one, with its pipeline.
+ * A Drizzle transaction, built as Drizzle's own `transaction` builds one, over its pipeline: every
+ * statement Drizzle sends on it (prepared, as on the pool: src/db/postgres/prepared-statements.ts)
+ * goes through `PgPipeline.awaited`, on the transaction's own connection once it has one.
  */
-export function pipelinedTransaction(pool: PgExecutor, sessionClient: ReservedSql, client: ReservedSql): { exec: PgExecutor; pipeline: PgPipeline } {
+export function pipelinedTransaction(pool: PgExecutor, sql: Sql): { exec: PgExecutor; pipeline: PgPipeline } {
+  const pipeline = new PgPipeline(sql);
+  // All Drizzle's session asks of its client: unsafe(text, params, options), awaited, maybe .values().
+  const client = {
+    unsafe(text: string, params?: unknown[]) {
+      let values = false;
+      let started: Promise<unknown> | undefined;
+      const query = {
+        values() {
+          values = true;
+          return query;
+        },
+        // biome-ignore lint/suspicious/noThenProperty: a lazy query, as postgres.js' own are thenables
+        then(ok?: (v: unknown) => unknown, fail?: (e: unknown) => unknown) {
+          started ??= pipeline.awaited(text, params, values);
+          return started.then(ok, fail);
+        },
+      };
+      return query;
+    },
+  } as unknown as Sql;
   const { dialect, schema, options } = (pool as unknown as DrizzleInternals).session;
-  const session = new PostgresJsSession(sessionClient, dialect as never, schema as never, options as never);
+  const session = new PostgresJsSession(client, dialect as never, schema as never, options as never);
   const exec = new PostgresJsTransaction(dialect as never, session as never, schema as never) as unknown as PgExecutor;
-  const pipeline = new PgPipeline(client);
   pipelines.set(exec, pipeline);
   return { exec, pipeline };
 }

@@ -7,7 +7,6 @@ import { appendQueued } from "../outbox-append.ts";
 import type { StatisticsSchedule } from "../statistics.ts";
 import { type CommitListeners, TxScope } from "../transaction.ts";
 import { pipelinedTransaction } from "./pipeline.ts";
-import { preparing } from "./prepared-statements.ts";
 
 /** Bounded retry of a transaction that Postgres aborted to resolve a conflict. */
 const MAX_ATTEMPTS = 6;
@@ -43,34 +42,25 @@ export function pgTransactions(deps: PgTransactionsDeps) {
   const { db, pool, tables, bus, statistics, commits, logger } = deps;
 
   /**
-   * BEGIN, the transaction's statements, its outbox rows, NOTIFYs and COMMIT on one reserved
-   * connection, the ones nobody awaits pipelined (src/db/postgres/pipeline.ts): a transaction that
-   * only writes is one round trip.
+   * One attempt: the transaction's writes nobody awaits held and pipelined — a create is one
+   * statement (src/db/postgres/pipeline.ts) — its events appended to the outbox and its
+   * invalidations NOTIFYed with its commit.
    */
   async function attempt<T>(fn: (tx: TxScope<PgExecutor>) => Promise<T>): Promise<{ value: T; scope: TxScope<PgExecutor> }> {
-    const client = await pool.reserve();
-    const { exec, pipeline } = pipelinedTransaction(db, preparing(client as Sql) as typeof client, client);
+    const { exec, pipeline } = pipelinedTransaction(db, pool);
     const scope = new TxScope<PgExecutor>(exec);
-    let ended = false;
     try {
-      pipeline.send("BEGIN", []);
       const value = await fn(scope);
       if (scope.events.length > 0 || scope.kicks.length > 0) await appendQueued(scope.db, tables, scope);
-      bus.beforeCommit((text, params) => pipeline.send(text, params), scope.invalidations);
-      ended = true;
-      pipeline.send("COMMIT", [], undefined, (result) => {
-        // COMMIT of a transaction a failed statement aborted answers ROLLBACK, not an error.
-        if (result.command === "ROLLBACK") throw new Error("the transaction was rolled back");
-      });
-      await pipeline.settle();
+      bus.beforeCommit((channel, payload) => pipeline.notify(channel, payload), scope.invalidations);
+      await pipeline.commit();
       return { value, scope };
     } catch (err) {
       // A statement sent before the failure (a pipelined insert) failed first: that is the cause.
-      const first = await pipeline.firstFailure();
-      if (!ended) await client.unsafe("ROLLBACK").catch(() => undefined);
+      const first = await pipeline.abort();
       throw first ? first.error : err;
     } finally {
-      client.release();
+      pipeline.release();
     }
   }
 

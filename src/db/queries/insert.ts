@@ -79,13 +79,14 @@ function sendInserts(pg: PgExecutor, pipeline: PgPipeline, table: PgTable, rows:
         .insert(table)
         .values(rows.slice(i, i + CHUNK) as never)
         .toSQL();
-      pipeline.send(q.sql, q.params, onError);
+      pipeline.add({ text: q.sql, params: q.params, onError, table: getTableName(table) });
     }
     return;
   }
   const shape = `${getTableName(table)}|${rows.length}|${keys.join(",")}`;
   let entry = pgTemplates.get(shape);
   if (!entry) {
+    // No column default is evaluated here: every column the rows leave out is the database's DEFAULT.
     const names = rows.map((_, i) => keys.map((k) => `${i}.${k}`));
     const template = names.map((rowNames) => Object.fromEntries(keys.map((k, j) => [k, sql.placeholder(rowNames[j]!)])));
     const q = pg
@@ -95,7 +96,7 @@ function sendInserts(pg: PgExecutor, pipeline: PgPipeline, table: PgTable, rows:
     entry = { text: q.sql, params: q.params, names };
     pgTemplates.set(shape, entry);
   }
-  pipeline.send(entry.text, fillPlaceholders(entry.params, valuesOf(rows, keys, entry.names)), onError);
+  pipeline.add({ text: entry.text, params: fillPlaceholders(entry.params, valuesOf(rows, keys, entry.names)), onError, table: getTableName(table), shape });
 }
 
 function valuesOf(rows: readonly object[], keys: string[], names: string[][]): Record<string, unknown> {
