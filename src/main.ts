@@ -2,22 +2,51 @@ import { randomUUID } from "node:crypto";
 import type { KickerTuning } from "./broker/kicker.ts";
 import { buildInfo } from "./buildinfo.ts";
 import { type Config, ConfigError, loadConfig } from "./config/config.ts";
-import { EventFeed, observeCommittedEvents } from "./console/feed.ts";
-import { openapiUi } from "./console/openapi-ui.ts";
-import { consoleRoutes } from "./console/routes.ts";
 import type { InvalidationBus } from "./db/invalidation/bus.ts";
 import type { PublisherTuning } from "./events/tuning.ts";
-import { CallCounts } from "./grpc/server.ts";
 import { createLogger, type Logger } from "./log/logger.ts";
-import { brokerLink, type PresenceTuning, presenceTracker } from "./wiring/broker.ts";
-import { database } from "./wiring/database.ts";
-import { buildDomain } from "./wiring/domain.ts";
-import { eventPublisher } from "./wiring/events.ts";
-import { hooksListener } from "./wiring/hooks.ts";
-import { loadIdentity } from "./wiring/identity.ts";
-import { healthReport, serviceMetrics } from "./wiring/observability.ts";
-import { Resources } from "./wiring/resources.ts";
-import { grpcListener, httpListener, httpRoutes } from "./wiring/transports.ts";
+import type { PresenceTuning } from "./wiring/broker.ts";
+
+/**
+ * The service's parts, loaded when a service starts, not when the module is: the commands of the
+ * CLI (export, import, backup, restore …) run without the HTTP, gRPC, broker and console stacks in
+ * memory (~30 MiB less peak RSS; docs/scale.md).
+ */
+async function serviceParts() {
+  const { EventFeed, observeCommittedEvents } = await import("./console/feed.ts");
+  const { openapiUi } = await import("./console/openapi-ui.ts");
+  const { consoleRoutes } = await import("./console/routes.ts");
+  const { CallCounts } = await import("./grpc/server.ts");
+  const { brokerLink, presenceTracker } = await import("./wiring/broker.ts");
+  const { database } = await import("./wiring/database.ts");
+  const { buildDomain } = await import("./wiring/domain.ts");
+  const { eventPublisher } = await import("./wiring/events.ts");
+  const { hooksListener } = await import("./wiring/hooks.ts");
+  const { loadIdentity } = await import("./wiring/identity.ts");
+  const { healthReport, serviceMetrics } = await import("./wiring/observability.ts");
+  const { Resources } = await import("./wiring/resources.ts");
+  const { grpcListener, httpListener, httpRoutes } = await import("./wiring/transports.ts");
+  return {
+    EventFeed,
+    observeCommittedEvents,
+    openapiUi,
+    consoleRoutes,
+    CallCounts,
+    brokerLink,
+    presenceTracker,
+    database,
+    buildDomain,
+    eventPublisher,
+    hooksListener,
+    loadIdentity,
+    healthReport,
+    serviceMetrics,
+    Resources,
+    grpcListener,
+    httpListener,
+    httpRoutes,
+  };
+}
 
 export interface RunningService {
   /** Base URL of the HTTP API, e.g. http://localhost:9000 */
@@ -58,6 +87,26 @@ export interface StartOptions {
  */
 export async function startService(config: Config, logger: Logger = createLogger(config.logLevel), options: StartOptions = {}): Promise<RunningService> {
   const instanceId = config.instanceId ?? randomUUID();
+  const {
+    EventFeed,
+    observeCommittedEvents,
+    openapiUi,
+    consoleRoutes,
+    CallCounts,
+    brokerLink,
+    presenceTracker,
+    database,
+    buildDomain,
+    eventPublisher,
+    hooksListener,
+    loadIdentity,
+    healthReport,
+    serviceMetrics,
+    Resources,
+    grpcListener,
+    httpListener,
+    httpRoutes,
+  } = await serviceParts();
   const resources = new Resources();
   try {
     // The console's live tail sees each committed transaction's events (src/console/feed.ts).

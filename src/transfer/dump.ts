@@ -14,6 +14,7 @@ import { executorOf } from "../db/transaction.ts";
 import { FLUSH_ALL } from "../domain/invalidation.ts";
 import type { TxHandle } from "../domain/transaction.ts";
 import { type Progress, type ProgressStep, silentProgress } from "../progress/progress.ts";
+import { memoryGuard } from "./memory.ts";
 
 /**
  * The portable dump (`export` / `import`): JSON lines, the same on SQLite and Postgres.
@@ -128,9 +129,9 @@ const decode = (dataType: string, v: unknown): unknown => {
 };
 
 /** Rows read per query while exporting: one page is all an export holds in memory. */
-const PAGE = 2000;
-/** Output is written in chunks of about this many characters. */
-const WRITE_CHUNK = 1 << 20;
+const PAGE = 1000;
+/** Output is written in chunks of about this many characters (and the input read in chunks of as many bytes). */
+const CHUNK = 256 * 1024;
 
 export interface ExportResult {
   file: string;
@@ -211,6 +212,7 @@ export async function exportDump(
   const tmp = createTempFile(opts.file);
   const fd = openSync(tmp, "w");
   const rows: Record<string, number> = {};
+  const collect = memoryGuard();
   try {
     writeSync(fd, `${JSON.stringify(header)}\n`);
     await opts.snapshot(async (exec) => {
@@ -222,7 +224,7 @@ export async function exportDump(
         for await (const page of tablePages(exec, t)) {
           for (const r of page) {
             chunk += `${JSON.stringify({ table: t.name, values: t.columns.map((c) => encode(c.dataType, r[c.key])) })}\n`;
-            if (chunk.length >= WRITE_CHUNK) {
+            if (chunk.length >= CHUNK) {
               writeSync(fd, chunk);
               chunk = "";
             }
@@ -232,6 +234,7 @@ export async function exportDump(
           // On SQLite every read resolves at once: without a turn of the event loop, SIGINT or
           // SIGTERM would wait for the whole export (src/backup/temp-files.ts cleans up on them).
           await new Promise((resolve) => setImmediate(resolve));
+          collect();
         }
         if (chunk !== "") writeSync(fd, chunk);
         step.end();
@@ -267,7 +270,8 @@ async function* lines(file: string, onBytes?: (bytes: number) => void): AsyncGen
   let rest = "";
   let n = 0;
   let bytes = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+  const collect = memoryGuard();
+  for await (const chunk of createReadStream(file, { highWaterMark: CHUNK }) as AsyncIterable<Buffer>) {
     bytes += chunk.length;
     const text = rest + decoder.decode(chunk, { stream: true });
     let start = 0;
@@ -279,6 +283,7 @@ async function* lines(file: string, onBytes?: (bytes: number) => void): AsyncGen
     }
     rest = text.slice(start);
     onBytes?.(bytes);
+    collect();
   }
   rest += decoder.decode();
   if (rest.trim() !== "") yield { n: n + 1, text: rest.endsWith("\r") ? rest.slice(0, -1) : rest };
