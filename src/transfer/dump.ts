@@ -212,7 +212,8 @@ export async function exportDump(
   const tmp = createTempFile(opts.file);
   const fd = openSync(tmp, "w");
   const rows: Record<string, number> = {};
-  const collect = memoryGuard();
+  // 80 MiB: a collection every page would double the time (docs/scale.md).
+  const collect = memoryGuard(80);
   try {
     writeSync(fd, `${JSON.stringify(header)}\n`);
     await opts.snapshot(async (exec) => {
@@ -270,7 +271,7 @@ async function* lines(file: string, onBytes?: (bytes: number) => void): AsyncGen
   let rest = "";
   let n = 0;
   let bytes = 0;
-  const collect = memoryGuard();
+  const collect = memoryGuard(64);
   for await (const chunk of createReadStream(file, { highWaterMark: CHUNK }) as AsyncIterable<Buffer>) {
     bytes += chunk.length;
     const text = rest + decoder.decode(chunk, { stream: true });
