@@ -8,6 +8,7 @@ import { createTempFile, releaseTempFile, removeStaleTempFiles } from "../backup
 import { buildInfo } from "../buildinfo.ts";
 import type { Database, Dialect } from "../db/database.ts";
 import type { Executor } from "../db/portable.ts";
+import { countersOff, countersRecounted } from "../db/postgres/bulk-load.ts";
 import { pgExecutorOf } from "../db/postgres/executor.ts";
 import { uniqueViolation } from "../db/queries/unique-violation.ts";
 import { executorOf } from "../db/transaction.ts";
@@ -455,6 +456,8 @@ export async function importDump(db: Database, opts: ImportOptions): Promise<Rec
     const exec = executorOf(tx);
     if (!opts.merge && !(await isEmpty(exec, db)))
       throw new DumpError(`cannot import ${opts.file}: the database is not empty (use --merge to add the dump's rows to what is there)`);
+    // Postgres: the entity counters are counted once at the end, not row by row (src/db/postgres/bulk-load.ts).
+    if (db.dialect === "postgres") await countersOff(tx);
     const inserted: Record<string, number> = Object.fromEntries(header.tables.map((t) => [t.name, 0]));
     let current:
       | { info: TableInfo; columns: { key: string; dataType: string; index: number }[]; inserter: ReturnType<typeof batchInserter>; step: ProgressStep }
@@ -500,7 +503,10 @@ export async function importDump(db: Database, opts: ImportOptions): Promise<Rec
         throw new DumpError(`cannot import ${opts.file}: a row of ${current.info.name} is already in the database (${violated}); nothing was imported`);
       throw err;
     }
-    if (db.dialect === "postgres") await advanceSequences(tx, [...tables.values()]);
+    if (db.dialect === "postgres") {
+      await advanceSequences(tx, [...tables.values()]);
+      await countersRecounted(tx);
+    }
     tx.invalidate(FLUSH_ALL);
     return inserted;
   });
