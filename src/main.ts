@@ -77,6 +77,8 @@ export interface StartOptions {
   kickerTuning?: Partial<KickerTuning>;
   /** Presence write interval and tentative-session time (src/wiring/broker.ts). */
   presenceTuning?: PresenceTuning;
+  /** false: the hooks do not feed presence (the baseline of scripts/bench/presence.ts). */
+  presence?: boolean;
 }
 
 /**
@@ -118,7 +120,9 @@ export async function startService(config: Config, logger: Logger = createLogger
     const metrics = serviceMetrics({ cache: domain.cache, db, grpcCounts });
     const presence = await resources.start(presenceTracker(config, db, { logger, tuning: options.presenceTuning }));
     // Before the publisher: with the broker's auth going through the hooks, its first connect asks them.
-    const hooks = await resources.start(hooksListener(config, domain, { logger, registry: metrics.registry, presence }));
+    const hooks = await resources.start(
+      hooksListener(config, domain, { logger, registry: metrics.registry, presence: options.presence === false ? undefined : presence }),
+    );
     const events = await resources.start(
       eventPublisher(
         config,

@@ -24,6 +24,11 @@ import { createPresenceRepository, type PresenceRepository, type PresenceRow } f
  * flipped. Clients without a session leave memory once written: the database row is their truth.
  */
 
+/** Rows per presence transaction. */
+const WRITE_CHUNK = 250;
+/** A connected client's `last_seen` is "now" anyway; the stored one is refreshed at most once a minute. */
+const LAST_SEEN_SLACK_US = 60_000_000;
+
 export interface PresenceView {
   connected: boolean;
   sessions: number;
@@ -40,6 +45,8 @@ interface Entry {
   address?: string;
   /** `connected` as last written (and published); undefined: never written by this process. */
   written?: boolean;
+  /** The row as last written: a change of `last_seen` alone is written only once it is a minute old. */
+  stored?: { sessions: number; address?: string; lastSeen?: Micros };
   /** The MQTT client ids seen for this client (EMQX and VerneMQ kick sessions by them). */
   mqtt?: Set<string>;
 }
@@ -100,6 +107,11 @@ export function createPresenceTracker(opts: PresenceTrackerOptions): PresenceTra
     dirty.add(id);
     if (dirty.size >= flushAt && !flushing) void flush();
   };
+  /** Written and idle: the database row is the truth now (memory stays bounded by live sessions). */
+  const forget = (id: string, e: Entry) => {
+    entries.delete(id);
+    for (const cid of e.mqtt ?? []) if (owners.get(cid) === id) owners.delete(cid);
+  };
   const own = (e: Entry, id: string, mqttClientId: string) => {
     owners.set(mqttClientId, id);
     (e.mqtt ??= new Set()).add(mqttClientId);
@@ -109,25 +121,52 @@ export function createPresenceTracker(opts: PresenceTrackerOptions): PresenceTra
     if (address) e.address = address;
   };
 
+  /** Would writing this entry change its row? (`last_seen` alone: only once the stored one is a minute old.) */
+  const due = (e: Entry): boolean => {
+    const s = e.stored;
+    if (!s || e.written === undefined) return true;
+    const n = count(e);
+    if (n > 0 !== e.written || n !== s.sessions || e.address !== s.address) return true;
+    return (e.lastSeen ?? 0) - (s.lastSeen ?? 0) >= LAST_SEEN_SLACK_US;
+  };
+
   function flush(): Promise<void> {
     if (flushing) return flushing.then(() => (dirty.size > 0 ? flush() : undefined));
     if (dirty.size === 0) return Promise.resolve();
-    const ids = [...dirty];
+    const ids: string[] = [];
+    for (const id of dirty) {
+      const e = entries.get(id);
+      if (!e || due(e)) ids.push(id);
+      else if (count(e) === 0) forget(id, e); // its row says so already
+    }
     dirty.clear();
-    flushing = write(ids)
-      .catch((err) => {
-        for (const id of ids) dirty.add(id);
-        opts.logger.warn("presence write failed, will retry", { error: err, clients: ids.length });
-      })
-      .finally(() => {
-        flushing = undefined;
-      });
+    flushing = writeAll(ids).finally(() => {
+      flushing = undefined;
+    });
     return flushing;
+  }
+
+  /**
+   * Small transactions with a turn of the event loop between them: a storm's ten thousand rows
+   * never hold the (synchronous) SQLite connection long enough to delay an authentication much.
+   */
+  async function writeAll(ids: string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += WRITE_CHUNK) {
+      const chunk = ids.slice(i, i + WRITE_CHUNK);
+      try {
+        await write(chunk);
+      } catch (err) {
+        for (const id of ids.slice(i)) dirty.add(id);
+        opts.logger.warn("presence write failed, will retry", { error: err, clients: ids.length - i });
+        return;
+      }
+      if (i + WRITE_CHUNK < ids.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   async function write(ids: string[]): Promise<void> {
     /** What this write stored per client (the state may move on while it runs). */
-    const stored = new Map<string, boolean>();
+    const stored = new Map<string, PresenceRow>();
     await opts.db.transact(async (tx) => {
       stored.clear();
       const domains = await repo.domainsOf(tx, ids);
@@ -144,7 +183,7 @@ export function createPresenceTracker(opts: PresenceTrackerOptions): PresenceTra
         const n = count(e);
         const row: PresenceRow = { clientId: id, domainId, connected: n > 0, sessions: n, lastSeen: e.lastSeen ?? null, address: e.address ?? null };
         rows.push(row);
-        stored.set(id, row.connected);
+        stored.set(id, row);
         if ((e.written ?? false) !== row.connected) {
           emitEvent(tx, systemContext(domainId), "client.presence", id, presenceFields(row));
         }
@@ -156,16 +195,14 @@ export function createPresenceTracker(opts: PresenceTrackerOptions): PresenceTra
       const e = entries.get(id);
       if (e && !stored.has(id) && count(e) === 0 && !dirty.has(id)) entries.delete(id);
     }
-    for (const [id, connected] of stored) {
+    for (const [id, row] of stored) {
       const e = entries.get(id);
       if (!e) continue;
-      e.written = connected;
+      e.written = row.connected;
+      e.stored = { sessions: row.sessions, address: row.address ?? undefined, lastSeen: row.lastSeen ?? undefined };
       const n = count(e);
       // Written and idle: the database row is the truth now (memory stays bounded by live sessions).
-      if (n === 0 && !dirty.has(id)) {
-        entries.delete(id);
-        for (const cid of e.mqtt ?? []) if (owners.get(cid) === id) owners.delete(cid);
-      }
+      if (n === 0 && !dirty.has(id)) forget(id, e);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { ComponentChildren } from "preact";
+import { api, inDomain } from "./api.ts";
 import { CsvError, parseMetadata, splitTags } from "./csv.ts";
 import { formatTime } from "./widgets.tsx";
 
@@ -14,6 +15,8 @@ export interface Entity {
   created_at: string;
   updated_at: string;
   connection_types?: string[];
+  /** Clients: GET /{d}/clients/{id}/presence, added by CLIENTS.enrich. */
+  presence?: { connected: boolean; sessions: number; last_seen?: string };
 }
 
 /** A column of an entity table: its header, the list order it sorts by, and its cell. */
@@ -28,10 +31,7 @@ export interface Kind {
   plural: "clients" | "channels";
   title: string;
   singular: string;
-  /**
-   * The list's columns after the name. A new column (say, presence from
-   * GET /{d}/clients/{id}/presence) is one entry here, fed by `enrich` below.
-   */
+  /** The list's columns after the name (clients: presence, fed by `enrich` below). */
   columns: Column[];
   /**
    * Extra data for a page of rows before it is shown (one place for per-row look-ups such as
@@ -48,6 +48,12 @@ export interface Kind {
 
 const statusCell = (e: Entity) => <span class={`badge ${e.status}`}>{e.status}</span>;
 const tagsCell = (e: Entity) => (e.tags ?? []).join(", ");
+const presenceCell = (e: Entity) => {
+  const p = e.presence;
+  if (!p) return "";
+  if (p.connected) return <span class="badge enabled">connected</span>;
+  return p.last_seen ? `seen ${formatTime(p.last_seen)}` : "never seen";
+};
 
 const common = (r: Record<string, string>, where: string) => {
   const body: Record<string, unknown> = {};
@@ -68,8 +74,19 @@ export const CLIENTS: Kind = {
     { label: "Identity", cell: (e) => e.credentials?.identity ?? "" },
     { label: "Tags", cell: tagsCell },
     { label: "Status", cell: statusCell },
+    { label: "Connected", cell: presenceCell },
     { label: "Created", sort: "created_at", cell: (e) => formatTime(e.created_at) },
   ],
+  // One presence look-up per row of the page (at most 100); a failed one leaves the cell empty.
+  enrich: (rows) =>
+    Promise.all(
+      rows.map((e) =>
+        api<Entity["presence"]>("GET", inDomain("clients", e.id, "presence")).then(
+          (presence) => ({ ...e, presence }),
+          () => e,
+        ),
+      ),
+    ),
   csvColumns: ["name", "identity", "secret", "tags", "metadata"],
   createBody(r, where) {
     const body = common(r, where);
