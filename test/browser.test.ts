@@ -100,7 +100,15 @@ describe.skipIf(skipBrowser)("in a browser", () => {
       await gone(dialog());
       const r = row(clientsTable(), "thermometer-a1");
       await shown(r);
-      expect(await r.getByRole("cell").allInnerTexts()).toEqual(["", "thermometer-a1", "thermo-a1", "lab, floor-2", "enabled", "never seen", expect.stringMatching(/UTC$/)]);
+      expect(await r.getByRole("cell").allInnerTexts()).toEqual([
+        "",
+        "thermometer-a1",
+        "thermo-a1",
+        "lab, floor-2",
+        "enabled",
+        "never seen",
+        expect.stringMatching(/UTC$/),
+      ]);
       expect(await page.getByText("s3cr3t-thermo-a1").count()).toBe(0); // gone once the dialog is closed
     },
     FLOW_MS,
