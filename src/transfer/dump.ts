@@ -387,8 +387,14 @@ export interface ImportOptions {
 
 /** Bound parameters per INSERT, under every dialect's limit. */
 const MAX_PARAMS = 8000;
-/** Rows per INSERT at most: larger statements buy no speed, only memory. */
-const MAX_ROWS_PER_INSERT = 500;
+/**
+ * Rows per INSERT at most: larger statements buy no speed, only memory. On SQLite fewer rows a
+ * statement also keep less in memory at once (a statement's changed pages, index and trigger pages
+ * included, are journaled in memory until it ends: temp_store = MEMORY): 500 rows a statement put
+ * an import of 100,000 clients at 116-119 MiB peak, 100 at 94 MiB. Postgres keeps 500 (each
+ * statement is a round trip there).
+ */
+const MAX_ROWS_PER_INSERT = { sqlite: 100, postgres: 500 } as const;
 
 interface RunnableInsert {
   run?(params: Record<string, unknown>): unknown;
@@ -402,7 +408,7 @@ interface RunnableInsert {
  */
 function batchInserter(db: Database, tx: TxHandle, info: TableInfo, keys: string[], onRows: (n: number) => Promise<void>) {
   const exec = executorOf(tx);
-  const perInsert = Math.max(1, Math.min(MAX_ROWS_PER_INSERT, Math.floor(MAX_PARAMS / Math.max(1, keys.length))));
+  const perInsert = Math.max(1, Math.min(MAX_ROWS_PER_INSERT[db.dialect], Math.floor(MAX_PARAMS / Math.max(1, keys.length))));
   const names = Array.from({ length: perInsert }, (_, i) => keys.map((k) => `${i}_${k}`));
   let prepared: RunnableInsert | undefined;
   const full = () => {
