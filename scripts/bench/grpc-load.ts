@@ -1,4 +1,5 @@
-// Load generator for scripts/bench/grpc.ts, run as its own process so it does not share the
+// Latency probe for scripts/bench/bulk-authn.ts (throughput comes from h2load, scripts/bench/h2load.ts),
+// run as its own process so it does not share the
 // server's event loop: `concurrency` calls in flight on one channel for `seconds`, cycling over the
 // given requests. Prints one JSON line: {calls, seconds, rps, p50, p99, errors, codes}.
 import { readFileSync } from "node:fs";

@@ -4,14 +4,15 @@
 // that parses the same body and answers a constant (scripts/bench/bare-hooks.ts), in the same run.
 // Cases alternate over rounds; figures are medians. Targets: hit ≥ 80 %, cold ≥ 50 % of the bare route.
 //   flock /tmp/mgc-heavy.lock bun scripts/bench/hooks.ts     (BENCH_SECONDS, BENCH_CONNECTIONS; --postgres)
-// Load comes from wrk (Debian: apt-get install wrk), else a fetch loop in this process.
+// Load comes from wrk only (Debian: apt-get install wrk); without it the benchmark stops and says so.
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BenchDatabase, freshDatabase, onPostgres } from "./db.ts";
-import { type LoadResult, load, table } from "./load.ts";
+import { LOAD_TOOL, type LoadResult, load, merged, requireWrk, table } from "./load.ts";
 import { freePort, ROOT, startProcess, startService } from "./proc.ts";
 
+requireWrk();
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const dir = mkdtempSync(join(tmpdir(), "mgc-bench-hooks-"));
@@ -99,18 +100,20 @@ try {
 
   const rounds = Math.max(1, Math.min(5, Math.floor(seconds / 2)));
   const per = Math.max(1, Math.floor(seconds / rounds));
-  const spec = (url: string, path: string, body: string, type: string) => ({
+  const pids: Record<string, number> = { hot: hot.proc.pid, cold: cold.proc.pid, bare: bare.proc.pid };
+  const spec = (url: string, path: string, body: string, type: string, serverPid: number) => ({
     url: url + path,
     method: "POST" as const,
     body,
     headers: { "content-type": type },
     connections,
     seconds: per,
+    serverPid,
   });
   const cases: Record<string, ReturnType<typeof spec>> = {};
   for (const [name, url] of Object.entries(base)) {
-    cases[`emqx-${name}`] = spec(url, "/emqx/authz", emqx, "application/json");
-    cases[`rabbit-${name}`] = spec(url, "/rabbitmq/topic", rabbit, "application/x-www-form-urlencoded");
+    cases[`emqx-${name}`] = spec(url, "/emqx/authz", emqx, "application/json", pids[name]!);
+    cases[`rabbit-${name}`] = spec(url, "/rabbitmq/topic", rabbit, "application/x-www-form-urlencoded", pids[name]!);
   }
   const runs: Record<string, LoadResult[]> = {};
   for (let r = 0; r < rounds; r++) for (const [k, c] of Object.entries(cases)) (runs[k] ??= []).push(await load(c));
@@ -118,19 +121,9 @@ try {
   bare.proc.kill();
   await Promise.all([hot.proc.exited, cold.proc.exited, bare.proc.exited]);
 
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const m = (k: string): LoadResult => {
-    const rs = runs[k]!;
-    return {
-      rps: median(rs.map((x) => x.rps)),
-      p50: median(rs.map((x) => x.p50)),
-      p99: median(rs.map((x) => x.p99)),
-      errors: rs.reduce((n, x) => n + x.errors, 0),
-      tool: rs[0]!.tool,
-    };
-  };
+  const m = (k: string): LoadResult => merged(runs[k]!);
   console.log(
-    `\nHooks benchmark on ${pg ? "Postgres" : "SQLite"}: ${rounds} rounds of ${per} s per case (medians), ${connections} connections, ${m("emqx-bare").tool}, ${navigator.hardwareConcurrency} CPUs\n`,
+    `\nHooks benchmark on ${pg ? "Postgres" : "SQLite"}: ${rounds} rounds of ${per} s per case (medians), ${connections} connections, load by ${LOAD_TOOL} (CPU: generator / measured server, % of one core), ${navigator.hardwareConcurrency} CPUs\n`,
   );
   console.log(
     table([

@@ -4,13 +4,15 @@
 // On Postgres: npm run bench -- --postgres (or BENCH_DB=postgres): the service with
 // MG_CLIENTS_DB_DRIVER=postgres, and the baseline a bare Elysia + postgres.js server, each on a
 // fresh database of the local server (scripts/bench/db.ts).
+// Load by wrk only (scripts/bench/load.ts: without it the benchmark stops with how to install it).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BenchDatabase, freshDatabase, onPostgres } from "./db.ts";
-import { type LoadResult, load, table } from "./load.ts";
+import { LOAD_TOOL, type LoadResult, load, merged, requireWrk, table } from "./load.ts";
 import { freePort, ROOT, startProcess, startService } from "./proc.ts";
 
+requireWrk();
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const dir = mkdtempSync(join(tmpdir(), "mgc-bench-"));
@@ -43,21 +45,21 @@ try {
   const rounds = Math.max(1, Math.min(5, Math.floor(seconds / 2)));
   const per = Math.max(1, Math.floor(seconds / rounds)); // wrk takes whole seconds
   const cases = {
-    bareGet: { url: `${bareUrl}/d/clients/${seeded.id}`, connections, seconds: per },
-    svcGet: { url: `${svc.url}/d/clients/${created.id}`, headers: auth, connections, seconds: per },
-    barePost: { url: `${bareUrl}/d/clients`, method: "POST" as const, body: "{}", headers: JSON_HEADERS, connections, seconds: per },
-    svcPost: { url: `${svc.url}/d/clients`, method: "POST" as const, body: "{}", headers: { ...auth, ...JSON_HEADERS }, connections, seconds: per },
+    bareGet: { url: `${bareUrl}/d/clients/${seeded.id}`, connections, seconds: per, serverPid: bare.proc.pid },
+    svcGet: { url: `${svc.url}/d/clients/${created.id}`, headers: auth, connections, seconds: per, serverPid: svc.proc.pid },
+    barePost: { url: `${bareUrl}/d/clients`, method: "POST" as const, body: "{}", headers: JSON_HEADERS, connections, seconds: per, serverPid: bare.proc.pid },
+    svcPost: {
+      url: `${svc.url}/d/clients`,
+      method: "POST" as const,
+      body: "{}",
+      headers: { ...auth, ...JSON_HEADERS },
+      connections,
+      seconds: per,
+      serverPid: svc.proc.pid,
+    },
   };
   const runs: Record<keyof typeof cases, LoadResult[]> = { bareGet: [], svcGet: [], barePost: [], svcPost: [] };
   for (let r = 0; r < rounds; r++) for (const k of Object.keys(cases) as (keyof typeof cases)[]) runs[k].push(await load(cases[k]));
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const merged = (rs: LoadResult[]): LoadResult => ({
-    rps: median(rs.map((x) => x.rps)),
-    p50: median(rs.map((x) => x.p50)),
-    p99: median(rs.map((x) => x.p99)),
-    errors: rs.reduce((n, x) => n + x.errors, 0),
-    tool: rs[0]!.tool,
-  });
   const ratios = (svcRuns: LoadResult[], bareRuns: LoadResult[]) => svcRuns.map((x, i) => `${((x.rps / bareRuns[i]!.rps) * 100).toFixed(1)} %`).join(", ");
   bare.proc.kill();
   await bare.proc.exited;
@@ -86,7 +88,7 @@ try {
   const bareGet = merged(runs.bareGet);
   const barePost = merged(runs.barePost);
   console.log(
-    `HTTP benchmark on ${pg ? "Postgres" : "SQLite"}: ${rounds} rounds of ${per} s per case (medians), ${connections} connections, load by ${bareGet.tool}, ${navigator.hardwareConcurrency} CPUs\n`,
+    `HTTP benchmark on ${pg ? "Postgres" : "SQLite"}: ${rounds} rounds of ${per} s per case (medians), ${connections} connections, load by ${LOAD_TOOL} (CPU shares below: the generator's and the measured server's, % of one core), ${navigator.hardwareConcurrency} CPUs\n`,
   );
   console.log(
     table([

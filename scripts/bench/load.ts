@@ -1,8 +1,12 @@
-// Load generation for the benchmarks: wrk when installed (Debian package `wrk`), otherwise a
-// keep-alive fetch loop in this process. Returns calls/s and latency percentiles in ms.
+// Load generation for the HTTP benchmarks: wrk (Debian package `wrk`), nothing else. A load loop
+// in a Bun process on the same cores saturates before the servers do and makes every server look
+// alike (issue #14), so without wrk the benchmarks stop with how to install it. Each run also
+// reports the CPU the generator and the measured server used (scripts/bench/cpu.ts), so a reader
+// can see which of the two was the limit.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type CpuShare, cpuOfChild, cpuTicks, requireTool, shareOf, TICK_HZ } from "./cpu.ts";
 
 export interface LoadResult {
   rps: number;
@@ -10,6 +14,7 @@ export interface LoadResult {
   p99: number;
   errors: number;
   tool: string;
+  cpu?: CpuShare;
 }
 
 export interface LoadSpec {
@@ -19,15 +24,20 @@ export interface LoadSpec {
   headers?: Record<string, string>;
   connections: number;
   seconds: number;
+  /** The measured server's pid, for its CPU share during the run. */
+  serverPid?: number;
 }
 
-const hasWrk = Bun.spawnSync(["sh", "-c", "command -v wrk"]).exitCode === 0;
+/** wrk threads: one, so the generator takes at most one of the machine's cores. */
+const THREADS = Number(process.env.BENCH_WRK_THREADS ?? 1);
+export const LOAD_TOOL = `wrk -t${THREADS}`;
+
+export function requireWrk(): void {
+  requireTool("wrk", "apt-get install -y wrk");
+}
 
 export async function load(spec: LoadSpec): Promise<LoadResult> {
-  return hasWrk ? wrk(spec) : fetchLoop(spec);
-}
-
-async function wrk(spec: LoadSpec): Promise<LoadResult> {
+  requireWrk();
   const dir = mkdtempSync(join(tmpdir(), "mgc-wrk-"));
   const script = join(dir, "req.lua");
   const lines = [`wrk.method = "${spec.method ?? "GET"}"`];
@@ -40,9 +50,11 @@ async function wrk(spec: LoadSpec): Promise<LoadResult> {
     "done = function(summary, latency, requests) io.write(string.format('BAD %d\\n', bad)) end",
   );
   writeFileSync(script, lines.join("\n"));
-  const p = Bun.spawn(["wrk", "-t2", `-c${spec.connections}`, `-d${spec.seconds}s`, "--latency", "-s", script, spec.url], { stdout: "pipe", stderr: "pipe" });
-  const out = await new Response(p.stdout).text();
-  await p.exited;
+  const server0 = spec.serverPid ? cpuTicks(spec.serverPid) : 0;
+  const t0 = performance.now();
+  const { out, ticks } = await cpuOfChild(["wrk", `-t${THREADS}`, `-c${spec.connections}`, `-d${spec.seconds}s`, "--latency", "-s", script, spec.url]);
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = spec.serverPid ? shareOf(ticks, cpuTicks(spec.serverPid) - server0, wall) : { generator: (ticks / TICK_HZ / wall) * 100 };
   const unit = (v: string, u: string) => Number(v) * (u === "us" ? 0.001 : u === "s" ? 1000 : 1);
   const pct = (label: string) => {
     const m = new RegExp(`\\s${label}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
@@ -52,40 +64,41 @@ async function wrk(spec: LoadSpec): Promise<LoadResult> {
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-  return { rps, p50: pct("50"), p99: pct("99"), errors, tool: "wrk" };
+  if (!Number.isFinite(rps)) throw new Error(`wrk gave no figure:\n${out}`);
+  return { rps, p50: pct("50"), p99: pct("99"), errors, tool: LOAD_TOOL, cpu };
 }
 
-async function fetchLoop(spec: LoadSpec): Promise<LoadResult> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const end = performance.now() + spec.seconds * 1000;
-  const worker = async () => {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      try {
-        const r = await fetch(spec.url, { method: spec.method ?? "GET", body: spec.body, headers: spec.headers });
-        await r.arrayBuffer();
-        if (r.status >= 300) errors++;
-      } catch {
-        errors++;
-      }
-      latencies.push(performance.now() - t0);
-    }
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The median figures of several rounds of one case (errors summed). */
+export function merged(rs: LoadResult[]): LoadResult {
+  const cpus = rs.flatMap((x) => (x.cpu ? [x.cpu] : []));
+  return {
+    rps: median(rs.map((x) => x.rps)),
+    p50: median(rs.map((x) => x.p50)),
+    p99: median(rs.map((x) => x.p99)),
+    errors: rs.reduce((n, x) => n + x.errors, 0),
+    tool: rs[0]!.tool,
+    cpu:
+      cpus.length > 0
+        ? { generator: median(cpus.map((c) => c.generator)), server: cpus[0]!.server === undefined ? undefined : median(cpus.map((c) => c.server ?? 0)) }
+        : undefined,
   };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: spec.connections }, worker));
-  const elapsed = (performance.now() - t0) / 1000;
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors, tool: "fetch" };
 }
+
+const pc = (v: number | undefined) => (v === undefined ? "—" : `${v.toFixed(0)} %`);
 
 export function table(rows: { name: string; r: LoadResult; base?: LoadResult; target?: number }[]): string {
-  const out = ["| case | calls/s | p50 ms | p99 ms | errors | ratio to baseline | target |", "|---|---:|---:|---:|---:|---:|---:|"];
+  const out = [
+    "| case | calls/s | p50 ms | p99 ms | errors | ratio to baseline | target | CPU: generator / server (% of one core) |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+  ];
   for (const { name, r, base, target } of rows) {
     const ratio = base ? `${((r.rps / base.rps) * 100).toFixed(1)} %` : "—";
     const t = target !== undefined ? `≥ ${target} %${base && (r.rps / base.rps) * 100 >= target ? " ✓" : base ? " ✗" : ""}` : "";
-    out.push(`| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ${ratio} | ${t} |`);
+    out.push(
+      `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ${ratio} | ${t} | ${pc(r.cpu?.generator)} / ${pc(r.cpu?.server)} |`,
+    );
   }
   return out.join("\n");
 }
