@@ -20,10 +20,17 @@ const ZERO_TIME = "0001-01-01T00:00:00Z";
 export function formatTime(us: Micros | null | undefined): string {
   if (us === null || us === undefined) return ZERO_TIME;
   const ms = Math.floor(us / 1000);
-  const iso = new Date(ms).toISOString(); // 2024-05-01T10:00:00.123Z
-  const frac = (String(ms % 1000).padStart(3, "0") + String(us % 1000).padStart(3, "0")).replace(/0+$/, "");
-  return `${iso.slice(0, 19) + (frac ? `.${frac}` : "")}Z`;
+  const sec = Math.floor(ms / 1000);
+  // The date and time to the second, kept for the next call: a row's times are usually in one second.
+  if (sec !== lastSecond) {
+    lastSecond = sec;
+    lastPrefix = new Date(sec * 1000).toISOString().slice(0, 19); // 2024-05-01T10:00:00
+  }
+  const frac = (String(ms - sec * 1000).padStart(3, "0") + String(us - ms * 1000).padStart(3, "0")).replace(/0+$/, "");
+  return frac ? `${lastPrefix}.${frac}Z` : `${lastPrefix}Z`;
 }
+let lastSecond = Number.NaN;
+let lastPrefix = "";
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/;
 

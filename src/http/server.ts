@@ -72,6 +72,7 @@ function pathOf(url: string): string {
 }
 
 function decodeSegment(s: string): string {
+  if (!s.includes("%")) return s;
   try {
     return decodeURIComponent(s);
   } catch {
@@ -122,6 +123,7 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[]) {
   let table: RouteMatcher[] = [];
 
   const routeOf = (path: string) => table.find((r) => r.pattern.test(path))?.path;
+  const logRequests = logger.enabled("info"); // a logger's level is fixed when it is made
 
   /** One log line and the metrics of a request, once its status is known. */
   function record(request: Request, set: Set, matched: string | undefined): void {
@@ -130,12 +132,11 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[]) {
     const seconds = (performance.now() - state.t0) / 1000;
     const route = matched || routeOf(state.path) || "unmatched";
     const status = String(set.status ?? 200);
-    const labels = { method: request.method, route, status };
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, seconds);
-    if (logger.enabled("info"))
+    const method = request.method;
+    metrics.http.observe(method, route, status, seconds);
+    if (logRequests)
       logger.info("http request", {
-        method: request.method,
+        method,
         route,
         path: state.path,
         status: Number(status),
