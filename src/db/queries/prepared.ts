@@ -1,9 +1,11 @@
+import { Column, is } from "drizzle-orm";
 import type { MaybePromise } from "../../lib/maybe-promise.ts";
 import type { Database } from "../database.ts";
 
 /** A prepared SELECT of either dialect: SQLite's also runs synchronously (`all`). */
 interface PreparedSelect {
   all?(params?: Record<string, unknown>): unknown;
+  values?(params?: Record<string, unknown>): unknown[][];
   execute(params?: Record<string, unknown>): Promise<unknown>;
 }
 
@@ -25,5 +27,49 @@ export function prepareQuery<Q extends { prepare(...args: never[]): unknown }>(q
  * promise on Postgres. Hot-path repository methods return this as is.
  */
 export function preparedAll<T>(db: Pick<Database, "dialect">, stmt: PreparedSelect, params: Record<string, unknown>): MaybePromise<T[]> {
-  return (db.dialect === "sqlite" ? stmt.all!(params) : stmt.execute(params)) as MaybePromise<T[]>;
+  if (db.dialect !== "sqlite") return stmt.execute(params) as Promise<T[]>;
+  const map = rowMapperOf(stmt);
+  return (map ? stmt.values!(params).map(map) : stmt.all!(params)) as T[];
+}
+
+/** What Drizzle's bun-sqlite prepared query holds: the selected fields, in column order. */
+interface SqlitePrepared {
+  fields?: { path: string[]; field: unknown }[];
+  customResultMapper?: unknown;
+  joinsNotNullableMap?: unknown;
+}
+type RowMapper = (values: unknown[]) => Record<string, unknown>;
+const mappers = new WeakMap<object, RowMapper | null>();
+
+/**
+ * For a select of plain columns (a table's row, no joins): a mapper made once per statement that
+ * does what Drizzle's generic mapResultRow does for such a row — each value through its column's
+ * `mapFromDriverValue`, null kept — without walking a path, testing each field's kind and reducing
+ * over the fields on every row (issue #14: most of a point read's cost). null: not such a select,
+ * Drizzle's own `all()` maps it.
+ */
+function rowMapperOf(stmt: PreparedSelect): RowMapper | null {
+  let map = mappers.get(stmt);
+  if (map !== undefined) return map;
+  const q = stmt as PreparedSelect & SqlitePrepared;
+  const plain =
+    typeof stmt.values === "function" &&
+    q.fields !== undefined &&
+    !q.customResultMapper &&
+    !q.joinsNotNullableMap &&
+    q.fields.every((f) => f.path.length === 1 && is(f.field, Column));
+  if (plain) {
+    const keys = q.fields!.map((f) => f.path[0]!);
+    const columns = q.fields!.map((f) => f.field as Column);
+    map = (values) => {
+      const row: Record<string, unknown> = {};
+      for (let i = 0; i < keys.length; i++) {
+        const v = values[i];
+        row[keys[i]!] = v === null ? null : columns[i]!.mapFromDriverValue(v);
+      }
+      return row;
+    };
+  } else map = null;
+  mappers.set(stmt, map);
+  return map;
 }
