@@ -120,7 +120,7 @@ export function gaugeFromValues(registry: Registry, name: string, help: string, 
 const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 /** Per-request metrics of the HTTP listener: one call per request, on the hot path. */
-export interface HttpRequestMetrics {
+interface HttpRequestMetrics {
   observe(method: string, route: string, status: string, seconds: number): void;
 }
 
