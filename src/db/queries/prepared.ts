@@ -36,7 +36,6 @@ export function preparedAll<T>(db: Pick<Database, "dialect">, stmt: PreparedSele
 interface SqlitePrepared {
   fields?: { path: string[]; field: unknown }[];
   customResultMapper?: unknown;
-  joinsNotNullableMap?: unknown;
 }
 type RowMapper = (values: unknown[]) => Record<string, unknown>;
 const mappers = new WeakMap<object, RowMapper | null>();
@@ -56,7 +55,7 @@ function rowMapperOf(stmt: PreparedSelect): RowMapper | null {
     typeof stmt.values === "function" &&
     q.fields !== undefined &&
     !q.customResultMapper &&
-    !q.joinsNotNullableMap &&
+    // (joinsNotNullableMap, set even for one table, only matters for the two-part paths of a join)
     q.fields.every((f) => f.path.length === 1 && is(f.field, Column));
   if (plain) {
     const keys = q.fields!.map((f) => f.path[0]!);
