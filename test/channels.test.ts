@@ -44,6 +44,16 @@ describe("channels: the happy path", () => {
     expect("private_metadata" in r.json).toBe(false);
   });
 
+  test("a caller-chosen id a header cannot carry (newline, space, é): 201 with a percent-encoded Location, no 500", async () => {
+    for (const id of ["line\nbreak", "a b", "é-temps", "cr\rlf"]) {
+      const r = await svc.api("POST", "/chdom/channels", { id });
+      expect({ id, status: r.status }).toEqual({ id, status: 201 });
+      expect(r.json.id).toBe(id);
+      expect(r.headers.get("location")).toBe(`/channels/${encodeURIComponent(id)}`);
+      expect((await svc.api("GET", `/chdom${r.headers.get("location")}`)).json.id).toBe(id);
+    }
+  });
+
   test("a caller-chosen id may be any non-blank string up to 36 characters", async () => {
     for (const id of ["my-channel", "room 12/temp", "x".repeat(36), "ABC"]) {
       const r = await svc.api("POST", "/chdom/channels", { id });

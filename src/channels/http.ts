@@ -90,7 +90,8 @@ export function channelsRoutes(svc: ChannelsService) {
         const input = toNewChannel(body ?? {});
         validateNewChannel(input);
         const [created] = await svc.create(requestContext(request), [input]);
-        set.headers.location = `/channels/${created!.id}`;
+        // Percent-encoded: a caller-chosen id may hold characters a header cannot carry (a newline).
+        set.headers.location = `/channels/${encodeURIComponent(created!.id)}`;
         return reply(set, 201, channelJson(created!));
       },
       {

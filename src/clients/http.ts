@@ -117,7 +117,7 @@ export function clientsRoutes(svc: ClientsService) {
         const input = toNewClient(body ?? {});
         validateNewClient(input);
         const [created] = await svc.create(requestContext(request), [input]);
-        set.headers.location = `/clients/${created!.client.id}`;
+        set.headers.location = `/clients/${encodeURIComponent(created!.client.id)}`;
         return reply(set, 201, clientJson(created!.client, { secret: created!.secret }));
       },
       {
