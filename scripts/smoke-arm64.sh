@@ -58,7 +58,9 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
   local p
   for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 40000))
+    # Below the kernel's ephemeral range (32768+ here): a port there may be the local end of an
+    # outgoing connection, which the connect test below cannot see, and the listen fails.
+    p=$((20000 + RANDOM % 12000))
     if ! port_in_use "$p"; then echo "$p"; return; fi
   done
   return 1
