@@ -7,47 +7,6 @@ import type { PublisherTuning } from "./events/tuning.ts";
 import { createLogger, type Logger } from "./log/logger.ts";
 import type { PresenceTuning } from "./wiring/broker.ts";
 
-/**
- * The service's parts, loaded when a service starts, not when the module is: the commands of the
- * CLI (export, import, backup, restore …) run without the HTTP, gRPC, broker and console stacks in
- * memory (~30 MiB less peak RSS; docs/scale.md).
- */
-async function serviceParts() {
-  const { EventFeed, observeCommittedEvents } = await import("./console/feed.ts");
-  const { openapiUi } = await import("./console/openapi-ui.ts");
-  const { consoleRoutes } = await import("./console/routes.ts");
-  const { CallCounts } = await import("./grpc/server.ts");
-  const { brokerLink, presenceTracker } = await import("./wiring/broker.ts");
-  const { database } = await import("./wiring/database.ts");
-  const { buildDomain } = await import("./wiring/domain.ts");
-  const { eventPublisher } = await import("./wiring/events.ts");
-  const { hooksListener } = await import("./wiring/hooks.ts");
-  const { loadIdentity } = await import("./wiring/identity.ts");
-  const { healthReport, serviceMetrics } = await import("./wiring/observability.ts");
-  const { Resources } = await import("./wiring/resources.ts");
-  const { grpcListener, httpListener, httpRoutes } = await import("./wiring/transports.ts");
-  return {
-    EventFeed,
-    observeCommittedEvents,
-    openapiUi,
-    consoleRoutes,
-    CallCounts,
-    brokerLink,
-    presenceTracker,
-    database,
-    buildDomain,
-    eventPublisher,
-    hooksListener,
-    loadIdentity,
-    healthReport,
-    serviceMetrics,
-    Resources,
-    grpcListener,
-    httpListener,
-    httpRoutes,
-  };
-}
-
 export interface RunningService {
   /** Base URL of the HTTP API, e.g. http://localhost:9000 */
   readonly httpUrl: string;
@@ -108,7 +67,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     grpcListener,
     httpListener,
     httpRoutes,
-  } = await serviceParts();
+  } = await import("./wiring/service-parts.ts");
   const resources = new Resources();
   try {
     // The console's live tail sees each committed transaction's events (src/console/feed.ts).
