@@ -32,6 +32,15 @@ export function preparedAll<T>(db: Pick<Database, "dialect">, stmt: PreparedSele
   return (map ? stmt.values!(params).map(map) : stmt.all!(params)) as T[];
 }
 
+/**
+ * Whether a prepared SELECT returns any row: on SQLite its raw `values` (no row objects, no
+ * mapping), synchronously; on Postgres a promise.
+ */
+export function preparedAny(db: Pick<Database, "dialect">, stmt: PreparedSelect, params: Record<string, unknown>): MaybePromise<boolean> {
+  if (db.dialect !== "sqlite") return (stmt.execute(params) as Promise<unknown[]>).then((rows) => rows.length > 0);
+  return stmt.values!(params).length > 0;
+}
+
 /** What Drizzle's bun-sqlite prepared query holds: the selected fields, in column order. */
 interface SqlitePrepared {
   fields?: { path: string[]; field: unknown }[];
