@@ -1,14 +1,13 @@
 import { and, asc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/database.ts";
 import { insertRows } from "../db/queries/insert.ts";
-import { preparedAll, prepareQuery } from "../db/queries/prepared.ts";
+import { preparedAny, prepareQuery } from "../db/queries/prepared.ts";
 import { uniqueViolation } from "../db/queries/unique-violation.ts";
 import { executorOf } from "../db/transaction.ts";
 import { ENABLED } from "../domain/status.ts";
 import type { Micros } from "../domain/time.ts";
 import type { TxHandle } from "../domain/transaction.ts";
 import { AppError, Msg } from "../errors/index.ts";
-import { then } from "../lib/maybe-promise.ts";
 import type { EntityKind, EntityMembersFilter, MemberRole, PageRequest, Role } from "./types.ts";
 
 /** A role with the actions and members to store with it. */
@@ -97,14 +96,23 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
       .from(roles)
       .where(and(eq(roles.id, p("roleId")), eq(roles.entityId, p("entityId")))),
   );
+  // One table in FROM (the member, by its unique (entity, member) index), the action and the
+  // entity's status as correlated scalar subqueries, each one row by its key: under Bun's SQLite a
+  // join with bound parameters, or an EXISTS (which it turns into one), costs several µs a run
+  // more (measured: the three-table join 11.8 µs, this form 1.4 µs; see clientMay).
   const hasActionStmt = prepareQuery(
     db.read
       .select({ one: sql<number>`1` })
       .from(members)
-      .innerJoin(actions, and(eq(actions.roleId, members.roleId), eq(actions.action, p("action"))))
-      .innerJoin(entities, eq(entities.id, members.entityId))
-      // Disabled means denied, for users too (DESIGN decision 4).
-      .where(and(eq(members.entityId, p("entityId")), eq(members.memberId, p("memberId")), eq(entities.domainId, p("domainId")), eq(entities.status, ENABLED))),
+      .where(
+        and(
+          eq(members.entityId, p("entityId")),
+          eq(members.memberId, p("memberId")),
+          sql`(SELECT 1 FROM ${actions} WHERE ${actions.roleId} = ${members.roleId} AND ${actions.action} = ${p("action")}) = 1`,
+          // Disabled means denied, for users too (DESIGN decision 4).
+          sql`(SELECT ${entities.status} FROM ${entities} WHERE ${entities.id} = ${members.entityId} AND ${entities.domainId} = ${p("domainId")}) = ${sql.raw(String(ENABLED))}`,
+        ),
+      ),
   );
 
   const count = sql<number>`count(*)`.mapWith(Number);
@@ -322,7 +330,7 @@ export function createRolesRepository(db: Database, kind: EntityKind): RolesRepo
     },
 
     memberHasAction(domainId, entityId, memberId, action) {
-      return then(preparedAll(db, hasActionStmt, { domainId, entityId, memberId, action }), (rows) => rows.length > 0);
+      return preparedAny(db, hasActionStmt, { domainId, entityId, memberId, action });
     },
   };
 }
