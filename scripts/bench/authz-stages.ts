@@ -20,7 +20,7 @@ import { createLogger } from "../../src/log/logger.ts";
 import { database } from "../../src/wiring/database.ts";
 import { buildDomain } from "../../src/wiring/domain.ts";
 import { loadIdentity } from "../../src/wiring/identity.ts";
-import { DOMAIN, seedSqlite } from "./scale-seed.ts";
+import { ADMIN_ID, DOMAIN, seedSqlite } from "./scale-seed.ts";
 
 const N = Number(process.argv[2] ?? 10_000);
 const CALLS = Number(process.argv[3] ?? 200_000);
@@ -92,6 +92,12 @@ time("connections repository `clientMay`", (t) => repo.clientMay(DOMAIN, t.clien
 time("the same, one tuple over and over", () => repo.clientMay(DOMAIN, one.clientId, one.channelId, 1));
 const q = (t: { clientId: string; channelId: string }) => ({ domainId: DOMAIN, clientId: t.clientId, clientType: "client", channelId: t.channelId, type: 1 });
 time("access core `authorize`, caching off", (t) => cold.access.authorize(q(t)));
+
+// A user (client_type "user", <domain>_<user id>) through a channel role: the seeded admin is a
+// member of every channel's built-in role, which holds every action.
+const uq = (t: { channelId: string }) => ({ domainId: DOMAIN, clientId: `${DOMAIN}_${ADMIN_ID}`, clientType: "user", channelId: t.channelId, type: 1 });
+if (cold.access.authorize(uq(one)) !== "allowed") throw new Error("the seeded admin is not allowed: the harness measures something else");
+time("access core `authorize`, a user through a channel role, caching off", (t) => cold.access.authorize(uq(t)));
 
 // Caching on, each call a first call: a pass is one call per tuple on a cache made before it
 // (the bench's cold service has caching off; a restart's first calls insert).
