@@ -67,6 +67,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     grpcListener,
     httpListener,
     httpRoutes,
+    httpFastViews,
   } = await import("./wiring/service-parts.ts");
   const resources = new Resources();
   try {
@@ -98,6 +99,7 @@ export async function startService(config: Config, logger: Logger = createLogger
         { auth, logger, metrics, health, version: buildInfo.version, maxBodyBytes: config.http.maxBodyBytes },
         [...httpRoutes(domain, presence), openapiUi(), consoleRoutes({ auth, feed })],
         feed,
+        httpFastViews(domain),
       ),
     );
     const grpc = await resources.start(grpcListener(config, domain, { logger, counts: grpcCounts, extra: hooks.grpcServices }));

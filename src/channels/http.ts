@@ -9,7 +9,8 @@ import { listQuerySchema, MAX_NAME, pageJson, readListFilter } from "../http/lis
 import { docs, ok } from "../http/openapi.ts";
 import { QueryReader } from "../http/query.ts";
 import { ELYSIA_OPTIONS, JsonObjectField, jsonBody, NullableString, Obj, StringList } from "../http/schema.ts";
-import { reply, requestContext } from "../http/server.ts";
+import { type FastView, reply, requestContext } from "../http/server.ts";
+import { then } from "../lib/maybe-promise.ts";
 import { memberRoleJson } from "../roles/json.ts";
 import type { ChannelsService } from "./service.ts";
 import type { Channel, NewChannel } from "./types.ts";
@@ -82,7 +83,16 @@ function validateNewChannel(c: NewChannel): void {
   if (c.route && !validRoute(c.route)) throw invalid(Msg.routeFormat);
 }
 
+/** GET one channel without a query: answered by Bun's router directly (src/http/server.ts FastView). */
+export function channelView(svc: Pick<ChannelsService, "view">): FastView {
+  return {
+    path: "/:domainID/channels/:channelID",
+    render: (ctx, id) => then(svc.view(ctx, id), (row) => `${JSON.stringify(channelJson(row))}\n`),
+  };
+}
+
 export function channelsRoutes(svc: ChannelsService) {
+  const view = channelView(svc);
   return new Elysia({ ...ELYSIA_OPTIONS, name: "channels-routes" })
     .post(
       "/:domainID/channels",
@@ -160,8 +170,10 @@ export function channelsRoutes(svc: ChannelsService) {
     .get(
       "/:domainID/channels/:channelID",
       async ({ request, params, set }) => {
-        if (!request.url.includes("?") || !new QueryReader(request.url).bool("roles", false))
-          return reply(set, 200, channelJson(await svc.view(requestContext(request), params.channelID)));
+        if (!request.url.includes("?") || !new QueryReader(request.url).bool("roles", false)) {
+          set.status = 200;
+          return await view.render(requestContext(request), params.channelID);
+        }
         const { entity, roles } = await svc.viewWithRoles(requestContext(request), params.channelID);
         return reply(set, 200, { ...channelJson(entity), roles: roles.map(memberRoleJson) });
       },

@@ -8,7 +8,8 @@ import { listQuerySchema, MAX_NAME, pageJson, readListFilter } from "../http/lis
 import { docs, ok } from "../http/openapi.ts";
 import { QueryReader } from "../http/query.ts";
 import { ELYSIA_OPTIONS, JsonObjectField, jsonBody, NullableString, Obj, StringList } from "../http/schema.ts";
-import { reply, requestContext } from "../http/server.ts";
+import { type FastView, reply, requestContext } from "../http/server.ts";
+import { then } from "../lib/maybe-promise.ts";
 import { memberRoleJson } from "../roles/json.ts";
 import type { ClientsService } from "./service.ts";
 import { type Client, type JsonObject, type NewClient, statusName } from "./types.ts";
@@ -109,7 +110,16 @@ function validateName(name: string | null | undefined): void {
   if ((name ?? "").length > MAX_NAME) throw invalid(Msg.nameSize);
 }
 
+/** GET one client without a query: answered by Bun's router directly (src/http/server.ts FastView). */
+export function clientView(svc: Pick<ClientsService, "view">): FastView {
+  return {
+    path: "/:domainID/clients/:clientID",
+    render: (ctx, id) => then(svc.view(ctx, id), (row) => `${JSON.stringify(clientJson(row))}\n`),
+  };
+}
+
 export function clientsRoutes(svc: ClientsService) {
+  const view = clientView(svc);
   return new Elysia({ ...ELYSIA_OPTIONS, name: "clients-routes" })
     .post(
       "/:domainID/clients",
@@ -206,8 +216,10 @@ export function clientsRoutes(svc: ClientsService) {
     .get(
       "/:domainID/clients/:clientID",
       async ({ request, params, set }) => {
-        if (!request.url.includes("?") || !new QueryReader(request.url).bool("roles", false))
-          return reply(set, 200, clientJson(await svc.view(requestContext(request), params.clientID)));
+        if (!request.url.includes("?") || !new QueryReader(request.url).bool("roles", false)) {
+          set.status = 200;
+          return await view.render(requestContext(request), params.clientID);
+        }
         const { entity, roles } = await svc.viewWithRoles(requestContext(request), params.clientID);
         // As in Magistrala: private metadata is not shown on this path.
         return reply(set, 200, { ...clientJson(entity, { privateMetadata: false }), roles: roles.map(memberRoleJson) });

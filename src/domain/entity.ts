@@ -1,3 +1,4 @@
+import type { MaybePromise } from "../lib/maybe-promise.ts";
 import type { RequestContext } from "./context.ts";
 import type { ListFilter, Page } from "./list.ts";
 import type { MemberRole, WithRoles } from "./member-roles.ts";
@@ -28,7 +29,7 @@ export interface Stamp {
 
 /** The part of a repository these operations need (src/db/queries/entity-store.ts EntityStore). */
 export interface LifecycleStore<Row, Changes> {
-  find(domainId: string, id: string, tx?: TxHandle): Promise<Row | undefined>;
+  find(domainId: string, id: string, tx?: TxHandle): MaybePromise<Row | undefined>;
   findAny(id: string): Promise<Row | undefined>;
   clearParent(tx: TxHandle, parentGroupId: string): Promise<Row[]>;
   list(domainId: string, filter: ListFilter): Promise<{ total: number; items: Row[] }>;
@@ -63,7 +64,8 @@ export interface EntityHooks<Row> {
 
 /** The operations clients and channels share (their services add their own). */
 export interface EntityService<Row, Update> {
-  view(ctx: RequestContext, id: string): Promise<Row>;
+  /** Synchronous on SQLite (the HTTP GET answers without a promise), a promise on Postgres. */
+  view(ctx: RequestContext, id: string): MaybePromise<Row>;
   /** `GET …?roles=true`: the entity with the caller's roles on it (none: 404). */
   viewWithRoles(ctx: RequestContext, id: string): Promise<WithRoles<Row>>;
   list(ctx: RequestContext, filter: ListFilter): Promise<Page<Row>>;

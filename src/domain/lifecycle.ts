@@ -1,4 +1,5 @@
 import { AppError, Msg, notFound, unprocessable } from "../errors/index.ts";
+import { type MaybePromise, then } from "../lib/maybe-promise.ts";
 import { type RequestContext, systemContext } from "./context.ts";
 import type { EntityHooks, EntityRow, LifecycleStore, Stamp } from "./entity.ts";
 import { emitEvent } from "./events.ts";
@@ -56,10 +57,11 @@ export function entityLifecycle<Row extends EntityRow, Changes>(opts: LifecycleO
       });
     },
 
-    async view(ctx: RequestContext, id: string): Promise<Row> {
-      const row = await store.find(ctx.domainId, id);
-      if (!row) throw notFound();
-      return row;
+    view(ctx: RequestContext, id: string): MaybePromise<Row> {
+      return then(store.find(ctx.domainId, id), (row) => {
+        if (!row) throw notFound();
+        return row;
+      });
     },
 
     /** The entity with the caller's roles on it; a caller holding none gets 404 (contract §3). */

@@ -2,6 +2,7 @@ import { type AnyElysia, Elysia, type ValidationError } from "elysia";
 import type { Authenticator, Session } from "../auth/standalone.ts";
 import type { RequestContext } from "../domain/context.ts";
 import { AppError, type ErrorCode, Msg } from "../errors/index.ts";
+import type { MaybePromise } from "../lib/maybe-promise.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { BODY_LIMIT } from "./body.ts";
@@ -91,6 +92,18 @@ export interface HttpAppDeps {
   maxBodyBytes: number;
 }
 
+/**
+ * A GET of one entity answered by Bun's router directly (issue #14: the hot path), beside the
+ * Elysia route of the same path, which documents it and answers whatever the fast view leaves to
+ * it (a query string). Both give the same answer: `render` is what the Elysia route returns too.
+ */
+export interface FastView {
+  /** The Elysia route's path, e.g. `/:domainID/clients/:clientID`. */
+  path: string;
+  /** The 200 body (JSON and its newline): synchronous on SQLite; throws (or rejects) AppError. */
+  render(ctx: RequestContext, id: string): MaybePromise<string>;
+}
+
 interface RouteMatcher {
   method: string;
   pattern: RegExp;
@@ -118,7 +131,7 @@ function compileRoutes(routes: { method: string; path: string }[]): RouteMatcher
  * authentication before anything else (contract §0.2), error mapping, one log line and metrics
  * per request. Capabilities add their routes as Elysia plugins.
  */
-export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[]) {
+export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[], fastViews: FastView[] = []) {
   const { auth, logger, metrics } = deps;
   let table: RouteMatcher[] = [];
 
@@ -146,52 +159,101 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[]) {
   }
   const pathKnown = (path: string) => table.some((r) => r.pattern.test(path));
 
-  const app = new Elysia({ ...ELYSIA_OPTIONS, name: "magistrala-clients" })
-    .use(openapiDocument(deps.version))
-    .onRequest(({ request, set }) => {
-      const path = pathOf(request.url);
-      const state: RequestState = { t0: performance.now(), requestId: crypto.randomUUID(), path };
-      (request as StatefulRequest)[STATE] = state;
-      set.headers["x-request-id"] = state.requestId;
-      set.headers["content-type"] = JSON_TYPE;
-      if (request.method !== "GET") {
-        // Refused before anything reads it; a chunked body is cut off by readJsonBody instead.
-        if (Number(request.headers.get("content-length")) > deps.maxBodyBytes) {
-          const body = reply(set, 413, { message: Msg.bodyTooLarge });
-          record(request, set, undefined);
-          return body;
-        }
-        (request as StatefulRequest & { [BODY_LIMIT]?: number })[BODY_LIMIT] = deps.maxBodyBytes;
-      }
-      if (request.method === "HEAD") {
-        // Only GET is routed; Bun would otherwise answer HEAD for every GET route.
-        let body = replyEmpty(set, 405);
-        if (!pathKnown(path)) {
-          set.status = 404;
-          set.headers["content-type"] = "text/plain; charset=utf-8";
-          body = "404 page not found\n";
-        }
+  /**
+   * What every request goes through before its route (onRequest of the Elysia app, and first in a
+   * fast view): request id, default headers, the body limit, HEAD, authentication (contract §0.2),
+   * NUL ids. Returns the body of an early answer (already recorded), or undefined to go on.
+   */
+  function begin(request: Request, set: Set, path = pathOf(request.url)): string | undefined {
+    const state: RequestState = { t0: performance.now(), requestId: crypto.randomUUID(), path };
+    (request as StatefulRequest)[STATE] = state;
+    set.headers["x-request-id"] = state.requestId;
+    set.headers["content-type"] = JSON_TYPE;
+    if (request.method !== "GET") {
+      // Refused before anything reads it; a chunked body is cut off by readJsonBody instead.
+      if (Number(request.headers.get("content-length")) > deps.maxBodyBytes) {
+        const body = reply(set, 413, { message: Msg.bodyTooLarge });
         record(request, set, undefined);
         return body;
       }
-      const scoped = AUTHENTICATED.exec(path);
-      if (scoped) {
-        try {
-          state.session = auth.authenticate(request.headers.get("authorization"), decodeSegment(scoped[1]!));
-        } catch (err) {
-          if (!(err instanceof AppError)) throw err;
-          const body = reply(set, HTTP_STATUS[err.code], { message: err.message });
-          record(request, set, undefined);
-          return body;
-        }
-        // A NUL in an id or the domain: Postgres refuses it in text, so it is refused here, on both backends.
-        if (path.includes("%00")) {
-          const body = reply(set, 400, { message: Msg.invalidId });
-          record(request, set, undefined);
-          return body;
-        }
+      (request as StatefulRequest & { [BODY_LIMIT]?: number })[BODY_LIMIT] = deps.maxBodyBytes;
+    }
+    if (request.method === "HEAD") {
+      // Only GET is routed; Bun would otherwise answer HEAD for every GET route.
+      let body = replyEmpty(set, 405);
+      if (!pathKnown(path)) {
+        set.status = 404;
+        set.headers["content-type"] = "text/plain; charset=utf-8";
+        body = "404 page not found\n";
       }
-    })
+      record(request, set, undefined);
+      return body;
+    }
+    const scoped = AUTHENTICATED.exec(path);
+    if (scoped) {
+      try {
+        state.session = auth.authenticate(request.headers.get("authorization"), decodeSegment(scoped[1]!));
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        const body = reply(set, HTTP_STATUS[err.code], { message: err.message });
+        record(request, set, undefined);
+        return body;
+      }
+      // A NUL in an id or the domain: Postgres refuses it in text, so it is refused here, on both backends.
+      if (path.includes("%00")) {
+        const body = reply(set, 400, { message: Msg.invalidId });
+        record(request, set, undefined);
+        return body;
+      }
+    }
+    return undefined;
+  }
+
+  /** The body of an error a route threw (AppError: its status; anything else: logged, 500). */
+  function failure(set: Set, err: unknown): string {
+    if (err instanceof AppError) return reply(set, HTTP_STATUS[err.code], { message: err.message });
+    const requestId = (set.headers["x-request-id"] as string | undefined) ?? "";
+    logger.error("unhandled error", { request_id: requestId, error: err });
+    return reply(set, 500, { message: Msg.internal });
+  }
+
+  const respond = (body: string, set: Set) => new Response(body, { status: Number(set.status ?? 200), headers: set.headers as Record<string, string> });
+
+  /**
+   * A fast view as a handler of Bun's own router: the same steps as the Elysia route it stands
+   * for (begin, the view, the error mapping, record), without Elysia's per-request context, and
+   * without a promise where the view answers at once (SQLite). A query string or a percent-escape
+   * goes to Elysia (Bun's router decodes its parameters its own way; ids are rarely escaped).
+   */
+  function nativeView(v: FastView) {
+    return (request: Request): Response | Promise<Response> => {
+      const url = request.url;
+      if (url.includes("?") || url.includes("%")) return app.fetch(request);
+      const path = pathOf(url);
+      const set: Set = { headers: {} };
+      const early = begin(request, set, path);
+      if (early !== undefined) return respond(early, set);
+      const done = (body: string) => {
+        record(request, set, v.path);
+        return respond(body, set);
+      };
+      try {
+        // Bun matched `/:domainID/<kind>/:id` without a trailing slash: the id is the last segment.
+        const body = v.render(requestContext(request), path.slice(path.lastIndexOf("/") + 1));
+        set.status = 200;
+        if (body instanceof Promise) return body.then(done, (err: unknown) => done(failure(set, err)));
+        return done(body);
+      } catch (err) {
+        return done(failure(set, err));
+      }
+    };
+  }
+  const nativeRoutes: Record<string, { GET: ReturnType<typeof nativeView> }> = {};
+  for (const v of fastViews) nativeRoutes[v.path] = { GET: nativeView(v) };
+
+  const app = new Elysia({ ...ELYSIA_OPTIONS, name: "magistrala-clients", serve: { routes: nativeRoutes } as never })
+    .use(openapiDocument(deps.version))
+    .onRequest(({ request, set }) => begin(request, set))
     .onError(({ code, error, set, request }) => {
       set.headers["content-type"] = JSON_TYPE;
       // Checked first: Elysia takes an error's `code` property as its own, and ours says NOT_FOUND too.
@@ -212,9 +274,7 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[]) {
         const on = (error as ValidationError).type;
         return reply(set, 400, { message: on === "query" || on === "params" ? Msg.queryParams : Msg.malformedBody });
       }
-      const requestId = (set.headers["x-request-id"] as string | undefined) ?? "";
-      logger.error("unhandled error", { request_id: requestId, error: err });
-      return reply(set, 500, { message: Msg.internal });
+      return failure(set, err);
     })
     // mapResponse runs once per routed request — success, error or not found — right before the
     // response is built; far cheaper than onAfterResponse. Early answers of onRequest record themselves.

@@ -18,7 +18,7 @@ function presenceJson(p: PresenceView): Record<string, unknown> {
 }
 
 /** `GET /{domainID}/clients/{clientID}/presence`: a client of the domain (else 404), then what presence knows. */
-export function presenceRoutes(clients: { view(ctx: RequestContext, id: string): Promise<unknown> }, presence: Pick<PresenceTracker, "view">) {
+export function presenceRoutes(clients: { view(ctx: RequestContext, id: string): unknown }, presence: Pick<PresenceTracker, "view">) {
   return new Elysia({ ...ELYSIA_OPTIONS, name: "presence-routes" }).get(
     "/:domainID/clients/:clientID/presence",
     async ({ request, params, set }) => {

@@ -3,6 +3,7 @@ import type { RequestContext } from "../domain/context.ts";
 import { type Micros, nowMicros } from "../domain/time.ts";
 import type { Transactor, TxHandle } from "../domain/transaction.ts";
 import { invalid, Msg, notFound, unprocessable } from "../errors/index.ts";
+import type { MaybePromise } from "../lib/maybe-promise.ts";
 import { emitRoleEvent } from "./events.ts";
 import { provisionJson, roleJson } from "./json.ts";
 import type { RolesRepository } from "./repository.ts";
@@ -22,7 +23,7 @@ import {
 
 /** The entity lookup the roles service needs (clients and channels repositories have it). */
 interface EntityLookup {
-  find(domainId: string, id: string, tx?: TxHandle): Promise<{ id: string } | undefined>;
+  find(domainId: string, id: string, tx?: TxHandle): MaybePromise<{ id: string } | undefined>;
 }
 
 export interface RolesServiceDeps {

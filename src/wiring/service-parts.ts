@@ -15,4 +15,4 @@ export { hooksListener } from "./hooks.ts";
 export { loadIdentity } from "./identity.ts";
 export { healthReport, serviceMetrics } from "./observability.ts";
 export { Resources } from "./resources.ts";
-export { grpcListener, httpListener, httpRoutes } from "./transports.ts";
+export { grpcListener, httpFastViews, httpListener, httpRoutes } from "./transports.ts";

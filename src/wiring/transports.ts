@@ -1,12 +1,12 @@
 import type { AnyElysia } from "elysia";
 import { channelsGrpc } from "../channels/grpc.ts";
-import { channelsRoutes } from "../channels/http.ts";
+import { channelsRoutes, channelView } from "../channels/http.ts";
 import { clientsGrpc } from "../clients/grpc.ts";
-import { clientsRoutes } from "../clients/http.ts";
+import { clientsRoutes, clientView } from "../clients/http.ts";
 import type { Config } from "../config/config.ts";
 import { connectionsRoutes } from "../connections/http.ts";
 import { type CallCounts, type GrpcServerOptions, startGrpcServer } from "../grpc/server.ts";
-import { createHttpApp, type HttpAppDeps } from "../http/server.ts";
+import { createHttpApp, type FastView, type HttpAppDeps } from "../http/server.ts";
 import type { Logger } from "../log/logger.ts";
 import { presenceRoutes } from "../presence/http.ts";
 import type { PresenceTracker } from "../presence/tracker.ts";
@@ -23,9 +23,18 @@ export const httpRoutes = (domain: Domain, presence: Pick<PresenceTracker, "view
   rolesRoutes(domain.roles),
 ];
 
+/** The GETs of one entity that Bun's router answers before Elysia (issue #14, the hot path). */
+export const httpFastViews = (domain: Domain): FastView[] => [clientView(domain.clients), channelView(domain.channels)];
+
 /** The HTTP listener (MG_CLIENTS_HTTP_*); starts with its base URL, e.g. http://localhost:9000. */
-export function httpListener(config: Config, deps: HttpAppDeps, routes: AnyElysia[], feed: { close(): void }): Resource<{ url: string }> {
-  const app = createHttpApp(deps, routes);
+export function httpListener(
+  config: Config,
+  deps: HttpAppDeps,
+  routes: AnyElysia[],
+  feed: { close(): void },
+  fastViews: FastView[] = [],
+): Resource<{ url: string }> {
+  const app = createHttpApp(deps, routes, fastViews);
   return {
     name: "http listener",
     group: "listeners",

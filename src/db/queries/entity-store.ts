@@ -1,6 +1,7 @@
 import { and, eq, getTableName, gte, inArray, isNull, lte, type SQL, sql } from "drizzle-orm";
 import type { ListFilter } from "../../domain/list.ts";
 import type { TxHandle } from "../../domain/transaction.ts";
+import { type MaybePromise, then } from "../../lib/maybe-promise.ts";
 import type { Database, Dialect } from "../database.ts";
 import type { Tables } from "../portable.ts";
 import { executorOf } from "../transaction.ts";
@@ -50,7 +51,8 @@ export interface RoleFilters {
  */
 export interface EntityStore<Row, Changes> {
   /** With `tx`, the row stays locked until that transaction ends (Postgres; see lockingRows). */
-  find(domainId: string, id: string, tx?: TxHandle): Promise<Row | undefined>;
+  /** Outside a transaction: synchronous on SQLite, a promise on Postgres. */
+  find(domainId: string, id: string, tx?: TxHandle): MaybePromise<Row | undefined>;
   /** Rows with these ids in any domain (callers tell "missing" from "in another domain"), share-locked until `tx` ends. */
   findMany(ids: string[], tx: TxHandle): Promise<Row[]>;
   /** The row with this id in any domain, any status (gRPC RetrieveEntity). */
@@ -84,10 +86,11 @@ export function createEntityStore<Row, Changes>(
       .where(and(eq(table.domainId, sql.placeholder("domainId")), eq(table.id, sql.placeholder("id")))),
   );
   return {
-    async find(domainId, id, tx) {
+    find(domainId, id, tx) {
       // In a transaction the row is about to be checked and changed: locked (Postgres) until commit.
-      if (tx) return (await lockingRows(db.dialect, executorOf(tx).select().from(table).where(byKey(domainId, id)), "update"))[0] as Row | undefined;
-      return (await preparedAll<Row>(db, findStmt, { domainId, id }))[0];
+      if (tx)
+        return lockingRows(db.dialect, executorOf(tx).select().from(table).where(byKey(domainId, id)), "update").then((rows) => rows[0] as Row | undefined);
+      return then(preparedAll<Row>(db, findStmt, { domainId, id }), (rows) => rows[0]);
     },
     async findAny(id) {
       return (await db.read.select().from(table).where(eq(table.id, id)))[0] as Row | undefined;
