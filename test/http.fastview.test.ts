@@ -110,8 +110,14 @@ describe("GET one entity: the fast view answers as the Elysia route", () => {
     expect(b).toBeDefined();
     const shape = (l: Record<string, unknown>) => ({ method: l.method, route: l.route, status: l.status, keys: Object.keys(l) });
     expect(shape(a)).toEqual(shape(b));
+    expect(Object.keys(a)).toEqual(["time", "level", "msg", "method", "route", "path", "status", "duration_ms", "request_id"]);
+    expect(a).toMatchObject({ level: "info", msg: "http request", method: "GET", status: 200, request_id: fast.headers.get("x-request-id") });
     expect(a.path).toBe(`/fastdom/clients/${id}`);
     expect(a.route).toBe("/:domainID/clients/:clientID");
     expect(typeof a.duration_ms).toBe("number");
+    // A path the line must escape (written by hand, src/http/server.ts record) stays valid JSON.
+    const odd = await svc.api("GET", '/fastdom/clients/%22q%5C"');
+    await Bun.sleep(20);
+    expect(requestLine(odd.headers.get("x-request-id")!)).toMatchObject({ status: 404, route: "/:domainID/clients/:clientID" });
   });
 });

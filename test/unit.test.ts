@@ -89,6 +89,10 @@ describe("times", () => {
     expect(formatTime(Date.UTC(2024, 4, 1, 10, 0, 0, 123) * 1000 + 456)).toBe("2024-05-01T10:00:00.123456Z");
     expect(formatTime(Date.UTC(2024, 4, 1, 10, 0, 0, 120) * 1000)).toBe("2024-05-01T10:00:00.12Z");
     expect(formatTime(Date.UTC(2024, 4, 1, 10, 0, 0) * 1000)).toBe("2024-05-01T10:00:00Z");
+    expect(formatTime(Date.UTC(2024, 4, 1, 10, 0, 0) * 1000 + 1)).toBe("2024-05-01T10:00:00.000001Z");
+    expect(formatTime(Date.UTC(2024, 4, 1, 10, 0, 0) * 1000 + 100_000)).toBe("2024-05-01T10:00:00.1Z");
+    expect(formatTime(Date.UTC(2024, 4, 1, 10, 0, 0) * 1000 + 40_500)).toBe("2024-05-01T10:00:00.0405Z");
+    expect(formatTime(Date.UTC(1969, 11, 31, 23, 59, 59) * 1000 + 999_999)).toBe("1969-12-31T23:59:59.999999Z");
     expect(formatTime(null)).toBe("0001-01-01T00:00:00Z");
   });
 

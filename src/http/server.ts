@@ -29,6 +29,7 @@ const STATE = Symbol("request-state");
 
 interface RequestState {
   t0: number;
+  method: string;
   requestId: string;
   path: string;
   session?: Session;
@@ -137,6 +138,16 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[], fastViews
 
   const routeOf = (path: string) => table.find((r) => r.pattern.test(path))?.path;
   const logRequests = logger.enabled("info"); // a logger's level is fixed when it is made
+  const quotedRoutes = new Map<string, string>();
+  /** A route template as a JSON string, serialised once per route. */
+  const quoted = (route: string) => {
+    let q = quotedRoutes.get(route);
+    if (q === undefined) {
+      q = JSON.stringify(route);
+      if (quotedRoutes.size < 1000) quotedRoutes.set(route, q);
+    }
+    return q;
+  };
 
   /** One log line and the metrics of a request, once its status is known. */
   function record(request: Request, set: Set, matched: string | undefined): void {
@@ -145,17 +156,16 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[], fastViews
     const seconds = (performance.now() - state.t0) / 1000;
     const route = matched || routeOf(state.path) || "unmatched";
     const status = String(set.status ?? 200);
-    const method = request.method;
+    const method = state.method;
     metrics.http.observe(method, route, status, seconds);
+    // The fields of logger.info("http request", {method, route, path, status, duration_ms,
+    // request_id}), serialised by hand: method, status and the uuid need no escaping.
+    const code = Number(status); // (NaN, which JSON writes as null, for a status that is not a number)
     if (logRequests)
-      logger.info("http request", {
-        method,
-        route,
-        path: state.path,
-        status: Number(status),
-        duration_ms: Math.round(seconds * 1e6) / 1000,
-        request_id: state.requestId,
-      });
+      logger.infoMembers(
+        "http request",
+        `"method":"${method}","route":${quoted(route)},"path":${JSON.stringify(state.path)},"status":${code === code ? code : null},"duration_ms":${Math.round(seconds * 1e6) / 1000},"request_id":"${state.requestId}"`,
+      );
   }
   const pathKnown = (path: string) => table.some((r) => r.pattern.test(path));
 
@@ -165,11 +175,12 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[], fastViews
    * NUL ids. Returns the body of an early answer (already recorded), or undefined to go on.
    */
   function begin(request: Request, set: Set, path = pathOf(request.url)): string | undefined {
-    const state: RequestState = { t0: performance.now(), requestId: crypto.randomUUID(), path };
+    const method = request.method;
+    const state: RequestState = { t0: performance.now(), method, requestId: crypto.randomUUID(), path };
     (request as StatefulRequest)[STATE] = state;
     set.headers["x-request-id"] = state.requestId;
     set.headers["content-type"] = JSON_TYPE;
-    if (request.method !== "GET") {
+    if (method !== "GET") {
       // Refused before anything reads it; a chunked body is cut off by readJsonBody instead.
       if (Number(request.headers.get("content-length")) > deps.maxBodyBytes) {
         const body = reply(set, 413, { message: Msg.bodyTooLarge });
@@ -178,7 +189,7 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[], fastViews
       }
       (request as StatefulRequest & { [BODY_LIMIT]?: number })[BODY_LIMIT] = deps.maxBodyBytes;
     }
-    if (request.method === "HEAD") {
+    if (method === "HEAD") {
       // Only GET is routed; Bun would otherwise answer HEAD for every GET route.
       let body = replyEmpty(set, 405);
       if (!pathKnown(path)) {

@@ -1,4 +1,4 @@
-import { Column, is } from "drizzle-orm";
+import { Column, is, Placeholder } from "drizzle-orm";
 import type { MaybePromise } from "../../lib/maybe-promise.ts";
 import type { Database } from "../database.ts";
 
@@ -29,7 +29,9 @@ export function prepareQuery<Q extends { prepare(...args: never[]): unknown }>(q
 export function preparedAll<T>(db: Pick<Database, "dialect">, stmt: PreparedSelect, params: Record<string, unknown>): MaybePromise<T[]> {
   if (db.dialect !== "sqlite") return stmt.execute(params) as Promise<T[]>;
   const map = rowMapperOf(stmt);
-  return (map ? stmt.values!(params).map(map) : stmt.all!(params)) as T[];
+  if (!map) return stmt.all!(params) as T[];
+  const direct = directOf(stmt);
+  return (direct ? direct(params) : stmt.values!(params)).map(map) as T[];
 }
 
 /**
@@ -38,16 +40,46 @@ export function preparedAll<T>(db: Pick<Database, "dialect">, stmt: PreparedSele
  */
 export function preparedAny(db: Pick<Database, "dialect">, stmt: PreparedSelect, params: Record<string, unknown>): MaybePromise<boolean> {
   if (db.dialect !== "sqlite") return (stmt.execute(params) as Promise<unknown[]>).then((rows) => rows.length > 0);
-  return stmt.values!(params).length > 0;
+  const direct = directOf(stmt);
+  return (direct ? direct(params) : stmt.values!(params)).length > 0;
 }
 
-/** What Drizzle's bun-sqlite prepared query holds: the selected fields, in column order. */
+/** What Drizzle's bun-sqlite prepared query holds: the selected fields, in column order; the statement. */
 interface SqlitePrepared {
   fields?: { path: string[]; field: unknown }[];
   customResultMapper?: unknown;
+  stmt?: { values(...args: unknown[]): unknown[][] };
+  query?: { params: unknown[] };
 }
 type RowMapper = (values: unknown[]) => Record<string, unknown>;
 const mappers = new WeakMap<object, RowMapper | null>();
+const directs = new WeakMap<object, ((params: Record<string, unknown>) => unknown[][]) | null>();
+
+/**
+ * For a statement whose parameters are all placeholders: bun:sqlite's statement run with them in
+ * order, without Drizzle's `fillPlaceholders` and query logger on every call (a point read's
+ * hot path, issue #14). null: a parameter is a bound value; Drizzle's `values()` runs it.
+ */
+function directOf(stmt: PreparedSelect): ((params: Record<string, unknown>) => unknown[][]) | null {
+  let direct = directs.get(stmt);
+  if (direct !== undefined) return direct;
+  const q = stmt as PreparedSelect & SqlitePrepared;
+  const raw = q.stmt;
+  const placeholders = q.query?.params;
+  direct = null;
+  if (raw && typeof raw.values === "function" && placeholders?.every((p) => is(p, Placeholder))) {
+    const names = placeholders.map((p) => (p as Placeholder).name);
+    if (names.length === 1) {
+      const [a] = names as [string];
+      direct = (params) => raw.values(params[a]);
+    } else if (names.length === 2) {
+      const [a, b] = names as [string, string];
+      direct = (params) => raw.values(params[a], params[b]);
+    } else direct = (params) => raw.values(...names.map((n) => params[n]));
+  }
+  directs.set(stmt, direct);
+  return direct;
+}
 
 /**
  * For a select of plain columns (a table's row, no joins): a mapper made once per statement that
@@ -69,11 +101,13 @@ function rowMapperOf(stmt: PreparedSelect): RowMapper | null {
   if (plain) {
     const keys = q.fields!.map((f) => f.path[0]!);
     const columns = q.fields!.map((f) => f.field as Column);
+    // Columns whose driver value is the value (text, integer) are copied; the others (JSON) mapped.
+    const mapped = columns.map((c) => c.mapFromDriverValue !== Column.prototype.mapFromDriverValue);
     map = (values) => {
       const row: Record<string, unknown> = {};
       for (let i = 0; i < keys.length; i++) {
         const v = values[i];
-        row[keys[i]!] = v === null ? null : columns[i]!.mapFromDriverValue(v);
+        row[keys[i]!] = v === null || !mapped[i] ? v : columns[i]!.mapFromDriverValue(v);
       }
       return row;
     };
