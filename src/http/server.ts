@@ -164,7 +164,7 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[], fastViews
     if (logRequests)
       logger.infoMembers(
         "http request",
-        `"method":"${method}","route":${quoted(route)},"path":${JSON.stringify(state.path)},"status":${code === code ? code : null},"duration_ms":${Math.round(seconds * 1e6) / 1000},"request_id":"${state.requestId}"`,
+        `"method":"${method}","route":${quoted(route)},"path":${JSON.stringify(state.path)},"status":${Number.isNaN(code) ? null : code},"duration_ms":${Math.round(seconds * 1e6) / 1000},"request_id":"${state.requestId}"`,
       );
   }
   const pathKnown = (path: string) => table.some((r) => r.pattern.test(path));
