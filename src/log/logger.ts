@@ -24,11 +24,10 @@ export type LogSink = (line: string) => void;
  * Lines are gathered and written once per event-loop turn: under load one write(2) carries many
  * request lines instead of one each. They are encoded as they come into one reused buffer
  * (64 KiB; a fuller buffer is written at once), so a turn's lines cost no string concatenation and
- * no second copy. `flushLogs()` writes what is pending (used before exit).
+ * no second copy. (Room is checked first: `write` would cut a line that does not fit.) `flushLogs()` writes what is pending (used before exit).
  */
 const BUFFER_BYTES = 64 * 1024;
-const buffer = new Uint8Array(BUFFER_BYTES);
-const encoder = new TextEncoder();
+const buffer = Buffer.allocUnsafe(BUFFER_BYTES);
 let used = 0;
 let scheduled = false;
 function writeBuffered(): void {
@@ -51,7 +50,7 @@ const stdoutSink: LogSink = (line) => {
       return;
     }
   }
-  used += encoder.encodeInto(line, buffer.subarray(used)).written;
+  used += buffer.write(line, used); // at an offset, without a view of the rest per line
   if (!scheduled) {
     scheduled = true;
     setImmediate(flushLogs);
