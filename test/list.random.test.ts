@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { onPostgres } from "./helpers/backend.ts";
+import { onPostgres, queryStore } from "./helpers/backend.ts";
 import { startTestService, type TestService } from "./helpers/service.ts";
 
 /**
@@ -81,16 +81,16 @@ beforeAll(async () => {
 afterAll(() => svc.dispose());
 
 /** Every client as GET shows it (ids from a status=all walk, each then read on its own). */
-async function everyClient(): Promise<Seen[]> {
+async function everyClient(domain = D): Promise<Seen[]> {
   const ids: string[] = [];
   for (let offset = 0; ; offset += 100) {
-    const r = await svc.api("GET", `/${D}/clients?status=all&limit=100&offset=${offset}&order=created_at&dir=asc`);
+    const r = await svc.api("GET", `/${domain}/clients?status=all&limit=100&offset=${offset}&order=created_at&dir=asc`);
     for (const c of r.json.clients ?? []) ids.push(c.id);
     if ((r.json.clients ?? []).length < 100) break;
   }
   const out: Seen[] = [];
   for (const id of ids) {
-    const c = (await svc.api("GET", `/${D}/clients/${id}`)).json;
+    const c = (await svc.api("GET", `/${domain}/clients/${id}`)).json;
     const created = micros(c.created_at);
     out.push({
       id,
@@ -220,5 +220,104 @@ describe("lists answer as a naive evaluator does", () => {
     // The interesting plans were exercised.
     expect(deep.descents).toBeGreaterThan(10);
     expect(deep.terms).toBeGreaterThan(50);
+    await expectExactPairs();
   }, 120_000);
 });
+
+/**
+ * SQLite: the tag pairs the triggers kept (migration 0007) are those a count from the rows gives,
+ * after all the creates, updates, disables and deletes (the same query as the migration's backfill).
+ */
+async function expectExactPairs(): Promise<void> {
+  if (onPostgres) return;
+  const kept = await queryStore(svc.store, "SELECT domain_id, a, b, status, n FROM client_tag_pairs ORDER BY 1, 2, 3, 4");
+  const counted = await queryStore(
+    svc.store,
+    `SELECT domain_id, a, b, status, count(*) AS n FROM (
+       SELECT DISTINCT e.rowid, e.domain_id, e.status, x.value AS a, y.value AS b FROM clients e, json_each(e.tags) x, json_each(e.tags) y
+       WHERE x.type = 'text' AND y.type = 'text' AND x.value < y.value AND (SELECT count(DISTINCT value) FROM json_each(e.tags) WHERE type = 'text') <= 32)
+     GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+  );
+  expect(kept).toEqual(counted);
+  const uncounted = await queryStore(svc.store, "SELECT kind, domain_id, status, n FROM tag_pairs_uncounted ORDER BY 1, 2, 3");
+  const over = await queryStore(
+    svc.store,
+    `SELECT 'client' AS kind, domain_id, status, count(*) AS n FROM clients e WHERE (SELECT count(DISTINCT value) FROM json_each(e.tags) WHERE type = 'text') > 32
+     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+  );
+  expect(uncounted).toEqual(over);
+}
+
+/**
+ * Two tags (any / all) take their total from kept pair counts on SQLite, except in a domain and
+ * status where an entity has more than 32 distinct tags (its pairs are not kept, and the lists
+ * count as before). Both ways, and the way back once no entity is over the cap, answer as the
+ * naive evaluator does; duplicate tags in an entity or a filter count once.
+ */
+describe("two tags, with entities over the pair cap", () => {
+  const M = "manytags";
+  const POOL = ["p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7"];
+  const wide = (k: number) => [...POOL.filter((_, i) => i % 2 === k % 2), ...Array.from({ length: 36 }, (_, i) => `w${k}-${i}`)];
+
+  async function compare(rounds: number): Promise<void> {
+    const clients = await everyClient(M);
+    for (let i = 0; i < rounds; i++) {
+      const a = pick(POOL);
+      const b = chance(0.1) ? a : pick(POOL);
+      const op = pick(["any", "all"] as const);
+      const q: Query = {
+        params: {},
+        status: pick(["enabled", "enabled", "disabled"]),
+        tags: { op, values: [a, b] },
+        order: "updated_at",
+        dir: pick(["asc", "desc"] as const),
+        limit: 1 + Math.floor(rand() * 20),
+        offset: chance(0.3) ? Math.floor(rand() * 60) : 0,
+        onlyTotal: chance(0.1),
+      };
+      q.params = {
+        tags: `${a}${op === "any" ? "," : "+"}${b}`,
+        status: q.status,
+        dir: q.dir,
+        limit: String(q.limit),
+        offset: String(q.offset),
+        ...(q.onlyTotal ? { only_total: "true" } : {}),
+      };
+      const r = await svc.api("GET", `/${M}/clients?${new URLSearchParams(q.params)}`);
+      expect(r.status).toBe(200);
+      const want = naive(clients, q);
+      const got = { total: r.json.total, ids: (r.json.clients ?? []).map((c: { id: string }) => c.id) };
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        throw new Error(`query ${i} ${JSON.stringify(q.params)}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+    }
+  }
+
+  test("over the cap, back under it: the same answers", async () => {
+    const batch = Array.from({ length: 150 }, (_, i) => ({
+      name: `m-${i}`,
+      tags: chance(0.2) ? [...tagsOf(POOL), pick(POOL)] : tagsOf(POOL),
+    }));
+    expect((await svc.api("POST", `/${M}/clients/bulk`, batch)).status).toBe(200);
+    const created = await everyClient(M);
+    for (const c of created.slice(0, 20)) expect((await svc.api("POST", `/${M}/clients/${c.id}/disable`)).status).toBe(200);
+    await compare(60);
+    // Two entities over the cap (44 distinct tags each), one enabled, one disabled.
+    const over: string[] = [];
+    for (const k of [0, 1]) {
+      const r = await svc.api("POST", `/${M}/clients`, { name: `wide-${k}`, tags: wide(k) });
+      expect(r.status).toBe(201);
+      over.push(r.json.id);
+    }
+    expect((await svc.api("POST", `/${M}/clients/${over[1]}/disable`)).status).toBe(200);
+    await expectExactPairs();
+    await compare(60);
+    // Back under the cap: one re-tagged, the other deleted.
+    expect((await svc.api("PATCH", `/${M}/clients/${over[0]}/tags`, { tags: POOL.slice(0, 3) })).status).toBe(200);
+    expect((await svc.api("DELETE", `/${M}/clients/${over[1]}`)).status).toBe(204);
+    await expectExactPairs();
+    if (!onPostgres) expect(await queryStore(svc.store, "SELECT * FROM tag_pairs_uncounted WHERE domain_id = ?", [M])).toEqual([]);
+    await compare(60);
+  }, 120_000);
+});
+
+const tagsOf = (pool: string[]) => pool.filter(() => chance(0.35));

@@ -15,7 +15,7 @@ import type { Executor, Tables } from "../portable.ts";
  *   count over a million index entries), and a deep offset in the default order descends the
  *   buckets to the one where the page starts, then skips only within it.
  * - SQLite: <kind>_terms (tags and top-level metadata members, with status and list time; one
- *   term's total in <kind>_term_counts) and
+ *   term's total in <kind>_term_counts, two tags' in <kind>_tag_pairs of migration 0007) and
  *   <table>_name_fts (FTS5 trigram index of the names). A list filtered by tags and/or scalar
  *   metadata members alone counts and pages inside the terms index; a name substring (3
  *   characters or more) takes its candidates from the trigram index, the exact condition still
@@ -178,7 +178,7 @@ async function termGroups(o: ListPlanOptions): Promise<{ groups: string[][] } | 
   const { filter: f } = o;
   const groups: string[][] = [];
   if (f.tags) {
-    const tags = f.tags.values.map((t) => `t${t}`);
+    const tags = [...new Set(f.tags.values)].map((t) => `t${t}`);
     if (f.tags.op === "any") groups.push(tags);
     else for (const t of tags) groups.push([t]);
   }
@@ -217,13 +217,15 @@ function nameHint(o: ListPlanOptions): SQL | undefined {
 
 /**
  * Tags and scalar metadata alone, default order: counted and paged in the terms index. One group
- * drives (the one with fewest terms); the others are probes on the same entity. A group of several
- * terms is walked term by term, each for the first offset + limit entries in list order, merged.
+ * drives (the one with fewest terms, or with two tags the rarer one); the others are probes on the
+ * same entity. A group of several terms is walked term by term, each for the first offset + limit
+ * entries in list order, merged.
  */
 async function termsPage<Row>(o: ListPlanOptions, status: number, groups: string[][]): Promise<Page<Row>> {
   const { db, filter: f } = o;
   const table = termTable(o.table);
-  const driver = groups.reduce((a, b) => (b.length < a.length ? b : a));
+  const kept = await keptTotal(o, status, groups);
+  const driver = kept?.driver ?? groups.reduce((a, b) => (b.length < a.length ? b : a));
   const others = groups.filter((g) => g !== driver);
   // A probe looks for the same entry (same list time and entity) under another term: a seek in the
   // primary key, and as the driver is walked in list order, the probes move forward through the
@@ -232,19 +234,16 @@ async function termsPage<Row>(o: ListPlanOptions, status: number, groups: string
     sql`EXISTS (SELECT 1 FROM ${table} ${sql.raw(alias)} WHERE ${sql.raw(alias)}.domain_id = t.domain_id AND ${sql.raw(alias)}.term IN (${list(terms)}) AND ${sql.raw(alias)}.status = t.status AND ${sql.raw(alias)}.sort_at = t.sort_at AND +${sql.raw(alias)}.entity_id = t.entity_id)`;
   const probes = others.map((g, i) => sql` AND ${has(`u${i}`, g)}`);
   const base = (term: SQL) => sql`FROM ${table} t WHERE t.domain_id = ${o.domainId} AND ${term} AND t.status = ${status}${sql.join(probes, sql``)}`;
-  // Several terms driving (tags any): each term's entries that no earlier term has, added up.
-  const counted = sql.join(
-    driver.map((term, i) => sql`(SELECT count(*) ${base(sql`t.term = ${term}`)}${i > 0 ? sql` AND NOT ${has("e", driver.slice(0, i))}` : sql``})`),
-    sql` + `,
-  );
-  // One term alone: its total is kept by the triggers of migration 0004.
-  const single = groups.length === 1 && driver.length === 1;
-  const counts = sql.raw(`${kindOf(o.table)}_term_counts`);
-  const [{ n } = { n: 0 }] = await rows<{ n: number }>(
-    db,
-    single ? sql`SELECT n FROM ${counts} WHERE domain_id = ${o.domainId} AND term = ${driver[0]} AND status = ${status}` : sql`SELECT ${counted} AS n`,
-  );
-  const total = Number(n);
+  let total = kept?.total;
+  if (total === undefined) {
+    // Several terms driving (tags any): each term's entries that no earlier term has, added up.
+    const counted = sql.join(
+      driver.map((term, i) => sql`(SELECT count(*) ${base(sql`t.term = ${term}`)}${i > 0 ? sql` AND NOT ${has("e", driver.slice(0, i))}` : sql``})`),
+      sql` + `,
+    );
+    const [{ n } = { n: 0 }] = await rows<{ n: number }>(db, sql`SELECT ${counted} AS n`);
+    total = Number(n);
+  }
   if (f.onlyTotal || total === 0 || f.offset >= total) return { total, items: [] };
   const dir = sql.raw(f.dir === "asc" ? "ASC" : "DESC");
   const ordered = (term: string, limit: number, offset: number) =>
@@ -258,4 +257,39 @@ async function termsPage<Row>(o: ListPlanOptions, status: number, groups: string
         )}) ORDER BY sort_at ${dir}, entity_id ${dir} LIMIT ${f.limit} OFFSET ${f.offset}`;
   const ids = (await rows<{ entity_id: string }>(db, paged)).map((r) => r.entity_id);
   return { total, items: await rowsInOrder<Row>(db.read, o.table, ids) };
+}
+
+/**
+ * The total of a terms list from the counts the triggers keep, when they answer it: one term
+ * (migration 0004's <kind>_term_counts), or two tags alone (0007's <kind>_tag_pairs: all {a, b} is
+ * the pair's count, any {a, b} is n(a) + n(b) minus it), unless an entity of this domain and status
+ * has more than 32 distinct tags and so no pairs (tag_pairs_uncounted). Three tags or more, or tags
+ * with metadata, are counted by walking (undefined here). With two tags all, the rarer one drives
+ * the page's walk: fewer entries to pass before each match.
+ */
+async function keptTotal(o: ListPlanOptions, status: number, groups: string[][]): Promise<{ total: number; driver?: string[] } | undefined> {
+  const { db, filter: f } = o;
+  const kind = kindOf(o.table);
+  const counts = sql.raw(`${kind}_term_counts`);
+  const count = (term: string) => sql`(SELECT n FROM ${counts} WHERE domain_id = ${o.domainId} AND term = ${term} AND status = ${status})`;
+  if (groups.length === 1 && groups[0]!.length === 1) {
+    const [{ n } = { n: 0 }] = await rows<{ n: number | null }>(db, sql`SELECT ${count(groups[0]![0]!)} AS n`);
+    return { total: Number(n ?? 0) };
+  }
+  const tagsAlone = f.tags !== undefined && (f.metadata === undefined || Object.keys(f.metadata).length === 0);
+  const terms = groups.flat();
+  if (!tagsAlone || terms.length !== 2) return undefined;
+  const [a, b] = terms.map((t) => t.slice(1)) as [string, string];
+  const pairs = sql.raw(`${kind}_tag_pairs`);
+  // min/max: SQLite's own order of the two (the triggers store a pair as a < b).
+  const [r] = await rows<{ uncounted: number | null; pair: number | null; na: number | null; nb: number | null }>(
+    db,
+    sql`SELECT (SELECT n FROM tag_pairs_uncounted WHERE kind = ${kind} AND domain_id = ${o.domainId} AND status = ${status}) AS uncounted,
+          (SELECT n FROM ${pairs} WHERE domain_id = ${o.domainId} AND a = min(${a}, ${b}) AND b = max(${a}, ${b}) AND status = ${status}) AS pair,
+          ${count(terms[0]!)} AS na, ${count(terms[1]!)} AS nb`,
+  );
+  if (!r || Number(r.uncounted ?? 0) !== 0) return undefined;
+  const [pair, na, nb] = [Number(r.pair ?? 0), Number(r.na ?? 0), Number(r.nb ?? 0)];
+  if (f.tags!.op === "any") return { total: na + nb - pair };
+  return { total: pair, driver: groups[na <= nb ? 0 : 1] };
 }
