@@ -1,6 +1,7 @@
 // HTTP benchmark (issue #2): GET one client and POST create against the service, and the same two
 // calls against a bare Elysia + bun:sqlite server measured in the same run; plus one bulk create of
-// 1,000 clients. Usage: npm run bench  (BENCH_SECONDS, BENCH_CONNECTIONS to change the defaults)
+// 1,000 clients. Usage: npm run bench  (BENCH_SECONDS, BENCH_CONNECTIONS to change the defaults;
+// BENCH_TAGS=k: every created client, POST and bulk, carries k tags, to see what tags cost a write)
 // On Postgres: npm run bench -- --postgres (or BENCH_DB=postgres): the service with
 // MG_CLIENTS_DB_DRIVER=postgres, and the baseline a bare Elysia + postgres.js server, each on a
 // fresh database of the local server (scripts/bench/db.ts).
@@ -17,6 +18,8 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const dir = mkdtempSync(join(tmpdir(), "mgc-bench-"));
 const JSON_HEADERS = { "content-type": "application/json" };
+const TAGS = Array.from({ length: Number(process.env.BENCH_TAGS ?? 0) }, (_, i) => `tag-${i}`);
+const withTags = TAGS.length > 0 ? { tags: TAGS } : {};
 
 // Postgres: one database for the service, another for the baseline (each on its own, as on SQLite).
 let pg: BenchDatabase | undefined;
@@ -51,7 +54,7 @@ try {
     svcPost: {
       url: `${svc.url}/d/clients`,
       method: "POST" as const,
-      body: "{}",
+      body: JSON.stringify(withTags),
       headers: { ...auth, ...JSON_HEADERS },
       connections,
       seconds: per,
@@ -69,7 +72,7 @@ try {
   // Bulk create on a service of its own (an empty database, as a gateway being provisioned).
   pgBulk = pg ? await freshDatabase("bulk") : undefined;
   const fresh = await startService(join(dir, "bulk"), pgBulk?.env);
-  const bulkBody = JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({ name: `bulk-${i}` })));
+  const bulkBody = JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({ name: `bulk-${i}`, ...withTags })));
   const bulkTimes: number[] = [];
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
@@ -88,7 +91,7 @@ try {
   const bareGet = merged(runs.bareGet);
   const barePost = merged(runs.barePost);
   console.log(
-    `HTTP benchmark on ${pg ? "Postgres" : "SQLite"}: ${rounds} rounds of ${per} s per case (medians), ${connections} connections, load by ${LOAD_TOOL} (CPU shares below: the generator's and the measured server's, % of one core), ${navigator.hardwareConcurrency} CPUs\n`,
+    `HTTP benchmark on ${pg ? "Postgres" : "SQLite"}${TAGS.length > 0 ? ` (created clients with ${TAGS.length} tags)` : ""}: ${rounds} rounds of ${per} s per case (medians), ${connections} connections, load by ${LOAD_TOOL} (CPU shares below: the generator's and the measured server's, % of one core), ${navigator.hardwareConcurrency} CPUs\n`,
   );
   console.log(
     table([
