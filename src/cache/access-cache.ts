@@ -109,37 +109,61 @@ export class AccessCache {
     const m = this.changedAt;
     return (m.get(a) ?? 0) > since || (b !== undefined && (m.get(b) ?? 0) > since) || (c !== undefined && (m.get(c) ?? 0) > since);
   }
-  private readonly authn: LRUCache<string, AuthnEntry>;
-  private readonly authz: LRUCache<string, AuthzEntry>;
   private readonly authnByClient = new KeyIndex();
   private readonly authzBySubject = new KeyIndex();
   private readonly authzByChannel = new KeyIndex();
-  private readonly routes: LRUCache<string, { channelId: string }>;
   private readonly routesByChannel = new KeyIndex();
+  private readonly max: number;
+  private readonly ttl: number | undefined;
 
-  constructor(opts: AccessCacheOptions) {
-    const ttl = opts.ttlMs > 0 ? opts.ttlMs : undefined;
-    this.authn = new LRUCache<string, AuthnEntry>({
-      max: opts.maxEntries,
-      ttl,
+  /*
+   * The three LRUs are made at first use, or a second after the cache (start-up), whichever comes
+   * first: each preallocates its `max` slots (~4–13 ms at 100,000), which the service need not pay
+   * before it answers its first request. With caching off they are never made.
+   */
+  private authnLru?: LRUCache<string, AuthnEntry>;
+  private authzLru?: LRUCache<string, AuthzEntry>;
+  private routesLru?: LRUCache<string, { channelId: string }>;
+  private get authn(): LRUCache<string, AuthnEntry> {
+    this.authnLru ??= new LRUCache<string, AuthnEntry>({
+      max: this.max,
+      ttl: this.ttl,
       dispose: (v, k) => this.authnByClient.remove(v.clientId, k),
     });
-    this.authz = new LRUCache<string, AuthzEntry>({
-      max: opts.maxEntries,
-      ttl,
+    return this.authnLru;
+  }
+  private get authz(): LRUCache<string, AuthzEntry> {
+    this.authzLru ??= new LRUCache<string, AuthzEntry>({
+      max: this.max,
+      ttl: this.ttl,
       dispose: (v, k) => {
         this.authzBySubject.remove(v.subject, k);
         this.authzByChannel.remove(v.channelId, k);
       },
     });
-    this.routes = new LRUCache<string, { channelId: string }>({
-      max: opts.maxEntries,
-      ttl,
+    return this.authzLru;
+  }
+  private get routes(): LRUCache<string, { channelId: string }> {
+    this.routesLru ??= new LRUCache<string, { channelId: string }>({
+      max: this.max,
+      ttl: this.ttl,
       dispose: (v, k) => this.routesByChannel.remove(v.channelId, k),
     });
+    return this.routesLru;
+  }
+
+  constructor(opts: AccessCacheOptions) {
+    this.ttl = opts.ttlMs > 0 ? opts.ttlMs : undefined;
+    this.max = opts.maxEntries;
     // A TTL of 0 means "do not cache": every call goes to the database.
-    this.enabled = ttl !== undefined;
+    this.enabled = this.ttl !== undefined;
     this.bypass = opts.bypass ?? (() => false);
+    if (this.enabled)
+      setTimeout(() => {
+        void this.authn;
+        void this.authz;
+        void this.routes;
+      }, 1000).unref();
   }
 
   private readonly enabled: boolean;
