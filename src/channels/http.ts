@@ -4,13 +4,12 @@ import type { JsonObject } from "../domain/list.ts";
 import { DISABLED, ENABLED, type EntityStatus, statusName } from "../domain/status.ts";
 import { formatTime } from "../domain/time.ts";
 import { invalid, Msg } from "../errors/index.ts";
-import { entityRoutes } from "../http/entity-routes.ts";
+import { entityRoutes, entityView } from "../http/entity-routes.ts";
 import { listQuerySchema, MAX_NAME, pageJson, readListFilter } from "../http/list.ts";
 import { docs, ok } from "../http/openapi.ts";
 import { QueryReader } from "../http/query.ts";
 import { ELYSIA_OPTIONS, JsonObjectField, jsonBody, NullableString, Obj, StringList } from "../http/schema.ts";
 import { type FastView, reply, requestContext } from "../http/server.ts";
-import { then } from "../lib/maybe-promise.ts";
 import { memberRoleJson } from "../roles/json.ts";
 import type { ChannelsService } from "./service.ts";
 import type { Channel, NewChannel } from "./types.ts";
@@ -84,12 +83,8 @@ function validateNewChannel(c: NewChannel): void {
 }
 
 /** GET one channel without a query: answered by Bun's router directly (src/http/server.ts FastView). */
-export function channelView(svc: Pick<ChannelsService, "view">): FastView {
-  return {
-    path: "/:domainID/channels/:channelID",
-    render: (ctx, id) => then(svc.view(ctx, id), (row) => `${JSON.stringify(channelJson(row))}\n`),
-  };
-}
+export const channelView = (svc: Pick<ChannelsService, "view">): FastView =>
+  entityView({ kind: "channels", idParam: "channelID", svc, json: (row) => channelJson(row) });
 
 export function channelsRoutes(svc: ChannelsService) {
   const view = channelView(svc);

@@ -3,13 +3,12 @@ import { isCanonicalUuid } from "../domain/ids.ts";
 import { DISABLED, ENABLED, type EntityStatus } from "../domain/status.ts";
 import { formatTime } from "../domain/time.ts";
 import { invalid, Msg } from "../errors/index.ts";
-import { entityRoutes } from "../http/entity-routes.ts";
+import { entityRoutes, entityView } from "../http/entity-routes.ts";
 import { listQuerySchema, MAX_NAME, pageJson, readListFilter } from "../http/list.ts";
 import { docs, ok } from "../http/openapi.ts";
 import { QueryReader } from "../http/query.ts";
 import { ELYSIA_OPTIONS, JsonObjectField, jsonBody, NullableString, Obj, StringList } from "../http/schema.ts";
 import { type FastView, reply, requestContext } from "../http/server.ts";
-import { then } from "../lib/maybe-promise.ts";
 import { memberRoleJson } from "../roles/json.ts";
 import type { ClientsService } from "./service.ts";
 import { type Client, type JsonObject, type NewClient, statusName } from "./types.ts";
@@ -111,12 +110,8 @@ function validateName(name: string | null | undefined): void {
 }
 
 /** GET one client without a query: answered by Bun's router directly (src/http/server.ts FastView). */
-export function clientView(svc: Pick<ClientsService, "view">): FastView {
-  return {
-    path: "/:domainID/clients/:clientID",
-    render: (ctx, id) => then(svc.view(ctx, id), (row) => `${JSON.stringify(clientJson(row))}\n`),
-  };
-}
+export const clientView = (svc: Pick<ClientsService, "view">): FastView =>
+  entityView({ kind: "clients", idParam: "clientID", svc, json: (row) => clientJson(row) });
 
 export function clientsRoutes(svc: ClientsService) {
   const view = clientView(svc);

@@ -3,9 +3,10 @@ import type { EntityService } from "../domain/entity.ts";
 import type { JsonObject } from "../domain/list.ts";
 import { DISABLED, ENABLED } from "../domain/status.ts";
 import { invalid, Msg } from "../errors/index.ts";
+import { then } from "../lib/maybe-promise.ts";
 import { docs, empty, ok } from "./openapi.ts";
 import { ELYSIA_OPTIONS, jsonBody, NullableString, noBody, Obj, StringList } from "./schema.ts";
-import { reply, replyEmpty, requestContext } from "./server.ts";
+import { type FastView, jsonBodyText, reply, replyEmpty, requestContext } from "./server.ts";
 
 /** What differs between the clients' and the channels' shared routes. */
 export interface EntityRoutesOptions<Row> {
@@ -23,6 +24,17 @@ export interface EntityRoutesOptions<Row> {
   disableNote: string;
   /** What deleting takes with it. */
   deleteNote: string;
+}
+
+/**
+ * GET one client or channel without a query: answered by Bun's router directly (FastView in
+ * src/http/server.ts); its Elysia route renders with the same function.
+ */
+export function entityView<Row>(o: Pick<EntityRoutesOptions<Row>, "kind" | "idParam" | "json"> & { svc: Pick<EntityService<Row, unknown>, "view"> }): FastView {
+  return {
+    path: `/:domainID/${o.kind}/:${o.idParam}`,
+    render: (ctx, id) => then(o.svc.view(ctx, id), (row) => jsonBodyText(o.json(row))),
+  };
 }
 
 /**

@@ -43,10 +43,13 @@ interface StatefulRequest extends Request {
 
 type Set = { status?: number | string; headers: Record<string, string | number> };
 
-/** Serialises a JSON response body the way every route answers: JSON plus a trailing newline. */
+/** A JSON response body the way every route answers: JSON plus a trailing newline. */
+export const jsonBodyText = (body: unknown): string => `${JSON.stringify(body)}\n`;
+
+/** Sets the status and serialises the body (jsonBodyText). */
 export function reply(set: Set, status: number, body: unknown): string {
   set.status = status;
-  return `${JSON.stringify(body)}\n`;
+  return jsonBodyText(body);
 }
 
 /** An empty-bodied answer (201 connect, 200 set-parent, 204 deletes); Content-Type stays JSON. */

@@ -64,15 +64,14 @@ process.once("exit", flushLogs);
  */
 export function createLogger(level: LogLevel, sink: LogSink = stdoutSink): Logger {
   const min = RANK[level];
+  /** One line: time, level and message, then `members` (the inside of a JSON object), if any. */
+  const line = (lvl: LogLevel, msg: string, members: string) =>
+    sink(`{"time":"${isoNow()}","level":"${lvl}","msg":${JSON.stringify(msg)}${members ? `,${members}` : ""}}\n`);
   const write = (lvl: LogLevel, msg: string, fields?: LogFields) => {
     if (RANK[lvl] < min) return;
     // Written by hand around one JSON.stringify of the fields: this runs once per request.
-    let line = `{"time":"${isoNow()}","level":"${lvl}","msg":${JSON.stringify(msg)}`;
-    if (fields) {
-      const body = JSON.stringify(fields.error instanceof Error ? { ...fields, ...errorFields(fields) } : fields);
-      if (body.length > 2) line += `,${body.slice(1, -1)}`;
-    }
-    sink(`${line}}\n`);
+    const body = fields ? JSON.stringify(fields.error instanceof Error ? { ...fields, ...errorFields(fields) } : fields) : "{}";
+    line(lvl, msg, body.slice(1, -1));
   };
   return {
     debug: (m, f) => write("debug", m, f),
@@ -80,7 +79,7 @@ export function createLogger(level: LogLevel, sink: LogSink = stdoutSink): Logge
     warn: (m, f) => write("warn", m, f),
     error: (m, f) => write("error", m, f),
     infoMembers: (m, members) => {
-      if (RANK.info >= min) sink(`{"time":"${isoNow()}","level":"info","msg":${JSON.stringify(m)},${members}}\n`);
+      if (RANK.info >= min) line("info", m, members);
     },
     enabled: (lvl) => RANK[lvl] >= min,
   };
