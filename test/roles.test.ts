@@ -78,6 +78,25 @@ describe.each(["client", "channel"] as const)("%s roles", (kind: Kind) => {
     expect((await svc.api("GET", roles(d, id, `/${admin.id}/members`))).json).toEqual({ total: 1, offset: 0, limit: 10, members: [USER] });
   });
 
+  test("role ids: 20 base-36 characters led by the creation time, so they sort as created", async () => {
+    const d = domain();
+    const before = Date.now();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const id = await newEntity(d);
+      ids.push((await svc.api("GET", roles(d, id))).json.roles[0].id);
+      await Bun.sleep(2);
+    }
+    const after = Date.now();
+    for (const id of ids) {
+      expect(id).toMatch(new RegExp(`^${kind}_[0-9a-z]{20}$`));
+      const ms = Number.parseInt(id.slice(kind.length + 1, kind.length + 10), 36);
+      expect(ms).toBeGreaterThanOrEqual(before);
+      expect(ms).toBeLessThanOrEqual(after);
+    }
+    expect([...ids].sort()).toEqual(ids);
+  });
+
   test("bulk create gives each entity its own admin role", async () => {
     const d = domain();
     const r = await svc.api("POST", `/${d}/${plural}/bulk`, [{ name: "a" }, { name: "b" }, { name: "c" }]);
