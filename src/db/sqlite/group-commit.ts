@@ -37,6 +37,8 @@ export interface GroupCommit {
   /** Resolves once the queue is empty. */
   drained(): Promise<void>;
   readonly stats: { transactions: number; commits: number };
+  /** Finalizes its prepared statements (before the connection closes; the queue must be drained). */
+  finalize(): void;
 }
 
 interface Job {
@@ -56,6 +58,9 @@ export function groupCommit(deps: GroupCommitDeps): GroupCommit {
   const queue: Job[] = [];
   const stats = { transactions: 0, commits: 0 };
   let draining: Promise<void> | undefined;
+  // Each job's SAVEPOINT and RELEASE, prepared once (exec would parse their text per job).
+  const savepoint = writeConnection.prepare("SAVEPOINT job");
+  const release = writeConnection.prepare("RELEASE job");
 
   async function runBatch(batch: Job[]): Promise<void> {
     const started = performance.now();
@@ -66,16 +71,16 @@ export function groupCommit(deps: GroupCommitDeps): GroupCommit {
         snapshot.release();
         writeConnection.exec("BEGIN IMMEDIATE");
         for (const job of batch) {
-          writeConnection.exec("SAVEPOINT job");
+          savepoint.run();
           const tx = new TxScope(write);
           try {
             const value = await job.fn(tx);
             if (tx.events.length > 0 || tx.kicks.length > 0) await appendQueued(write, deps.tables, tx);
-            writeConnection.exec("RELEASE job");
+            release.run();
             done.push({ job, tx, value });
           } catch (err) {
             writeConnection.exec("ROLLBACK TO job");
-            writeConnection.exec("RELEASE job");
+            release.run();
             if (isSqliteBusy(err)) throw err;
             failed.push({ job, err });
           }
@@ -127,6 +132,10 @@ export function groupCommit(deps: GroupCommitDeps): GroupCommit {
 
   return {
     stats,
+    finalize() {
+      savepoint.finalize();
+      release.finalize();
+    },
     get busy() {
       return draining !== undefined;
     },

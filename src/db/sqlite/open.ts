@@ -138,6 +138,7 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
       await statistics.close();
       await bus.close();
       snapshot.release();
+      writer.finalize();
       for (const conn of [readConnection, writeConnection]) finalizeStatements(conn);
       readConnection.close();
       try {
