@@ -15,7 +15,7 @@ import { channelsGrpc } from "../../src/channels/grpc.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { createConnectionsRepository } from "../../src/connections/repository.ts";
 import type { SqliteDatabase } from "../../src/db/sqlite/open.ts";
-import { CallCounts, loadProtos } from "../../src/grpc/server.ts";
+import { CallCounts, grpcDefinitions } from "../../src/grpc/server.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { database } from "../../src/wiring/database.ts";
 import { buildDomain } from "../../src/wiring/domain.ts";
@@ -132,8 +132,8 @@ time("gRPC handler `Authorize` around it, caching off", (_t, i) => handlers.Auth
 if (allowed === 0) throw new Error("no call was allowed: the harness measures something else");
 
 // What grpc-js does with the bytes around a handler: decode the request, encode the reply.
-const protos = loadProtos() as any;
-const m = protos.channels.v1.ChannelsService.service.Authorize as grpc.MethodDefinition<unknown, unknown>;
+const protos = grpcDefinitions();
+const m = protos.channels.Authorize as grpc.MethodDefinition<unknown, unknown>;
 const bytes = tuples.map((t) => m.requestSerialize({ domain_id: DOMAIN, client_id: t.clientId, client_type: "client", channel_id: t.channelId, type: 1 }));
 time("protobuf: decode the request", (_t, i) => m.requestDeserialize(bytes[i % bytes.length]!));
 time("protobuf: encode the reply", () => m.responseSerialize({ authorized: true }));

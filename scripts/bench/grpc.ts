@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { loadConfig } from "../../src/config/config.ts";
-import { loadProtos } from "../../src/grpc/server.ts";
+import { grpcDefinitions } from "../../src/grpc/server.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { startService } from "../../src/main.ts";
 import { type BenchDatabase, freshDatabase, onPostgres } from "./db.ts";
@@ -101,12 +101,12 @@ try {
   const hot2 = await service({ MG_CLIENTS_DB_PATH: dbPath, ...pg?.env });
   const cold2 = await service({ MG_CLIENTS_DB_PATH: join(dir, "cold", "clients.db"), MG_CLIENTS_CACHE_KEY_DURATION: "0", ...pg?.env });
 
-  const protos = loadProtos() as any;
+  const protos = grpcDefinitions();
   const empty = new grpc.Server();
   const authenticated = { authenticated: true, id: "00000000-0000-4000-8000-000000000000" };
   const authorized = { authorized: true };
-  empty.addService(protos.clients.v1.ClientsService.service, { Authenticate: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, authenticated) });
-  empty.addService(protos.channels.v1.ChannelsService.service, { Authorize: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, authorized) });
+  empty.addService(protos.clients, { Authenticate: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, authenticated) });
+  empty.addService(protos.channels, { Authorize: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, authorized) });
   const emptyPort = await new Promise<number>((res, rej) =>
     empty.bindAsync("localhost:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
   );
@@ -117,7 +117,7 @@ try {
   const aloneAddress = `localhost:${alone.line.split(" ")[1]}`;
 
   const method = (service: "clients" | "channels", name: string): GrpcMethod => {
-    const svc = service === "clients" ? protos.clients.v1.ClientsService.service : protos.channels.v1.ChannelsService.service;
+    const svc = service === "clients" ? protos.clients : protos.channels;
     return svc[name] as GrpcMethod;
   };
   const authn = method("clients", "Authenticate");

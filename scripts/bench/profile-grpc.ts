@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadProtos } from "../../src/grpc/server.ts";
+import { grpcDefinitions } from "../../src/grpc/server.ts";
 import { summarize } from "./cpuprofile.ts";
 import { checkOnce, type GrpcMethod, grpcFrame, h2load, requireH2load } from "./h2load.ts";
 import { ROOT, startService } from "./proc.ts";
@@ -44,9 +44,9 @@ try {
   conn.close();
   if (profile) process.env.BENCH_BUN_FLAGS = `--cpu-prof --cpu-prof-dir=${outDir} --cpu-prof-interval=${process.env.BENCH_PROF_INTERVAL ?? 200}`;
   const svc = await startService(data, which.endsWith("cold") ? { MG_CLIENTS_CACHE_KEY_DURATION: "0" } : {});
-  const protos = loadProtos() as any;
-  const authz = protos.channels.v1.ChannelsService.service.Authorize as GrpcMethod;
-  const authn = protos.clients.v1.ClientsService.service.Authenticate as GrpcMethod;
+  const protos = grpcDefinitions();
+  const authz = protos.channels.Authorize as GrpcMethod;
+  const authn = protos.clients.Authenticate as GrpcMethod;
   const secret = `secret-${pick.name.slice("device-".length)}`;
   const [method, frame] = which.startsWith("authz")
     ? [authz, grpcFrame(authz, { domain_id: DOMAIN, client_id: pick.client, client_type: "client", channel_id: pick.channel, type: 1 })]

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
-import { assetPath } from "../assets.ts";
+import descriptors from "../../proto/descriptors.json";
 import type { TlsFiles } from "../config/config.ts";
 import { storable } from "../domain/text.ts";
 import { AppError, type ErrorCode, Msg } from "../errors/index.ts";
 import type { Logger } from "../log/logger.ts";
+import { type DefinitionOptions, serviceDefinitions } from "./definitions.ts";
 
 /** The one mapping of error codes to gRPC status (contract grpc.md §3: never NOT_FOUND). */
 const GRPC_STATUS: Record<ErrorCode, grpc.status> = {
@@ -92,19 +92,14 @@ export const entityBasic = (e: { id: string; domainId: string; parentGroupId: st
   status: e.status,
 });
 
-const PROTO_FILES = ["clients/v1/clients.proto", "channels/v1/channels.proto", "grpc/health/v1/health.proto"];
+/** How calls' messages look to handlers (proto-loader's options; proto/descriptors.json keeps field names as written). */
+export const GRPC_OPTIONS: DefinitionOptions = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
 
-/** Loads our .proto files (embedded in the binary under /$bunfs/root/proto). */
-export function loadProtos(): grpc.GrpcObject {
-  const definition = protoLoader.loadSync(PROTO_FILES, {
-    keepCase: true,
-    longs: Number,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-    includeDirs: [assetPath("proto")],
-  });
-  return grpc.loadPackageDefinition(definition);
+/** The definitions of our services (clients, channels, grpc.health.v1), from proto/descriptors.json. */
+export function grpcDefinitions(): { clients: grpc.ServiceDefinition; channels: grpc.ServiceDefinition; health: grpc.ServiceDefinition } {
+  const names = ["clients.v1.ClientsService", "channels.v1.ChannelsService", "grpc.health.v1.Health"] as const;
+  const d = serviceDefinitions(descriptors, names, GRPC_OPTIONS);
+  return { clients: d[names[0]]!, channels: d[names[1]]!, health: d[names[2]]! };
 }
 
 type Handlers = grpc.UntypedServiceImplementation;
@@ -145,13 +140,12 @@ const KNOWN_SERVICES = new Set(["", "clients", "channels", "clients.v1.ClientsSe
  * grpc.health.v1.Health service reporting SERVING for "clients", "channels" and "".
  */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningGrpcServer> {
-  // biome-ignore lint/suspicious/noExplicitAny: proto-loader returns an untyped namespace tree
-  const protos = loadProtos() as any;
+  const definitions = grpcDefinitions();
   const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
-  server.addService(protos.clients.v1.ClientsService.service, opts.services.clients);
-  server.addService(protos.channels.v1.ChannelsService.service, opts.services.channels);
+  server.addService(definitions.clients, opts.services.clients);
+  server.addService(definitions.channels, opts.services.channels);
   for (const s of opts.extra ?? []) server.addService(s.definition, s.implementation);
-  server.addService(protos.grpc.health.v1.Health.service, {
+  server.addService(definitions.health, {
     Check(call: Call<{ service: string }>, cb: Reply<unknown>) {
       if (KNOWN_SERVICES.has(call.request.service)) cb(null, SERVING);
       else cb({ code: grpc.status.NOT_FOUND, details: "unknown service" });

@@ -3,10 +3,11 @@ import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { createConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { createFetchHandler } from "@connectrpc/connect/protocol";
 import type * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import protobuf from "protobufjs";
 import descriptor from "protobufjs/ext/descriptor/index.js";
+import descriptors from "../../proto/fluxmq-descriptors.json";
 import { assetPath } from "../assets.ts";
+import { type DefinitionOptions, serviceDefinitions } from "../grpc/definitions.ts";
 import { type MaybePromise, then } from "../lib/maybe-promise.ts";
 import { type CheckRecorder, checkRecorder, type DialectContext, type HookRoute } from "./dialect.ts";
 
@@ -176,16 +177,17 @@ export function fluxmqConnectRoutes(ctx: DialectContext): HookRoute[] {
   );
 }
 
-/** The gRPC services of both packages, for the gRPC listener. */
+/** How FluxMQ's messages look to the gRPC handlers (proto-loader's options; proto/fluxmq-descriptors.json has camelCase field names). */
+export const FLUXMQ_GRPC_OPTIONS: DefinitionOptions = { keepCase: false, longs: Number, enums: Number, defaults: true };
+
+/** The gRPC services of both packages, for the gRPC listener (definitions from proto/fluxmq-descriptors.json). */
 export function fluxmqGrpcServices(ctx: DialectContext): { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }[] {
   const service = authService(ctx, "fluxmq");
-  const definition = protoLoader.loadSync(FLUXMQ_PACKAGES.map(protoFile), {
-    keepCase: false,
-    longs: Number,
-    enums: Number,
-    defaults: true,
-    includeDirs: [assetPath("proto")],
-  });
+  const definitions = serviceDefinitions(
+    descriptors,
+    FLUXMQ_PACKAGES.map((pkg) => `${pkg}.AuthService`),
+    FLUXMQ_GRPC_OPTIONS,
+  );
   type Cb<T> = (err: null, res: T) => void;
   const reply = <T>(r: MaybePromise<T>, cb: Cb<T>) => (r instanceof Promise ? r.then((v) => cb(null, v)) : cb(null, r));
   const implementation = {
@@ -193,7 +195,6 @@ export function fluxmqGrpcServices(ctx: DialectContext): { definition: grpc.Serv
     Authorize: (call: { request: AuthzReq }, cb: Cb<AuthzRes>) => reply(service.authorize(call.request), cb),
   };
   return FLUXMQ_PACKAGES.map((pkg) => {
-    const svc = definition[`${pkg}.AuthService`] as grpc.ServiceDefinition;
-    return { definition: svc, implementation };
+    return { definition: definitions[`${pkg}.AuthService`]!, implementation };
   });
 }
