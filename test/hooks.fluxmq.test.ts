@@ -45,7 +45,7 @@ interface AuthClient {
 }
 const authClient = (desc: DescService, t: Transport) => createClient(desc, t) as unknown as AuthClient;
 
-const services = fluxmqDescriptors();
+const services = await fluxmqDescriptors();
 const transports: [string, () => Transport][] = [
   ["gRPC on the gRPC listener", () => createGrpcTransport({ baseUrl: `http://${svc.grpcAddress}` })],
   [

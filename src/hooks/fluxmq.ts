@@ -1,10 +1,7 @@
-import { createFileRegistry, type DescService, fromBinary } from "@bufbuild/protobuf";
-import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { createConnectRouter, type HandlerContext } from "@connectrpc/connect";
-import { createFetchHandler } from "@connectrpc/connect/protocol";
+import type { DescService } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
-import descriptor from "protobufjs/ext/descriptor/index.js";
 import descriptors from "../../proto/fluxmq-descriptors.json";
 import { assetPath } from "../assets.ts";
 import { type DefinitionOptions, serviceDefinitions } from "../grpc/definitions.ts";
@@ -122,11 +119,18 @@ function authService(ctx: DialectContext, dialect: string) {
 }
 
 /**
- * The AuthService descriptors for @connectrpc/connect, built at start from the .proto files
- * (embedded in the binary like the others) rather than from generated code: protobufjs parses
- * them, @bufbuild/protobuf takes the resulting FileDescriptorSet.
+ * The AuthService descriptors for @connectrpc/connect, built from the .proto files (embedded in
+ * the binary like the others) rather than from generated code: protobufjs parses them,
+ * @bufbuild/protobuf takes the resulting FileDescriptorSet. @bufbuild/protobuf (with the
+ * well-known types it pulls in) and protobufjs' descriptor extension are loaded here, on the
+ * first Connect call, not with the module (issue #14: ~13 ms of every start-up).
  */
-export function fluxmqDescriptors(): DescService[] {
+export async function fluxmqDescriptors(): Promise<DescService[]> {
+  const [{ createFileRegistry, fromBinary }, { FileDescriptorSetSchema }, { default: descriptor }] = await Promise.all([
+    import("@bufbuild/protobuf"),
+    import("@bufbuild/protobuf/wkt"),
+    import("protobufjs/ext/descriptor/index.js"),
+  ]);
   return FLUXMQ_PACKAGES.map((pkg) => {
     const root = new protobuf.Root().loadSync(assetPath("proto", protoFile(pkg)), { keepCase: true });
     // biome-ignore lint/suspicious/noExplicitAny: protobufjs' descriptor extension is untyped
@@ -148,12 +152,17 @@ export function fluxmqConnectRoutes(ctx: DialectContext): HookRoute[] {
   const malformed = checkRecorder(ctx, "fluxmq-connect", "request");
   const invalid = () =>
     new Response('{"code":"invalid_argument","message":"malformed request"}', { status: 400, headers: { "content-type": "application/json" } });
-  // Built on the first call, not at start: parsing the protos and building the registry would
-  // otherwise sit on every start-up, FluxMQ or not.
-  let handlers: Map<string, (request: Request) => Promise<Response>> | undefined;
-  const build = () => {
+  // Built on the first call, not at start: loading @connectrpc/connect and @bufbuild/protobuf,
+  // parsing the protos and building the registry would otherwise sit on every start-up, FluxMQ or not.
+  let handlers: Promise<Map<string, (request: Request) => Promise<Response>>> | undefined;
+  const build = async () => {
+    const [{ createConnectRouter }, { createFetchHandler }, descs] = await Promise.all([
+      import("@connectrpc/connect"),
+      import("@connectrpc/connect/protocol"),
+      fluxmqDescriptors(),
+    ]);
     const router = createConnectRouter({ connect: true, grpc: false, grpcWeb: false, readMaxBytes: 64 * 1024 });
-    for (const desc of fluxmqDescriptors())
+    for (const desc of descs)
       router.service(desc, {
         authenticate: (req: AuthnReq, hc: HandlerContext) => service.authenticate(req, ctx.tokenOk(hc.requestHeader)),
         authorize: (req: AuthzReq, hc: HandlerContext) => service.authorize(req, ctx.tokenOk(hc.requestHeader)),
@@ -167,11 +176,16 @@ export function fluxmqConnectRoutes(ctx: DialectContext): HookRoute[] {
       // Our methods never fail (faultSafe); a 5xx from the library is a body it could not decode
       // (it answers "internal" for bad binary): a client error, answered as one.
       const raw = (request: Request) =>
-        (handlers ??= build()).get(path)!(request).then((res) => {
-          if (res.status < 500) return res;
-          malformed.refuse("malformed", { reason: `malformed call-out: ${path}` });
-          return invalid();
-        });
+        (handlers ??= build().catch((err) => {
+          handlers = undefined; // the next call tries again
+          throw err;
+        }))
+          .then((h) => h.get(path)!(request))
+          .then((res) => {
+            if (res.status < 500) return res;
+            malformed.refuse("malformed", { reason: `malformed call-out: ${path}` });
+            return invalid();
+          });
       return { path, raw, fault: invalid };
     }),
   );
