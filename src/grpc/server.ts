@@ -141,7 +141,12 @@ const KNOWN_SERVICES = new Set(["", "clients", "channels", "clients.v1.ClientsSe
  */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningGrpcServer> {
   const definitions = grpcDefinitions();
-  const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": 16 * 1024 * 1024,
+    // Binding resolves the host once; a server has no use for the DNS TXT lookup of a service
+    // config that grpc-js would also start (a query to the network's resolver on each start-up).
+    "grpc.service_config_disable_resolution": 1,
+  });
   server.addService(definitions.clients, opts.services.clients);
   server.addService(definitions.channels, opts.services.channels);
   for (const s of opts.extra ?? []) server.addService(s.definition, s.implementation);
