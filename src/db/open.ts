@@ -3,7 +3,7 @@ import type { Logger } from "../log/logger.ts";
 import type { Database } from "./database.ts";
 import type { PgExecutor, SqliteExecutor } from "./executors.ts";
 import type { Executor } from "./portable.ts";
-import { openPostgres, type PostgresDatabase } from "./postgres/open.ts";
+import type { PostgresDatabase } from "./postgres/open.ts";
 import { openSqlite, type SqliteDatabase } from "./sqlite/open.ts";
 
 /**
@@ -25,5 +25,8 @@ export function asExecutor(exec: SqliteExecutor | PgExecutor): Executor {
  * SQLite file MG_CLIENTS_DB_PATH.
  */
 export async function openDatabase(settings: Config["db"], logger: Logger): Promise<Database> {
-  return asDatabase(settings.driver === "postgres" ? await openPostgres({ settings: settings.pg, logger }) : openSqlite({ path: settings.path, logger }));
+  if (settings.driver === "sqlite") return asDatabase(openSqlite({ path: settings.path, logger }));
+  // Imported here: on SQLite the service starts without the Postgres driver and schema (issue #14).
+  const { openPostgres } = await import("./postgres/open.ts");
+  return asDatabase(await openPostgres({ settings: settings.pg, logger }));
 }
