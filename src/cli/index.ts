@@ -1,17 +1,12 @@
 import { Database as SqliteConnection } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { backupWithProgress, restoreWithProgress } from "../backup/run.ts";
 import { buildInfo } from "../buildinfo.ts";
 import { type Config, ConfigError, loadConfig } from "../config/config.ts";
 import { type MigrationStatus, migrationStatus } from "../db/migrations.ts";
-import { CLI_APP_NAME, describeTarget, pgConnector } from "../db/postgres/connect.ts";
-import { migratePostgres, pgMigrationStatus } from "../db/postgres/migrate.ts";
 import { openSqlite, SQLITE_MIGRATIONS } from "../db/sqlite/open.ts";
 import { createLogger } from "../log/logger.ts";
-import { createProgress, type Progress } from "../progress/progress.ts";
-import { checkHealth, localHealthUrl } from "./healthcheck.ts";
-import { runExport, runImport } from "./transfer.ts";
+import type { Progress } from "../progress/progress.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -75,6 +70,10 @@ interface Io {
   progressToErr: boolean;
 }
 
+/**
+ * The commands. Each one's implementation (backup, transfer, the Postgres tools, progress,
+ * healthcheck) is imported when it runs: `serve`, the default, starts without them (issue #14).
+ */
 function buildProgram(io: Io): Command {
   const program = new Command(NAME);
   // Settings made before .command() are inherited by every subcommand.
@@ -114,6 +113,10 @@ function buildProgram(io: Io): Command {
       const config = loadConfig(io.env);
       const logger = createLogger("warn", io.err);
       if (config.db.driver === "postgres") {
+        const [{ CLI_APP_NAME, describeTarget, pgConnector }, { migratePostgres, pgMigrationStatus }] = await Promise.all([
+          import("../db/postgres/connect.ts"),
+          import("../db/postgres/migrate.ts"),
+        ]);
         const pg = config.db.pg;
         const target = describeTarget(pg);
         if (opts.status) {
@@ -144,7 +147,11 @@ function buildProgram(io: Io): Command {
     .addHelpText("after", `\nThe file is an SQLite database with one extra table (magistrala_backup) holding the key: keep it private.${CONFIG_NOTE}`)
     .action(async (file: string, opts: { key: boolean; quiet?: boolean }) => {
       const config = sqliteConfig(io.env, "backup");
-      const r = await backupWithProgress({ dbPath: config.db.path, dataDir: config.db.dataDir, file, includeKey: opts.key }, progressFor(io, "backup", opts));
+      const { backupWithProgress } = await import("../backup/run.ts");
+      const r = await backupWithProgress(
+        { dbPath: config.db.path, dataDir: config.db.dataDir, file, includeKey: opts.key },
+        await progressFor(io, "backup", opts),
+      );
       io.out(
         `backed up ${config.db.path} to ${r.file}: ${r.clients} clients, ${r.bytes} bytes, installation key ${r.keyIncluded ? "included" : "NOT included"}\n`,
       );
@@ -161,9 +168,10 @@ function buildProgram(io: Io): Command {
     )
     .action(async (file: string, opts: { quiet?: boolean }) => {
       const config = sqliteConfig(io.env, "restore");
+      const { restoreWithProgress } = await import("../backup/run.ts");
       const r = await restoreWithProgress(
         { file, dbPath: config.db.path, dataDir: config.db.dataDir, migrationsFolder: SQLITE_MIGRATIONS },
-        progressFor(io, "restore", opts),
+        await progressFor(io, "restore", opts),
       );
       for (const w of r.warnings) io.err(`warning: ${oneLine(w)}\n`);
       const kept = r.previous ? `; the previous database is kept as ${r.previous}` : "";
@@ -183,7 +191,8 @@ function buildProgram(io: Io): Command {
     )
     .action(async (file: string, opts: { quiet?: boolean }) => {
       const config = loadConfig(io.env);
-      io.out(`${await runExport(config, file, createLogger("warn", io.err), progressFor(io, "export", opts))}\n`);
+      const { runExport } = await import("./transfer.ts");
+      io.out(`${await runExport(config, file, createLogger("warn", io.err), await progressFor(io, "export", opts))}\n`);
     });
 
   program
@@ -198,7 +207,8 @@ function buildProgram(io: Io): Command {
     )
     .action(async (file: string, opts: { merge?: boolean; quiet?: boolean }) => {
       const config = loadConfig(io.env);
-      const progress = progressFor(io, "import", opts);
+      const { runImport } = await import("./transfer.ts");
+      const progress = await progressFor(io, "import", opts);
       io.out(`${await runImport(config, file, { merge: opts.merge === true, progress }, createLogger("warn", io.err))}\n`);
     });
 
@@ -209,6 +219,7 @@ function buildProgram(io: Io): Command {
     .option("--timeout <ms>", "how long to wait for the answer", positiveInt, 3000)
     .addHelpText("after", CONFIG_NOTE)
     .action(async (opts: { url?: string; timeout: number }) => {
+      const { checkHealth, localHealthUrl } = await import("./healthcheck.ts");
       let url = opts.url;
       if (url === undefined) {
         const config = loadConfig(io.env);
@@ -237,7 +248,8 @@ const QUIET_FLAG = "-q, --quiet";
 const QUIET_HELP = "print no progress (by default: a bar on a terminal, else a line on stderr every few seconds)";
 
 /** Progress on the command's stderr: a bar when it is a terminal, plain lines otherwise. */
-function progressFor(io: Io, command: string, opts: { quiet?: boolean }): Progress {
+async function progressFor(io: Io, command: string, opts: { quiet?: boolean }): Promise<Progress> {
+  const { createProgress } = await import("../progress/progress.ts");
   return createProgress({ command, quiet: opts.quiet === true, write: io.progressToErr ? io.err : undefined });
 }
 
