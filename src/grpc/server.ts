@@ -1,4 +1,6 @@
+import { lookup } from "node:dns/promises";
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import descriptors from "../../proto/descriptors.json";
 import type { TlsFiles } from "../config/config.ts";
@@ -136,17 +138,48 @@ const SERVING = { status: "SERVING" };
 const KNOWN_SERVICES = new Set(["", "clients", "channels", "clients.v1.ClientsService", "channels.v1.ChannelsService"]);
 
 /**
+ * Binds `host`:`port` the way grpc-js binds a host name — on every address the name resolves to
+ * (localhost: 127.0.0.1 and ::1), the first one's port for the others when `port` is 0 — but
+ * through its IP resolver (ipv4:/ipv6: targets). Its DNS resolver, even for an IP address, starts
+ * a backoff timer whose local-time Date arithmetic loads the time zone data: ~8 ms of every
+ * start-up (issue #14); it would also send a DNS TXT query for a service config, of no use to a server.
+ */
+async function bind(server: grpc.Server, host: string, port: number, creds: grpc.ServerCredentials): Promise<number> {
+  let addresses: { address: string; family: number }[];
+  if (isIP(host)) addresses = [{ address: host, family: isIP(host) }];
+  else
+    try {
+      addresses = await lookup(host, { all: true });
+    } catch {
+      throw new Error(`Name resolution failed for target dns:${host}:${port}`);
+    }
+  const bindOne = (a: { address: string; family: number }, p: number) =>
+    new Promise<number>((resolve, reject) =>
+      server.bindAsync(a.family === 6 ? `ipv6:[${a.address}]:${p}` : `ipv4:${a.address}:${p}`, creds, (err, bound) => (err ? reject(err) : resolve(bound))),
+    );
+  const errors: Error[] = [];
+  let bound: number | undefined;
+  for (const a of addresses)
+    try {
+      const p = await bindOne(a, bound ?? port);
+      bound ??= p;
+    } catch (err) {
+      errors.push(err as Error);
+    }
+  if (bound === undefined)
+    throw errors.length === 1
+      ? errors[0]!
+      : new Error(`No address added out of total ${addresses.length} resolved errors: [${errors.map((e) => e.message).join(",")}]`);
+  return bound;
+}
+
+/**
  * One listener for both services (contract §1: an edge build may do that) plus the standard
  * grpc.health.v1.Health service reporting SERVING for "clients", "channels" and "".
  */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningGrpcServer> {
   const definitions = grpcDefinitions();
-  const server = new grpc.Server({
-    "grpc.max_receive_message_length": 16 * 1024 * 1024,
-    // Binding resolves the host once; a server has no use for the DNS TXT lookup of a service
-    // config that grpc-js would also start (a query to the network's resolver on each start-up).
-    "grpc.service_config_disable_resolution": 1,
-  });
+  const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
   server.addService(definitions.clients, opts.services.clients);
   server.addService(definitions.channels, opts.services.channels);
   for (const s of opts.extra ?? []) server.addService(s.definition, s.implementation);
@@ -160,10 +193,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
       // Statuses never change while the process runs; the stream stays open until cancelled.
     },
   });
-  const address = `${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${opts.port}`;
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(address, credentials(opts.tls), (err, bound) => (err ? reject(err) : resolve(bound))),
-  );
+  const port = await bind(server, opts.host, opts.port, credentials(opts.tls));
   opts.logger.info("grpc server listening", { address: `${opts.host}:${port}`, tls: opts.tls ? (opts.tls.caCerts ? "mtls" : "tls") : "off" });
   return {
     port,
