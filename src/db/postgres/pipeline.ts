@@ -1,4 +1,4 @@
-import { PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
+import { PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js/session";
 import type { ReservedSql, Sql } from "postgres";
 import type { PgExecutor } from "../executors.ts";
 
