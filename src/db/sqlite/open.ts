@@ -1,7 +1,6 @@
 import { Database as SqliteConnection } from "bun:sqlite";
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { drizzle } from "drizzle-orm/bun-sqlite";
-import { migrate } from "drizzle-orm/bun-sqlite/migrator";
 import { assetPath } from "../../assets.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { DatabaseOf } from "../database.ts";
@@ -14,6 +13,7 @@ import { CommitListeners } from "../transaction.ts";
 import { checkExistingFile, checkOurs } from "./file-check.ts";
 import { groupCommit } from "./group-commit.ts";
 import { lockDatabase } from "./lock.ts";
+import { migrateSqlite } from "./migrate.ts";
 import { readSnapshot } from "./read-snapshot.ts";
 import { finalizeStatements, withStatementCache } from "./statement-cache.ts";
 
@@ -161,8 +161,8 @@ function connect(opts: SqliteOptions) {
     else checkOurs(writeConnection, opts.path);
     configure(writeConnection, BUSY_TIMEOUT_MS); // start-up may wait; nothing else runs yet
     writeConnection.exec("PRAGMA journal_mode = WAL");
+    if (opts.migrate !== false) migrateSqlite(writeConnection, SQLITE_MIGRATIONS);
     const write = drizzle({ client: withStatementCache(writeConnection), schema: sqliteSchema });
-    if (opts.migrate !== false) migrate(write, { migrationsFolder: SQLITE_MIGRATIONS });
     writeConnection.exec("PRAGMA busy_timeout = 0");
     writeConnection.exec(`PRAGMA cache_size = -${WRITE_CACHE_KIB}`);
     writeConnection.exec("PRAGMA analysis_limit = 1000");
