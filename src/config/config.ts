@@ -21,6 +21,8 @@ export interface Config {
     /** SQLite file; its folder is the data directory (installation key, standalone token). */
     path: string;
     dataDir: string;
+    /** MG_CLIENTS_DB_PREWARM: keep the auth path's B-trees in the page cache (SQLite, src/db/sqlite/prewarm.ts). */
+    prewarm: boolean;
     pg: {
       host: string;
       port: number;
@@ -155,6 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
     driver,
     path: resolve(dbPath),
     dataDir: dirname(resolve(dbPath)),
+    prewarm: oneOf("MG_CLIENTS_DB_PREWARM", "on", ["on", "off"]) === "on",
     pg: {
       host: str("MG_CLIENTS_DB_HOST", "localhost"),
       port: port("MG_CLIENTS_DB_PORT", 5432),

@@ -25,7 +25,7 @@ export function asExecutor(exec: SqliteExecutor | PgExecutor): Executor {
  * SQLite file MG_CLIENTS_DB_PATH.
  */
 export async function openDatabase(settings: Config["db"], logger: Logger): Promise<Database> {
-  if (settings.driver === "sqlite") return asDatabase(openSqlite({ path: settings.path, logger }));
+  if (settings.driver === "sqlite") return asDatabase(openSqlite({ path: settings.path, logger, prewarm: settings.prewarm }));
   // Imported here: on SQLite the service starts without the Postgres driver and schema (issue #14).
   const { openPostgres } = await import("./postgres/open.ts");
   return asDatabase(await openPostgres({ settings: settings.pg, logger }));

@@ -14,6 +14,7 @@ import { checkExistingFile, checkOurs } from "./file-check.ts";
 import { groupCommit } from "./group-commit.ts";
 import { lockDatabase } from "./lock.ts";
 import { migrateSqlite } from "./migrate.ts";
+import { startPrewarm } from "./prewarm.ts";
 import { readSnapshot } from "./read-snapshot.ts";
 import { finalizeStatements, withStatementCache } from "./statement-cache.ts";
 
@@ -32,6 +33,8 @@ export interface SqliteOptions {
   migrate?: boolean;
   /** Who owns the database while it is open (named when another process is refused); default "serve". */
   owner?: string;
+  /** Keep the auth path's pages in the OS page cache while open (src/db/sqlite/prewarm.ts); default false. */
+  prewarm?: boolean;
 }
 
 export interface SqliteDatabase extends DatabaseOf<SqliteExecutor, SqliteTables> {
@@ -109,6 +112,7 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
   };
   optimize("PRAGMA optimize = 0x10002"); // at open: also the tables that have no statistics yet
   snapshot.hold();
+  const prewarm = opts.prewarm ? startPrewarm({ path: opts.path, connection: readConnection, logger: opts.logger }) : undefined;
   const statistics = statisticsSchedule(
     () => {
       snapshot.release();
@@ -133,6 +137,7 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
     },
     async close() {
       closed = true;
+      await prewarm?.stop();
       snapshot.stop();
       await writer.drained();
       await statistics.close();
