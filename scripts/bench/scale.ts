@@ -12,6 +12,11 @@
 //   --phases     seed,lists,startup,grpc,create,transfer,backup (default: all; seed runs when one needs data)
 //   --samples K  requests per list (default 200; a list stops early after 20 s)
 //   --lists A,B  only the lists whose names contain one of these (e.g. --lists tags,created)
+//   --page-cache what the gRPC phase's service finds of the database in the OS page cache (SQLite):
+//                as-is (default) whatever the last minutes left; cold: the file's pages dropped first
+//                (what this VM's reclaim does to pages unread for a minute); restart: cold, then a
+//                service that runs until its first prewarm pass (MG_CLIENTS_DB_PREWARM) and stops,
+//                so that the measured one is its restart
 // Run it under the heavy lock (PROTOCOL.md): flock /tmp/mgc-heavy.lock bun scripts/bench/scale.ts …
 
 import { Database } from "bun:sqlite";
@@ -37,6 +42,7 @@ const { values: args } = parseArgs({
     samples: { type: "string", default: "200" },
     lists: { type: "string" },
     binary: { type: "string" },
+    "page-cache": { type: "string", default: "as-is" },
   },
 });
 const N = Number(args.n);
@@ -334,6 +340,7 @@ async function grpcPhase(): Promise<void> {
     });
   const lookups = resolve(picks);
   const warm = resolve(warmPicks);
+  if (!onPg) await pageCache(args["page-cache"]!);
   // A fresh service: every call below is the first one for its client.
   const cold = await service();
   const c2 = new pkg.clients.v1.ClientsService(cold.grpcAddress, grpc.credentials.createInsecure());
@@ -375,6 +382,7 @@ async function grpcPhase(): Promise<void> {
   c2.close();
   ch2.close();
   await cold.stop();
+  if (!onPg) console.log(`page cache after the run: ${resident()}`);
   const at = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
   const p99 = (xs: number[]) => at(xs, 0.99);
   console.log(
@@ -383,6 +391,45 @@ async function grpcPhase(): Promise<void> {
   if (wrong > 0) console.log(`!! ${wrong} calls answered no`);
   verdict(`gRPC Authenticate, first call per client (${authn.length} clients), p99`, ms(p99(authn)), "< 2 ms", p99(authn) < 2 && wrong === 0);
   verdict(`gRPC Authorize, first call per client (${authz.length} clients), p99`, ms(p99(authz)), "< 2 ms", p99(authz) < 2 && wrong === 0);
+}
+
+/** How much of the SQLite file the OS page cache holds (fincore). */
+function resident(): string {
+  const file = join(dir, "clients.db");
+  const out = Bun.spawnSync(["fincore", "--bytes", "--noheadings", "--output", "RES", file]).stdout.toString().trim();
+  return `${(Number(out) / MiB).toFixed(0)} of ${(statSync(file).size / MiB).toFixed(0)} MiB of clients.db resident`;
+}
+
+/** Brings the OS page cache to the state --page-cache asks for, and says what it holds. */
+async function pageCache(mode: string): Promise<void> {
+  if (!["as-is", "cold", "restart"].includes(mode)) throw new Error(`--page-cache ${mode}: as-is, cold or restart`);
+  if (mode !== "as-is") {
+    // GNU dd with iflag=nocache and no blocks: drops the file's cached pages (POSIX_FADV_DONTNEED).
+    for (const f of ["clients.db", "clients.db-wal"]) {
+      if (existsSync(join(dir, f))) Bun.spawnSync(["dd", `if=${join(dir, f)}`, "iflag=nocache", "count=0", "status=none"]);
+    }
+  }
+  if (mode === "restart") {
+    const t0 = performance.now();
+    const { proc, line } = await startProcess(
+      [process.execPath, join(ROOT, "src/main.ts")],
+      {
+        ...baseEnv,
+        ...dbEnv(dir),
+        MG_CLIENTS_LOG_LEVEL: "info",
+        MG_CLIENTS_DB_PREWARM: "on",
+        MG_CLIENTS_HTTP_PORT: String(await freePort()),
+        MG_CLIENTS_GRPC_PORT: String(await freePort()),
+        MG_CLIENTS_HOOKS_PORT: "",
+      },
+      (l) => l.includes("page cache prewarmed"),
+    );
+    proc.kill("SIGTERM");
+    await proc.exited;
+    const pass = JSON.parse(line) as { pages: number; mib: number; ms: number };
+    console.log(`previous instance: started, prewarmed ${pass.pages} pages (${pass.mib} MiB read) in ${pass.ms} ms, stopped (${secs(t0)} s)`);
+  }
+  console.log(`page cache before the gRPC phase (${mode}, MG_CLIENTS_DB_PREWARM=${process.env.MG_CLIENTS_DB_PREWARM ?? "default"}): ${resident()}`);
 }
 
 // ---------------------------------------------------------------------------------------------
