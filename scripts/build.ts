@@ -73,8 +73,10 @@ for (const t of targets) {
     `--define=__MG_COMMIT__=${JSON.stringify(commit)}`,
     `--define=__MG_BUILD_TIME__=${JSON.stringify(buildTime)}`,
     "src/main.ts",
-    // Workers are entry points of their own in a compiled binary (backup and restore run in one).
+    // Workers are entry points of their own in a compiled binary (backup and restore run in one,
+    // the page cache prewarm in another).
     "src/backup/worker.ts",
+    "src/db/sqlite/prewarm-worker.ts",
     "--outfile",
     out,
   ];

@@ -70,7 +70,7 @@ describe.if(!onPostgres)("page cache prewarm (SQLite)", () => {
 
   test("a pass reads exactly the pages SQLite counts for those B-trees, and again every interval", async () => {
     const conn = new Sqlite(dbPath, { readonly: true });
-    const prewarm = startPrewarm({ path: dbPath, connection: conn, logger: silentLogger, everyMs: 20 });
+    const prewarm = startPrewarm({ path: dbPath, connection: conn, logger: silentLogger, everyMs: 20, delayMs: 0 });
     const first = await prewarm.first;
     expect(first?.pages).toBe(expected);
     expect(first!.bytes).toBeGreaterThanOrEqual(expected * 4096);
@@ -86,7 +86,7 @@ describe.if(!onPostgres)("page cache prewarm (SQLite)", () => {
 
   test("stopped during its first pass, it ends that pass, reads nothing more and closes the file", async () => {
     const conn = new Sqlite(dbPath, { readonly: true });
-    const prewarm = startPrewarm({ path: dbPath, connection: conn, logger: silentLogger, everyMs: 10 });
+    const prewarm = startPrewarm({ path: dbPath, connection: conn, logger: silentLogger, everyMs: 10, delayMs: 0 });
     await prewarm.stop();
     expect(await prewarm.first).toBeUndefined();
     expect(prewarm.passes).toBe(0);
@@ -105,7 +105,7 @@ describe.if(!onPostgres)("page cache prewarm (SQLite)", () => {
       const authz = await call(g.channels, "Authorize", { domain_id: "pw", client_id: device.id, client_type: "client", channel_id: device.channel, type: 1 });
       expect(authz.value?.authorized).toBe(true);
       expect((await fetch(`${svc.url}/health`)).status).toBe(200);
-      for (let i = 0; i < 200 && !svc.logs.some((l) => l.includes("page cache prewarmed")); i++) await Bun.sleep(10);
+      for (let i = 0; i < 500 && !svc.logs.some((l) => l.includes("page cache prewarmed")); i++) await Bun.sleep(10);
       const line = JSON.parse(svc.logs.find((l) => l.includes("page cache prewarmed"))!);
       expect(line).toMatchObject({ level: "info", btrees: AUTH_PATH_BTREES.length, pages: expected });
     } finally {
