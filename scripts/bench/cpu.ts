@@ -1,6 +1,6 @@
 // CPU accounting for the benchmarks, from /proc (Linux): how much CPU the load generator and the
 // measured server used during a run, in % of one core (on 2 cores the machine has 200 %).
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 export const TICK_HZ = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
 
@@ -9,6 +9,8 @@ export interface CpuShare {
   generator: number;
   /** The measured server's CPU, % of one core (when its pid is known). */
   server?: number;
+  /** All of Postgres' processes together (its backends do a write's index and trigger work), % of one core. */
+  database?: number;
 }
 
 /** utime + stime of a live process, in clock ticks. */
@@ -16,6 +18,23 @@ export function cpuTicks(pid: number): number {
   const s = readFileSync(`/proc/${pid}/stat`, "utf8");
   const f = s.slice(s.lastIndexOf(")") + 2).split(" "); // f[0] is field 3 (state)
   return Number(f[11]) + Number(f[12]);
+}
+
+/** utime + stime of every live process named `postgres` (the local server's), in clock ticks. */
+export function postgresTicks(): number {
+  let ticks = 0;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (!s.includes("(postgres)")) continue;
+      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks;
 }
 
 export function shareOf(generatorTicks: number, serverTicks: number, wallSeconds: number): CpuShare {

@@ -6,7 +6,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type CpuShare, cpuOfChild, cpuTicks, requireTool, shareOf, TICK_HZ } from "./cpu.ts";
+import { type CpuShare, cpuOfChild, cpuTicks, postgresTicks, requireTool, shareOf, TICK_HZ } from "./cpu.ts";
 
 export interface LoadResult {
   rps: number;
@@ -26,6 +26,8 @@ export interface LoadSpec {
   seconds: number;
   /** The measured server's pid, for its CPU share during the run. */
   serverPid?: number;
+  /** Also the CPU of the local Postgres' processes during the run. */
+  postgres?: boolean;
 }
 
 /** wrk threads: one, so the generator takes at most one of the machine's cores. */
@@ -51,10 +53,12 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
   );
   writeFileSync(script, lines.join("\n"));
   const server0 = spec.serverPid ? cpuTicks(spec.serverPid) : 0;
+  const db0 = spec.postgres ? postgresTicks() : 0;
   const t0 = performance.now();
   const { out, ticks } = await cpuOfChild(["wrk", `-t${THREADS}`, `-c${spec.connections}`, `-d${spec.seconds}s`, "--latency", "-s", script, spec.url]);
   const wall = (performance.now() - t0) / 1000;
-  const cpu = spec.serverPid ? shareOf(ticks, cpuTicks(spec.serverPid) - server0, wall) : { generator: (ticks / TICK_HZ / wall) * 100 };
+  const cpu: CpuShare = spec.serverPid ? shareOf(ticks, cpuTicks(spec.serverPid) - server0, wall) : { generator: (ticks / TICK_HZ / wall) * 100 };
+  if (spec.postgres) cpu.database = ((postgresTicks() - db0) / TICK_HZ / wall) * 100;
   const unit = (v: string, u: string) => Number(v) * (u === "us" ? 0.001 : u === "s" ? 1000 : 1);
   const pct = (label: string) => {
     const m = new RegExp(`\\s${label}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
@@ -81,7 +85,11 @@ export function merged(rs: LoadResult[]): LoadResult {
     tool: rs[0]!.tool,
     cpu:
       cpus.length > 0
-        ? { generator: median(cpus.map((c) => c.generator)), server: cpus[0]!.server === undefined ? undefined : median(cpus.map((c) => c.server ?? 0)) }
+        ? {
+            generator: median(cpus.map((c) => c.generator)),
+            server: cpus[0]!.server === undefined ? undefined : median(cpus.map((c) => c.server ?? 0)),
+            database: cpus[0]!.database === undefined ? undefined : median(cpus.map((c) => c.database ?? 0)),
+          }
         : undefined,
   };
 }
@@ -97,7 +105,7 @@ export function table(rows: { name: string; r: LoadResult; base?: LoadResult; ta
     const ratio = base ? `${((r.rps / base.rps) * 100).toFixed(1)} %` : "—";
     const t = target !== undefined ? `≥ ${target} %${base && (r.rps / base.rps) * 100 >= target ? " ✓" : base ? " ✗" : ""}` : "";
     out.push(
-      `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ${ratio} | ${t} | ${pc(r.cpu?.generator)} / ${pc(r.cpu?.server)} |`,
+      `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ${ratio} | ${t} | ${pc(r.cpu?.generator)} / ${pc(r.cpu?.server)}${r.cpu?.database === undefined ? "" : ` / ${pc(r.cpu.database)}`} |`,
     );
   }
   return out.join("\n");
