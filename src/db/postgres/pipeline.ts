@@ -10,8 +10,56 @@ export interface PipelinedStatement {
   onError?: (err: unknown) => unknown;
   /** The table it writes, to know whose `onError` a failure of a combined statement is. */
   table: string;
-  /** Set when `text` may be combined with others into one statement (a few rows, built once per shape). */
-  shape?: string;
+  /** Set when it may be combined with others into one statement: `rows` rows of a template built once. */
+  insert?: { template: InsertTemplate; rows: number };
+}
+
+/**
+ * A one-row insert as Drizzle writes it, `insert into "t" ("a", "b") values ($1, $2)`, split so
+ * that any number of rows, numbered from any offset, can be written from it.
+ */
+export interface InsertTemplate {
+  /** The table and its columns: the same template for the same set of columns. */
+  shape: string;
+  /** `insert into "t" ("a", "b") values ` */
+  head: string;
+  /** The row `($1, $2)` split around its parameters: parts[0] $1 parts[1] $2 parts[2]. */
+  parts: string[];
+  /** Parameters per row. */
+  width: number;
+}
+
+/** The template of Drizzle's text of a one-row insert whose values are all parameters or `default`; undefined if it is not one. */
+export function insertTemplate(shape: string, text: string, width: number): InsertTemplate | undefined {
+  const m = /^(insert into .*? values )(\((?:\$\d+|default)(?:, (?:\$\d+|default))*\))$/s.exec(text);
+  if (!m) return undefined;
+  const parts = m[2]!.split(/\$\d+/);
+  if (parts.length !== width + 1) return undefined;
+  return { shape, head: m[1]!, parts, width };
+}
+
+/** `rows` rows of a template, their parameters numbered from `offset` + 1. */
+function rowsText(t: InsertTemplate, rows: number, offset: number): string {
+  let out = "";
+  for (let r = 0; r < rows; r++) {
+    if (r > 0) out += ", ";
+    out += t.parts[0];
+    for (let j = 1; j <= t.width; j++) out += `$${offset + r * t.width + j}${t.parts[j]}`;
+  }
+  return out;
+}
+
+const insertTexts = new Map<string, string>();
+
+/** The text of an insert of `rows` rows of a template (built once per template and row count). */
+export function insertText(t: InsertTemplate, rows: number): string {
+  const key = `${t.shape}|${rows}`;
+  let text = insertTexts.get(key);
+  if (text === undefined) {
+    text = t.head + rowsText(t, rows, 0);
+    insertTexts.set(key, text);
+  }
+  return text;
 }
 
 /** Postgres' limit of bound parameters per statement. */
@@ -139,33 +187,50 @@ export class PgPipeline {
   }
 }
 
-/** The text of a combination of shapes, built once per sequence of shapes. */
+/** The text of a combination of inserts, built once per sequence of templates and row counts. */
 const combinedTexts = new Map<string, string>();
 
-/** The held inserts and NOTIFYs as one statement, when each insert is of a known shape; else undefined. */
+/** An insert of `rows` rows of `template` whose parameters are `params`, within a combined statement. */
+interface InsertPart {
+  template: InsertTemplate;
+  rows: number;
+  params: readonly unknown[];
+}
+
+/** The held inserts and NOTIFYs as one statement, when each insert comes from a template; else undefined. */
 function combine(held: PipelinedStatement[], notifications: [string, string][]): { text: string; params: unknown[] } | undefined {
-  let count = notifications.length * 2;
+  const parts: InsertPart[] = [];
   for (const s of held) {
-    if (s.shape === undefined) return undefined;
-    count += s.params.length;
+    if (s.insert === undefined) return undefined;
+    parts.push({ template: s.insert.template, rows: s.insert.rows, params: s.params });
+  }
+  return combined(parts, notifications);
+}
+
+/** Inserts (one CTE each, in order) and NOTIFYs as one statement; undefined past the parameter limit. */
+function combined(parts: InsertPart[], notifications: [string, string][]): { text: string; params: unknown[] } | undefined {
+  let count = notifications.length * 2;
+  let key = "";
+  for (const p of parts) {
+    count += p.params.length;
+    key += `${p.template.shape}|${p.rows};`;
   }
   if (count > MAX_PARAMS) return undefined;
-  const key = `${held.map((s) => s.shape).join(";")}#${notifications.length}`;
+  key += `#${notifications.length}`;
   let text = combinedTexts.get(key);
   if (text === undefined) {
     let offset = 0;
-    const ctes = held.map((s, i) => {
-      // Drizzle's insert text: identifiers in double quotes, every value a $n parameter.
-      const renumbered = s.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
-      offset += s.params.length;
-      return `w${i} AS (${renumbered})`;
+    const ctes = parts.map((p, i) => {
+      const cte = `w${i} AS (${p.template.head}${rowsText(p.template, p.rows, offset)})`;
+      offset += p.rows * p.template.width;
+      return cte;
     });
     const selects = notifications.map((_, i) => `pg_notify($${offset + 2 * i + 1}, $${offset + 2 * i + 2})`);
     text = `${ctes.length > 0 ? `WITH ${ctes.join(", ")} ` : ""}SELECT ${selects.length > 0 ? selects.join(", ") : "1"}`;
     combinedTexts.set(key, text);
   }
   const params: unknown[] = [];
-  for (const s of held) for (const p of s.params) params.push(p);
+  for (const p of parts) for (const v of p.params) params.push(v);
   for (const [channel, payload] of notifications) params.push(channel, payload);
   return { text, params };
 }

@@ -1,9 +1,9 @@
-import { fillPlaceholders, getTableName, is, sql, type Table } from "drizzle-orm";
+import { getTableName, is, Param, Placeholder, sql, type Table } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 import { BaseSQLiteDatabase, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { PgExecutor, SqliteExecutor } from "../executors.ts";
 import type { Executor } from "../portable.ts";
-import { type PgPipeline, pipelineOf } from "../postgres/pipeline.ts";
+import { type InsertTemplate, insertTemplate, insertText, type PgPipeline, pipelineOf } from "../postgres/pipeline.ts";
 
 /** Rows per INSERT statement: keeps a bulk insert under the database's bound-parameter limit. */
 const CHUNK = 500;
@@ -68,35 +68,51 @@ export async function insertRows(
   }
 }
 
-/** Postgres: the SQL of an insert of a few rows, built once per shape (as on SQLite), placeholders in. */
-const pgTemplates = new Map<string, { text: string; params: unknown[]; names: string[][] }>();
+/** Postgres: an insert's one-row template per table and set of columns, built once (as on SQLite), placeholders in. */
+const pgTemplates = new Map<string, { template: InsertTemplate; fill: Fill[] }>();
+
+/** How one parameter of a template gets its value from a row: its column's encoder applied to row[name], or a constant. */
+type Fill = { name: string; encoder: { mapToDriverValue(v: unknown): unknown } | undefined } | { constant: unknown };
+
+/** Drizzle's fillPlaceholders for one template, worked out once: its parameters are column placeholders. */
+function compileFill(params: unknown[]): Fill[] {
+  return params.map((p): Fill => {
+    if (is(p, Placeholder)) return { name: p.name, encoder: undefined };
+    if (is(p, Param) && is(p.value, Placeholder)) return { name: p.value.name, encoder: p.encoder };
+    return { constant: p };
+  });
+}
 
 function sendInserts(pg: PgExecutor, pipeline: PgPipeline, table: PgTable, rows: readonly object[], onError?: (err: unknown) => unknown): void {
   const keys = rows.length <= PREPARED_MAX_ROWS ? shapeOf(rows) : undefined;
+  const name = getTableName(table);
   if (keys === undefined) {
     for (let i = 0; i < rows.length; i += CHUNK) {
       const q = pg
         .insert(table)
         .values(rows.slice(i, i + CHUNK) as never)
         .toSQL();
-      pipeline.add({ text: q.sql, params: q.params, onError, table: getTableName(table) });
+      pipeline.add({ text: q.sql, params: q.params, onError, table: name });
     }
     return;
   }
-  const shape = `${getTableName(table)}|${rows.length}|${keys.join(",")}`;
+  const shape = `${name}|${keys.join(",")}`;
   let entry = pgTemplates.get(shape);
   if (!entry) {
     // No column default is evaluated here: every column the rows leave out is the database's DEFAULT.
-    const names = rows.map((_, i) => keys.map((k) => `${i}.${k}`));
-    const template = names.map((rowNames) => Object.fromEntries(keys.map((k, j) => [k, sql.placeholder(rowNames[j]!)])));
     const q = pg
       .insert(table)
-      .values(template as never)
+      .values(Object.fromEntries(keys.map((k) => [k, sql.placeholder(k)])) as never)
       .toSQL();
-    entry = { text: q.sql, params: q.params, names };
+    const template = insertTemplate(shape, q.sql, q.params.length);
+    if (template === undefined) throw new Error(`unexpected insert text for ${name}: ${q.sql}`);
+    entry = { template, fill: compileFill(q.params) };
     pgTemplates.set(shape, entry);
   }
-  pipeline.add({ text: entry.text, params: fillPlaceholders(entry.params, valuesOf(rows, keys, entry.names)), onError, table: getTableName(table), shape });
+  const params: unknown[] = [];
+  for (const row of rows as Record<string, unknown>[])
+    for (const f of entry.fill) params.push("constant" in f ? f.constant : f.encoder ? f.encoder.mapToDriverValue(row[f.name]) : row[f.name]);
+  pipeline.add({ text: insertText(entry.template, rows.length), params, onError, table: name, insert: { template: entry.template, rows: rows.length } });
 }
 
 function valuesOf(rows: readonly object[], keys: string[], names: string[][]): Record<string, unknown> {
@@ -113,18 +129,27 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The keys with a defined value, when every row has the same ones (else undefined: not prepared). */
 function shapeOf(rows: readonly object[]): string[] | undefined {
-  const keys = definedKeys(rows[0]!);
-  const signature = keys.join(",");
-  for (let i = 1; i < rows.length; i++) if (definedKeys(rows[i]!).join(",") !== signature) return undefined;
+  const keys = definedKeys(rows[0] as Record<string, unknown>);
+  for (let i = 1; i < rows.length; i++) if (!sameKeys(rows[i] as Record<string, unknown>, keys)) return undefined;
   return keys;
 }
 
-function definedKeys(row: object): string[] {
+// Rows are plain objects (no enumerable inherited keys): for…in walks their own keys in order,
+// without the arrays Object.entries makes (this runs for every insert of every write).
+function definedKeys(row: Record<string, unknown>): string[] {
   const keys: string[] = [];
-  // for…in, not Object.entries: no [key, value] array per key (a create maps 13 rows). Rows are
-  // plain object literals, so it sees exactly their own keys, in the same order.
-  for (const k in row) if ((row as Record<string, unknown>)[k] !== undefined) keys.push(k);
+  for (const k in row) if (row[k] !== undefined) keys.push(k);
   return keys;
+}
+
+function sameKeys(row: Record<string, unknown>, keys: string[]): boolean {
+  let j = 0;
+  for (const k in row) {
+    if (row[k] === undefined) continue;
+    if (keys[j] !== k) return false;
+    j++;
+  }
+  return j === keys.length;
 }
 
 function runPrepared(exec: SqliteExecutor, table: SQLiteTable, rows: readonly object[], keys: string[]): void {
