@@ -211,3 +211,47 @@ describe("conflicting writes at the same moment end as one of the serial orders"
     });
   }
 });
+
+describe("creates at the same moment commit together, each on its own terms", () => {
+  // Postgres commits the creates that arrive together as one statement (src/db/postgres/group-commit.ts),
+  // SQLite in one transaction (src/db/sqlite/group-commit.ts): one create's failure is its own.
+  test("a taken secret and a secret used twice fail alone; every other create is there with its event and count", async () => {
+    const G = "race-group";
+    const taken = await svc.api("POST", `/${G}/clients`, { name: "first", credentials: { secret: "group-taken" } });
+    expect(taken.status).toBe(201);
+    const bodies = [
+      ...Array.from({ length: 27 }, (_, i) => ({ name: `g-${i}` })),
+      { name: "dup-a", credentials: { secret: "group-dup" } },
+      { name: "dup-b", credentials: { secret: "group-dup" } },
+      { name: "again", credentials: { secret: "group-taken" } },
+    ];
+    for (let round = 0; round < Math.max(1, ROUNDS / 4); round++) {
+      const logsBefore = svc.logs.length;
+      const before = (await svc.api("GET", `/${G}/clients?only_total=true`)).json.total as number;
+      const answers = await Promise.all(bodies.map((b) => svc.api("POST", `/${G}/clients`, round === 0 ? b : { ...b, credentials: undefined })));
+      const created = answers.filter((a) => a.status === 201).map((a) => a.json.id as string);
+      const refused = answers.filter((a) => a.status !== 201);
+      if (round === 0) {
+        // One of the two "group-dup" creates wins; the other and the taken secret get the conflict.
+        expect(created.length).toBe(28);
+        expect(refused.map((a) => [a.status, a.json.message])).toEqual([
+          [400, "client key is not available"],
+          [400, "client key is not available"],
+        ]);
+        expect(answers.filter((a, i) => i >= 27 && i < 29 && a.status === 201).length).toBe(1);
+      } else expect(created.length).toBe(bodies.length);
+      const events = await eventsOf(created);
+      expect(
+        events
+          .filter((e) => e.operation === "client.create")
+          .map((e) => e.entityId)
+          .sort(),
+      ).toEqual([...created].sort());
+      // The totals from entity_counts (kept by its triggers) and from the rows agree.
+      expect((await svc.api("GET", `/${G}/clients?only_total=true`)).json.total).toBe(before + created.length);
+      expect((await svc.api("GET", `/${G}/clients?only_total=true&name=g-`)).json.total).toBe(round === 0 ? 27 : 27 * (round + 1));
+      for (const id of created) expect((await svc.api("GET", `/${G}/clients/${id}`)).status).toBe(200);
+      expect(svc.logs.slice(logsBefore).filter((l) => l.includes('"level":"error"'))).toEqual([]);
+    }
+  });
+});

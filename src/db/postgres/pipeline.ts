@@ -2,6 +2,11 @@ import { PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-j
 import type { ReservedSql, Sql } from "postgres";
 import type { PgExecutor } from "../executors.ts";
 
+/** Commits a transaction that only inserts with others committing at the same moment (src/db/postgres/group-commit.ts). */
+export interface GroupCommit {
+  commit(held: PipelinedStatement[], notifications: [string, string][]): Promise<void>;
+}
+
 /** A statement whose answer nobody reads: an insert of `insertRows`. */
 export interface PipelinedStatement {
   text: string;
@@ -63,7 +68,7 @@ export function insertText(t: InsertTemplate, rows: number): string {
 }
 
 /** Postgres' limit of bound parameters per statement. */
-const MAX_PARAMS = 65535;
+export const MAX_PARAMS = 65535;
 
 /**
  * One Postgres write transaction's statements that nobody awaits — the inserts of `insertRows`
@@ -74,7 +79,8 @@ const MAX_PARAMS = 65535;
  *   the inserts as data-modifying CTEs, the NOTIFYs as its SELECT, atomic on its own (no BEGIN,
  *   no COMMIT), on whichever connection of the pool is free (postgres.js pipelines statements of
  *   concurrent requests on its connections, as for any single query): one statement, no
- *   connection held for it;
+ *   connection held for it — and the creates that commit at the same moment share that statement
+ *   (src/db/postgres/group-commit.ts);
  * - when the transaction awaits a statement (a read, an update, a delete …), it reserves a
  *   connection; BEGIN and what is held are sent first, pipelined before that statement (Postgres
  *   runs them in order), so it sees their rows; at commit the rest and COMMIT are pipelined likewise.
@@ -92,7 +98,10 @@ export class PgPipeline {
   private reserving: Promise<ReservedSql> | undefined;
   private ended = false;
 
-  constructor(private readonly pool: Sql) {}
+  constructor(
+    private readonly pool: Sql,
+    private readonly group: GroupCommit,
+  ) {}
 
   /** Holds an insert (sent at the next statement the transaction awaits, or at commit). */
   add(statement: PipelinedStatement): void {
@@ -131,12 +140,17 @@ export class PgPipeline {
   async commit(): Promise<void> {
     if (!this.reserved) {
       if (this.held.length === 0 && this.notifications.length === 0) return void (this.ended = true);
-      const combined = combine(this.held, this.notifications);
-      if (combined) {
+      if (groupable(this.held, this.notifications)) {
+        // One statement, committed with those of the other transactions that only insert at this
+        // moment (group-commit.ts).
         this.ended = true;
         const held = this.held;
         this.held = [];
-        this.send(combined.text, combined.params, (err) => mapCombined(held, err));
+        this.pending.push(
+          this.group.commit(held, this.notifications).catch((err: unknown) => {
+            this.failure ??= { error: err };
+          }),
+        );
         return this.settle();
       }
       await this.reserve();
@@ -191,24 +205,24 @@ export class PgPipeline {
 const combinedTexts = new Map<string, string>();
 
 /** An insert of `rows` rows of `template` whose parameters are `params`, within a combined statement. */
-interface InsertPart {
+export interface InsertPart {
   template: InsertTemplate;
   rows: number;
   params: readonly unknown[];
 }
 
-/** The held inserts and NOTIFYs as one statement, when each insert comes from a template; else undefined. */
-function combine(held: PipelinedStatement[], notifications: [string, string][]): { text: string; params: unknown[] } | undefined {
-  const parts: InsertPart[] = [];
+/** Whether a transaction's held inserts and NOTIFYs may be committed with others' (src/db/postgres/group-commit.ts). */
+function groupable(held: PipelinedStatement[], notifications: [string, string][]): boolean {
+  let count = notifications.length * 2;
   for (const s of held) {
-    if (s.insert === undefined) return undefined;
-    parts.push({ template: s.insert.template, rows: s.insert.rows, params: s.params });
+    if (s.insert === undefined) return false;
+    count += s.params.length;
   }
-  return combined(parts, notifications);
+  return count <= MAX_PARAMS;
 }
 
 /** Inserts (one CTE each, in order) and NOTIFYs as one statement; undefined past the parameter limit. */
-function combined(parts: InsertPart[], notifications: [string, string][]): { text: string; params: unknown[] } | undefined {
+export function combined(parts: InsertPart[], notifications: [string, string][]): { text: string; params: unknown[] } | undefined {
   let count = notifications.length * 2;
   let key = "";
   for (const p of parts) {
@@ -236,7 +250,7 @@ function combined(parts: InsertPart[], notifications: [string, string][]): { tex
 }
 
 /** A combined statement failed: the `onError` of the insert into the table the error names, else the first that maps it. */
-function mapCombined(held: PipelinedStatement[], err: unknown): unknown {
+export function mapCombined(held: PipelinedStatement[], err: unknown): unknown {
   const table = (err as { table_name?: string } | null)?.table_name;
   const own = held.find((s) => s.table === table && s.onError);
   if (own) return own.onError!(err);
@@ -263,8 +277,8 @@ interface DrizzleInternals {
  * statement Drizzle sends on it (prepared, as on the pool: src/db/postgres/prepared-statements.ts)
  * goes through `PgPipeline.awaited`, on the transaction's own connection once it has one.
  */
-export function pipelinedTransaction(pool: PgExecutor, sql: Sql): { exec: PgExecutor; pipeline: PgPipeline } {
-  const pipeline = new PgPipeline(sql);
+export function pipelinedTransaction(pool: PgExecutor, sql: Sql, group: GroupCommit): { exec: PgExecutor; pipeline: PgPipeline } {
+  const pipeline = new PgPipeline(sql, group);
   // All Drizzle's session asks of its client: unsafe(text, params, options), awaited, maybe .values().
   const client = {
     unsafe(text: string, params?: unknown[]) {

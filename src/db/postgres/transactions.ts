@@ -6,6 +6,7 @@ import type { PgBus } from "../invalidation/postgres.ts";
 import { appendQueued } from "../outbox-append.ts";
 import type { StatisticsSchedule } from "../statistics.ts";
 import { type CommitListeners, TxScope } from "../transaction.ts";
+import { PgGroupCommit } from "./group-commit.ts";
 import { pipelinedTransaction } from "./pipeline.ts";
 
 /** Bounded retry of a transaction that Postgres aborted to resolve a conflict. */
@@ -40,6 +41,7 @@ export interface PgTransactionsDeps {
  */
 export function pgTransactions(deps: PgTransactionsDeps) {
   const { db, pool, tables, bus, statistics, commits, logger } = deps;
+  const group = new PgGroupCommit(pool);
 
   /**
    * One attempt: the transaction's writes nobody awaits held and pipelined — a create is one
@@ -47,7 +49,7 @@ export function pgTransactions(deps: PgTransactionsDeps) {
    * invalidations NOTIFYed with its commit.
    */
   async function attempt<T>(fn: (tx: TxScope<PgExecutor>) => Promise<T>): Promise<{ value: T; scope: TxScope<PgExecutor> }> {
-    const { exec, pipeline } = pipelinedTransaction(db, pool);
+    const { exec, pipeline } = pipelinedTransaction(db, pool, group);
     const scope = new TxScope<PgExecutor>(exec);
     try {
       const value = await fn(scope);
