@@ -158,6 +158,31 @@ describe.skipIf(!onPostgres)("Postgres transactions", () => {
   });
 });
 
+describe.skipIf(!onPostgres)("Postgres: role actions keep to their roles (triggers of 0009, not a foreign key)", () => {
+  test("a missing role is refused as by the key; deleting a role, or its client, deletes its actions; a role's id stays", async () => {
+    const db = await open();
+    const pool = (db as unknown as import("../src/db/postgres/open.ts").PostgresDatabase).sql;
+    const fails = (q: Promise<unknown>) =>
+      q.then(
+        () => undefined,
+        (e: { code?: string; constraint_name?: string }) => [e.code, e.constraint_name],
+      );
+    const fk = "client_role_actions_role_id_client_roles_id_fk";
+    await db.transact((tx) => createClientsRepository(db).insert(tx, [client("ra", "s-ra"), client("rb", "s-rb")]));
+    await pool`INSERT INTO client_roles (id, entity_id, name, created_by, created_at) VALUES ('role-a', 'ra', 'admin', 'u', 1), ('role-b', 'rb', 'admin', 'u', 1)`;
+    expect(await fails(pool`INSERT INTO client_role_actions VALUES ('role-a', 'read'), ('no-such-role', 'read')`)).toEqual(["23503", fk]);
+    await pool`INSERT INTO client_role_actions VALUES ('role-a', 'read'), ('role-a', 'update'), ('role-b', 'read')`;
+    expect(await fails(pool`UPDATE client_role_actions SET role_id = 'no-such-role' WHERE role_id = 'role-b'`)).toEqual(["23503", fk]);
+    expect(await fails(pool`UPDATE client_roles SET id = 'role-c' WHERE id = 'role-a'`)).toEqual(["23503", fk]);
+    const actions = async () => (await pool<{ role_id: string }[]>`SELECT role_id FROM client_role_actions ORDER BY 1`).map((r) => r.role_id);
+    expect(await actions()).toEqual(["role-a", "role-a", "role-b"]);
+    await pool`DELETE FROM client_roles WHERE id = 'role-a'`;
+    expect(await actions()).toEqual(["role-b"]);
+    await pool`DELETE FROM clients WHERE id = 'rb'`; // cascades to its roles, and from them to their actions
+    expect(await actions()).toEqual([]);
+  });
+});
+
 describe.skipIf(!onPostgres)("Postgres planner statistics", () => {
   test("a burst of writes gets its tables analyzed within seconds, without waiting for autovacuum", async () => {
     const db = await open();

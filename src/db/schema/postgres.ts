@@ -105,6 +105,9 @@ function roleTables<E extends typeof clients | typeof channels>(kind: "client" |
   const actions = pgTable(
     `${kind}_role_actions`,
     {
+      // On Postgres no constraint since migration 0009: triggers check it once per statement and
+      // cascade the deletes (a create's nine actions were nine checks). Declared here for the dump's
+      // table order; a migration touching this reference must account for it.
       roleId: text("role_id")
         .notNull()
         .references(() => roles.id, { onDelete: "cascade" }),
