@@ -112,26 +112,20 @@ export class PgGroupCommit implements GroupCommit {
 
 /** The batch's inserts merged per template (one CTE each, in order of first use) and all its NOTIFYs. */
 function merged(batch: Entry[]): { text: string; params: unknown[] } | undefined {
-  const byShape = new Map<string, { part: InsertPart; params: unknown[] }>();
+  const byShape = new Map<string, InsertPart & { params: unknown[] }>();
   const notifications = new Map<string, [string, string]>();
   for (const e of batch) {
     for (const p of e.parts) {
       const group = byShape.get(p.template.shape);
       if (group) {
-        group.part.rows += p.rows;
+        group.rows += p.rows;
         for (const v of p.params) group.params.push(v);
-      } else {
-        const params = [...p.params];
-        byShape.set(p.template.shape, { part: { template: p.template, rows: p.rows, params }, params });
-      }
+      } else byShape.set(p.template.shape, { template: p.template, rows: p.rows, params: [...p.params] });
     }
     // Postgres delivers a transaction's identical notifications once: the same here.
     for (const n of e.notifications) notifications.set(`${n[0]}\u0000${n[1]}`, n);
   }
-  return combined(
-    [...byShape.values()].map((g) => g.part),
-    [...notifications.values()],
-  );
+  return combined([...byShape.values()], [...notifications.values()]);
 }
 
 /** An error the server answered with (a SQLSTATE), as opposed to one of the connection. */

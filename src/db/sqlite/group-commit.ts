@@ -37,8 +37,6 @@ export interface GroupCommit {
   /** Resolves once the queue is empty. */
   drained(): Promise<void>;
   readonly stats: { transactions: number; commits: number };
-  /** Finalizes its prepared statements (before the connection closes; the queue must be drained). */
-  finalize(): void;
 }
 
 interface Job {
@@ -58,7 +56,8 @@ export function groupCommit(deps: GroupCommitDeps): GroupCommit {
   const queue: Job[] = [];
   const stats = { transactions: 0, commits: 0 };
   let draining: Promise<void> | undefined;
-  // Each job's SAVEPOINT and RELEASE, prepared once (exec would parse their text per job).
+  // Each job's SAVEPOINT and RELEASE, prepared once (exec would parse their text per job); the
+  // connection is the statement cache's, which finalizes them before the file closes.
   const savepoint = writeConnection.prepare("SAVEPOINT job");
   const release = writeConnection.prepare("RELEASE job");
 
@@ -132,10 +131,6 @@ export function groupCommit(deps: GroupCommitDeps): GroupCommit {
 
   return {
     stats,
-    finalize() {
-      savepoint.finalize();
-      release.finalize();
-    },
     get busy() {
       return draining !== undefined;
     },

@@ -81,7 +81,7 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
     lock.release();
     throw err;
   }
-  const { writeConnection, write, readConnection, read } = connections;
+  const { writeConnection, cachedWrite, write, readConnection, read } = connections;
   const bus = createLocalBus(opts.logger);
   const storageFull = storageFullGuard(opts.logger);
   const commits = new CommitListeners(opts.logger);
@@ -89,7 +89,7 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
   let closed = false;
 
   const writer = groupCommit({
-    writeConnection,
+    writeConnection: cachedWrite,
     write,
     tables: sqliteSchema,
     snapshot,
@@ -143,7 +143,6 @@ export function openSqlite(opts: SqliteOptions): SqliteDatabase {
       await statistics.close();
       await bus.close();
       snapshot.release();
-      writer.finalize();
       for (const conn of [readConnection, writeConnection]) finalizeStatements(conn);
       readConnection.close();
       try {
@@ -167,7 +166,9 @@ function connect(opts: SqliteOptions) {
     configure(writeConnection, BUSY_TIMEOUT_MS); // start-up may wait; nothing else runs yet
     writeConnection.exec("PRAGMA journal_mode = WAL");
     if (opts.migrate !== false) migrateSqlite(writeConnection, SQLITE_MIGRATIONS);
-    const write = drizzle({ client: withStatementCache(writeConnection), schema: sqliteSchema });
+    // Statements prepared through it are finalized at close (finalizeStatements), Drizzle's and the group commit's.
+    const cachedWrite = withStatementCache(writeConnection);
+    const write = drizzle({ client: cachedWrite, schema: sqliteSchema });
     writeConnection.exec("PRAGMA busy_timeout = 0");
     writeConnection.exec(`PRAGMA cache_size = -${WRITE_CACHE_KIB}`);
     writeConnection.exec("PRAGMA analysis_limit = 1000");
@@ -177,7 +178,7 @@ function connect(opts: SqliteOptions) {
     readConnection.exec("PRAGMA query_only = ON");
     readConnection.exec(`PRAGMA cache_size = -${READ_CACHE_KIB}`);
     const read = drizzle({ client: withStatementCache(readConnection), schema: sqliteSchema });
-    return { writeConnection, write, readConnection, read };
+    return { writeConnection, cachedWrite, write, readConnection, read };
   } catch (err) {
     writeConnection.close();
     throw err;
