@@ -56,8 +56,9 @@ function rowsText(t: InsertTemplate, rows: number, offset: number): string {
 
 const insertTexts = new Map<string, string>();
 
-/** The text of an insert of `rows` rows of a template (built once per template and row count). */
-export function insertText(t: InsertTemplate, rows: number): string {
+/** The text of an insert of `rows` rows of a template (built once per template and row count, unless `keep` is false). */
+export function insertText(t: InsertTemplate, rows: number, keep = true): string {
+  if (!keep) return t.head + rowsText(t, rows, 0);
   const key = `${t.shape}|${rows}`;
   let text = insertTexts.get(key);
   if (text === undefined) {

@@ -3,7 +3,7 @@ import type { PgTable } from "drizzle-orm/pg-core";
 import { BaseSQLiteDatabase, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { PgExecutor, SqliteExecutor } from "../executors.ts";
 import type { Executor } from "../portable.ts";
-import { type InsertTemplate, insertTemplate, insertText, type PgPipeline, pipelineOf } from "../postgres/pipeline.ts";
+import { type InsertTemplate, insertTemplate, insertText, MAX_PARAMS, type PgPipeline, pipelineOf } from "../postgres/pipeline.ts";
 
 /** Rows per INSERT statement: keeps a bulk insert under the database's bound-parameter limit. */
 const CHUNK = 500;
@@ -47,8 +47,8 @@ export async function insertRows(
   try {
     if (is(exec, BaseSQLiteDatabase)) {
       const sqlite = exec as SqliteExecutor;
-      const keys = rows.length <= PREPARED_MAX_ROWS ? shapeOf(rows) : undefined;
-      if (keys !== undefined) {
+      const keys = shapeOf(rows);
+      if (keys !== undefined && rows.length <= PREPARED_MAX_ROWS) {
         runPrepared(sqlite, table as SQLiteTable, rows, keys);
         return;
       }
@@ -57,7 +57,11 @@ export async function insertRows(
         // and without it a bulk of thousands would keep device authentication (reads on the other
         // connection) waiting until it commits.
         if (i > 0) await nextTurn();
-        await sqlite.insert(table as SQLiteTable).values(rows.slice(i, i + CHUNK) as never);
+        const chunk = rows.slice(i, i + CHUNK);
+        // Full chunks of one shape: one statement prepared once (building and preparing a
+        // 500-row insert per chunk was most of a bulk create); a remainder as Drizzle builds it.
+        if (keys !== undefined && chunk.length === CHUNK) runPrepared(sqlite, table as SQLiteTable, chunk, keys);
+        else await sqlite.insert(table as SQLiteTable).values(chunk as never);
       }
       return;
     }
@@ -84,9 +88,10 @@ function compileFill(params: unknown[]): Fill[] {
 }
 
 function sendInserts(pg: PgExecutor, pipeline: PgPipeline, table: PgTable, rows: readonly object[], onError?: (err: unknown) => unknown): void {
-  const keys = rows.length <= PREPARED_MAX_ROWS ? shapeOf(rows) : undefined;
+  const keys = shapeOf(rows);
   const name = getTableName(table);
   if (keys === undefined) {
+    // Rows of different shapes: Drizzle's builder, which gives each row's missing columns `default`.
     for (let i = 0; i < rows.length; i += CHUNK) {
       const q = pg
         .insert(table)
@@ -96,6 +101,25 @@ function sendInserts(pg: PgExecutor, pipeline: PgPipeline, table: PgTable, rows:
     }
     return;
   }
+  const entry = pgTemplateOf(pg, table, name, keys);
+  if (rows.length <= PREPARED_MAX_ROWS) {
+    const text = insertText(entry.template, rows.length);
+    pipeline.add({ text, params: fillRows(entry.fill, rows, 0, rows.length), onError, table: name, insert: { template: entry.template, rows: rows.length } });
+    return;
+  }
+  // A bulk: chunks of the same template (Drizzle's builder spent more on a 1,000-client bulk's
+  // SQL text than Postgres on its rows). Sent as they are, not combined with other transactions.
+  const chunk = Math.min(CHUNK, Math.floor(MAX_PARAMS / entry.template.width));
+  for (let i = 0; i < rows.length; i += chunk) {
+    const n = Math.min(chunk, rows.length - i);
+    // Texts of full chunks are kept; a remainder's is built for the call (any size may come).
+    const text = n === chunk ? insertText(entry.template, n) : insertText(entry.template, n, false);
+    pipeline.add({ text, params: fillRows(entry.fill, rows, i, i + n), onError, table: name });
+  }
+}
+
+/** The one-row template of `table` for a set of columns, built once by Drizzle with placeholders. */
+function pgTemplateOf(pg: PgExecutor, table: PgTable, name: string, keys: string[]): { template: InsertTemplate; fill: Fill[] } {
   const shape = `${name}|${keys.join(",")}`;
   let entry = pgTemplates.get(shape);
   if (!entry) {
@@ -109,10 +133,17 @@ function sendInserts(pg: PgExecutor, pipeline: PgPipeline, table: PgTable, rows:
     entry = { template, fill: compileFill(q.params) };
     pgTemplates.set(shape, entry);
   }
+  return entry;
+}
+
+/** The parameters of rows[from..to) in template order, each value encoded by its column. */
+function fillRows(fill: Fill[], rows: readonly object[], from: number, to: number): unknown[] {
   const params: unknown[] = [];
-  for (const row of rows as Record<string, unknown>[])
-    for (const f of entry.fill) params.push("constant" in f ? f.constant : f.encoder ? f.encoder.mapToDriverValue(row[f.name]) : row[f.name]);
-  pipeline.add({ text: insertText(entry.template, rows.length), params, onError, table: name, insert: { template: entry.template, rows: rows.length } });
+  for (let i = from; i < to; i++) {
+    const row = rows[i] as Record<string, unknown>;
+    for (const f of fill) params.push("constant" in f ? f.constant : f.encoder ? f.encoder.mapToDriverValue(row[f.name]) : row[f.name]);
+  }
+  return params;
 }
 
 function valuesOf(rows: readonly object[], keys: string[], names: string[][]): Record<string, unknown> {
