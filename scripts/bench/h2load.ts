@@ -36,29 +36,44 @@ export function grpcFrame(method: GrpcMethod, request: unknown): Buffer {
   return Buffer.concat([head, msg]);
 }
 
+/** A unary call's answer as it travelled: its grpc-status and the reply message (without the 5-byte prefix). */
+export interface RawReply {
+  status: string | undefined;
+  message: Buffer;
+}
+
+/** The request headers of a gRPC call to `path` (one object per method, reused). */
+export const grpcHeaders = (path: string) => ({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" });
+
+/** Sends one framed request on an open node:http2 session; grpc-status from the trailers (or a trailers-only answer). */
+export function unaryOn(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, frame: Buffer): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    const req = session.request(headers);
+    const chunks: Buffer[] = [];
+    let status: string | undefined;
+    req.on("response", (h) => {
+      if (h["grpc-status"] !== undefined) status = String(h["grpc-status"]); // trailers-only answer
+    });
+    req.on("trailers", (h) => {
+      status = String(h["grpc-status"]);
+    });
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("error", reject);
+    req.on("end", () => {
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      resolve({ status, message: body.length >= 5 ? body.subarray(5, 5 + body.readUInt32BE(1)) : body });
+    });
+    req.end(frame);
+  });
+}
+
 /** Sends one framed request through node:http2 and returns the decoded reply; throws unless grpc-status is 0. */
 export async function checkOnce(address: string, method: GrpcMethod, frame: Buffer): Promise<unknown> {
   const session = http2.connect(`http://${address}`);
   try {
-    return await new Promise((resolve, reject) => {
-      const req = session.request({ ":method": "POST", ":path": method.path, "content-type": "application/grpc", te: "trailers" });
-      const chunks: Buffer[] = [];
-      let status: string | undefined;
-      req.on("response", (h) => {
-        if (h["grpc-status"] !== undefined) status = String(h["grpc-status"]); // trailers-only answer
-      });
-      req.on("trailers", (h) => {
-        status = String(h["grpc-status"]);
-      });
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("error", reject);
-      req.on("end", () => {
-        if (status !== "0") return reject(new Error(`${method.path} on ${address}: grpc-status ${status}`));
-        const body = Buffer.concat(chunks);
-        resolve(method.responseDeserialize(body.subarray(5, 5 + body.readUInt32BE(1))));
-      });
-      req.end(frame);
-    });
+    const r = await unaryOn(session, grpcHeaders(method.path), frame);
+    if (r.status !== "0") throw new Error(`${method.path} on ${address}: grpc-status ${r.status}`);
+    return method.responseDeserialize(r.message);
   } finally {
     session.close();
   }

@@ -17,6 +17,13 @@
 //                (what this VM's reclaim does to pages unread for a minute); restart: cold, then a
 //                service that runs until its first prewarm pass (MG_CLIENTS_DB_PREWARM) and stops,
 //                so that the measured one is its restart
+//   --grpc-client the gRPC phase's measuring client (a process of its own, scripts/bench/first-calls.ts):
+//                h2 (default: pre-encoded requests on one node:http2 connection) or grpc-js (the same
+//                bytes through a grpc-js client, for comparison)
+//   --gc-log     run the measured service and the measuring client with BUN_JSC_logGC=1 and report
+//                their collectors' pauses during the calls, and which calls they landed on
+//   --service-env K=V,K=V  more environment for the gRPC phase's measured service (e.g. BUN_JSC_* options)
+//   --settle MS  leave the gRPC phase's service idle MS ms after its start before the first call (default 0)
 // Run it under the heavy lock (PROTOCOL.md): flock /tmp/mgc-heavy.lock bun scripts/bench/scale.ts …
 
 import { Database } from "bun:sqlite";
@@ -25,10 +32,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
-import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import postgres from "postgres";
+import { grpcDefinitions } from "../../src/grpc/server.ts";
 import { freshDatabase } from "./db.ts";
+import { type GrpcMethod, grpcFrame } from "./h2load.ts";
 import { load } from "./load.ts";
 import { freePort, ROOT, startProcess } from "./proc.ts";
 import { ADMIN_ID, channelsFor, clientShape, DOMAIN, seedPostgres, seedSqlite, T0_US } from "./scale-seed.ts";
@@ -43,6 +50,10 @@ const { values: args } = parseArgs({
     lists: { type: "string" },
     binary: { type: "string" },
     "page-cache": { type: "string", default: "as-is" },
+    "grpc-client": { type: "string", default: "h2" },
+    "gc-log": { type: "boolean", default: false },
+    "service-env": { type: "string" },
+    settle: { type: "string", default: "0" },
   },
 });
 const N = Number(args.n);
@@ -117,15 +128,16 @@ function cli(args: string[], env: Record<string, string>): { code: number; out: 
 }
 
 /** Starts the service (from source) on the seeded data; ready when /health answers 200. */
-async function service(extra: Record<string, string> = {}, dataDir = dir) {
+async function service(extra: Record<string, string> = {}, dataDir = dir, stderr?: (s: ReadableStream<Uint8Array>) => Promise<void>) {
   const port = await freePort();
   const grpcPort = await freePort();
   const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts")], {
     cwd: ROOT,
     env: { ...process.env, ...baseEnv, ...dbEnv(dataDir), MG_CLIENTS_HTTP_PORT: String(port), MG_CLIENTS_GRPC_PORT: String(grpcPort), ...extra },
     stdout: "ignore",
-    stderr: "inherit",
+    stderr: stderr ? "pipe" : "inherit",
   });
+  const stderrRead = stderr?.(proc.stderr as ReadableStream<Uint8Array>);
   const url = `http://localhost:${port}`;
   for (let i = 0; ; i++) {
     if (proc.exitCode !== null) throw new Error("the service exited");
@@ -139,6 +151,7 @@ async function service(extra: Record<string, string> = {}, dataDir = dir) {
   const stop = async () => {
     proc.kill("SIGTERM");
     await proc.exited;
+    await stderrRead;
   };
   return { proc, url, grpcAddress: `localhost:${grpcPort}`, stop };
 }
@@ -316,17 +329,46 @@ async function startup(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 // grpc: the first call per client, on a freshly started service (warmed on other clients' first calls)
+/** A collector pause as a process's BUN_JSC_logGC=1 log tells it: when it ended (ms since the epoch) and how long it took. */
+interface Pause {
+  end: number;
+  ms: number;
+  /** The heap's address in the log: a worker thread (the prewarm's) has a heap of its own, whose pauses stop only that thread. */
+  heap: string;
+  /** Of an Eden (young objects) or a Full collection. */
+  kind: string;
+}
+
+/**
+ * Reads a process's stderr: BUN_JSC_logGC=1 lines become pauses (JSC logs `p=<ms>ms` when the
+ * mutator resumes: the line's arrival, on this idle process, is the pause's end), anything else
+ * is passed on to this process's stderr.
+ */
+function readGcLog(stream: ReadableStream<Uint8Array>, into: Pause[]): Promise<void> {
+  return (async () => {
+    const decoder = new TextDecoder();
+    const cycle = new Map<string, string>();
+    let buf = "";
+    for await (const chunk of stream) {
+      const at = performance.timeOrigin + performance.now();
+      buf += decoder.decode(chunk, { stream: true });
+      const lines = buf.split("\n");
+      buf = lines.pop()!;
+      for (const line of lines) {
+        const m = /^\[GC<(\w+)>:.*\bp=([\d.]+)ms/.exec(line);
+        const started = /^\[GC<(\w+)>: START .*=> (\w+)Collection/.exec(line);
+        if (started) cycle.set(started[1]!, started[2]!);
+        if (m) into.push({ end: at, ms: Number(m[2]), heap: m[1]!, kind: cycle.get(m[1]!) ?? "?" });
+        else if (!line.startsWith("[GC<") && !line.startsWith("Requesting GC") && line !== "GC END!" && line !== "") console.error(line);
+      }
+    }
+  })();
+}
+
 async function grpcPhase(): Promise<void> {
-  const def = protoLoader.loadSync(["clients/v1/clients.proto", "channels/v1/channels.proto"], {
-    keepCase: true,
-    longs: Number,
-    enums: String,
-    defaults: true,
-    includeDirs: [join(ROOT, "proto")],
-  });
-  const pkg = grpc.loadPackageDefinition(def) as any;
-  const call = (c: any, method: string, req: unknown) =>
-    new Promise<any>((resolve, reject) => c[method](req, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))));
+  const defs = grpcDefinitions();
+  const authnM = defs.clients.Authenticate as unknown as GrpcMethod;
+  const authzM = defs.channels.Authorize as unknown as GrpcMethod;
   // Which clients: distinct, spread over the whole set; their ids and publish channels read from
   // the database itself (the lists under test are not the way to find them).
   const K = Math.min(1000, Math.floor(N / 2));
@@ -356,66 +398,159 @@ async function grpcPhase(): Promise<void> {
     });
   const lookups = resolve(picks);
   const warm = resolve(warmPicks);
-  if (!onPg) await pageCache(args["page-cache"]!);
-  // A fresh service: every call below is the first one for its client.
-  const cold = await service();
-  const c2 = new pkg.clients.v1.ClientsService(cold.grpcAddress, grpc.credentials.createInsecure());
-  const ch2 = new pkg.channels.v1.ChannelsService(cold.grpcAddress, grpc.credentials.createInsecure());
-  // Warm the connection (not a client of the measured set).
-  await call(c2, "Authenticate", { token: "Basic bm9ib2R5Om5vdGhpbmc=" }).catch(() => undefined);
-  await call(ch2, "Authorize", { domain_id: DOMAIN, client_id: ADMIN_ID, client_type: "client", channel_id: lookups[0]!.channel, type: 1 }).catch(
-    () => undefined,
-  );
-  // Warm the process on the first calls of clients outside the measured set.
+
+  // Every request encoded before the service starts: the measuring client only sends bytes.
+  type Kind = "authn" | "authz" | "hit" | "warm";
+  const calls: { kind: Kind; method: GrpcMethod; frame: Buffer }[] = [];
+  const authnCall = (kind: Kind, l: { id: string; i: number }) =>
+    calls.push({ kind, method: authnM, frame: grpcFrame(authnM, { token: `Basic${Buffer.from(`${l.id}:secret-${l.i}`).toString("base64")}` }) });
+  const authzCall = (kind: Kind, l: { id: string; channel: string }) =>
+    calls.push({
+      kind,
+      method: authzM,
+      frame: grpcFrame(authzM, { domain_id: DOMAIN, client_id: l.id, client_type: "client", channel_id: l.channel, type: 1 }),
+    });
+  // The connection warmed on calls of no measured client (a denial, the super-admin), then the
+  // process on the first calls of clients outside the measured set.
+  calls.push({ kind: "warm", method: authnM, frame: grpcFrame(authnM, { token: "Basic bm9ib2R5Om5vdGhpbmc=" }) });
+  authzCall("warm", { id: ADMIN_ID, channel: lookups[0]!.channel });
   for (const l of warm) {
-    await call(c2, "Authenticate", { token: `Basic${Buffer.from(`${l.id}:secret-${l.i}`).toString("base64")}` });
-    await call(ch2, "Authorize", { domain_id: DOMAIN, client_id: l.id, client_type: "client", channel_id: l.channel, type: 1 });
+    authnCall("warm", l);
+    authzCall("warm", l);
   }
-  const authn: number[] = [];
-  const authz: number[] = [];
-  let wrong = 0;
-  for (let k = 0; k < lookups.length; k++) {
-    const l = lookups[k]!;
-    const t0 = performance.now();
-    if (k % 2 === 0) {
-      const r = await call(c2, "Authenticate", { token: `Basic${Buffer.from(`${l.id}:secret-${l.i}`).toString("base64")}` });
-      authn.push(performance.now() - t0);
-      if (!r.authenticated) wrong++;
-    } else {
-      const r = await call(ch2, "Authorize", { domain_id: DOMAIN, client_id: l.id, client_type: "client", channel_id: l.channel, type: 1 });
-      authz.push(performance.now() - t0);
-      if (!r.authorized) wrong++;
-    }
+  const measureFrom = calls.length;
+  for (const [k, l] of lookups.entries()) {
+    if (k % 2 === 0) authnCall("authn", l);
+    else authzCall("authz", l);
   }
-  // The same calls again (cache hits): what this machine's scheduling and grpc-js cost on their own.
-  const again: number[] = [];
-  for (let k = 0; k < lookups.length; k += 2) {
-    const l = lookups[k]!;
-    const t0 = performance.now();
-    await call(c2, "Authenticate", { token: `Basic${Buffer.from(`${l.id}:secret-${l.i}`).toString("base64")}` });
-    again.push(performance.now() - t0);
+  // The same Authenticate calls again (cache hits): what the rest of a call costs on this machine.
+  for (let k = 0; k < lookups.length; k += 2) authnCall("hit", lookups[k]!);
+
+  if (!onPg) await pageCache(args["page-cache"]!);
+  const gcLog = args["gc-log"] === true;
+  const gcEnv: Record<string, string> = gcLog ? { BUN_JSC_logGC: "1" } : {};
+  const serviceEnv = Object.fromEntries(
+    (args["service-env"] ?? "").split(",").flatMap((kv) => (kv.includes("=") ? [kv.split("=", 2) as [string, string]] : [])),
+  );
+  // A fresh service: every measured call is the first one for its client.
+  const servicePauses: Pause[] = [];
+  const clientPauses: Pause[] = [];
+  const cold = await service({ ...gcEnv, ...serviceEnv }, dir, gcLog ? (s) => readGcLog(s, servicePauses) : undefined);
+  const readyAt = performance.timeOrigin + performance.now();
+  await Bun.sleep(Number(args.settle));
+  const specFile = join(tmpdir(), `mgc-first-calls-${process.pid}.json`);
+  const client = args["grpc-client"] === "grpc-js" ? "grpc-js" : "h2";
+  writeFileSync(
+    specFile,
+    JSON.stringify({ address: cold.grpcAddress, client, measureFrom, calls: calls.map((c) => ({ path: c.method.path, frame: c.frame.toString("base64") })) }),
+  );
+  let result: { start: number[]; ms: number[]; status: (string | null)[]; reply: string[] };
+  try {
+    const proc = Bun.spawn([process.execPath, join(ROOT, "scripts/bench/first-calls.ts"), specFile], {
+      cwd: ROOT,
+      env: { ...process.env, ...gcEnv },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out] = await Promise.all([new Response(proc.stdout).text(), readGcLog(proc.stderr, clientPauses)]);
+    if ((await proc.exited) !== 0) throw new Error("the measuring client failed");
+    result = JSON.parse(out);
+  } finally {
+    rmSync(specFile, { force: true });
   }
-  c2.close();
-  ch2.close();
+  const rss = rssOf(cold.proc.pid);
   await cold.stop();
   if (!onPg) console.log(`page cache after the run: ${resident()}`);
+
+  const measured = calls.map((c, k) => ({ ...c, k, start: result.start[k]!, ms: result.ms[k]! })).slice(measureFrom);
+  let wrong = 0;
+  for (const c of measured) {
+    const reply = result.status[c.k] === "0" ? (c.method.responseDeserialize(Buffer.from(result.reply[c.k]!, "base64")) as Record<string, unknown>) : {};
+    if (!(c.kind === "authz" ? reply.authorized : reply.authenticated)) wrong++;
+  }
+  const of = (kind: Kind) => measured.filter((c) => c.kind === kind);
+  const authn = of("authn");
+  const authz = of("authz");
+  const again = of("hit");
   const at = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
   const p99 = (xs: number[]) => at(xs, 0.99);
+  const fig = (xs: { ms: number }[]) =>
+    `${at(
+      xs.map((x) => x.ms),
+      0.5,
+    ).toFixed(2)}/${p99(xs.map((x) => x.ms)).toFixed(2)}`;
   console.log(
-    `gRPC p50/p99 ms: Authenticate first call ${at(authn, 0.5).toFixed(2)}/${p99(authn).toFixed(2)}, Authorize first call ${at(authz, 0.5).toFixed(2)}/${p99(authz).toFixed(2)}, Authenticate cache hit (reference) ${at(again, 0.5).toFixed(2)}/${p99(again).toFixed(2)}`,
+    `gRPC p50/p99 ms (${client} client, one connection, one call at a time): Authenticate first call ${fig(authn)}, Authorize first call ${fig(authz)}, Authenticate cache hit (reference) ${fig(again)}`,
   );
   // Which calls were slow (their order among the first calls: early ones point at warm-up, spread ones at the machine).
-  const slowest = (xs: number[]) =>
+  const firsts = measured.filter((c) => c.kind !== "hit");
+  const slowest = (xs: typeof measured) =>
     xs
-      .map((t, k) => [t, k] as const)
+      .map((c) => [c.ms, firsts.indexOf(c)] as const)
       .sort((a, b) => b[0] - a[0])
       .slice(0, 12)
       .map(([t, k]) => `${t.toFixed(1)}@${k}`)
       .join(" ");
   console.log(`slowest first calls (ms@order): Authenticate ${slowest(authn)}; Authorize ${slowest(authz)}`);
+  const last = measured.at(-1)!;
+  console.log(
+    `service RSS after the calls: ${(rss / MiB).toFixed(1)} MiB; the measured calls ran from ${(measured[0]!.start - readyAt).toFixed(0)} to ${(last.start + last.ms - readyAt).toFixed(0)} ms after its first /health 200`,
+  );
+  if (gcLog) gcReport(measured, servicePauses, clientPauses);
   if (wrong > 0) console.log(`!! ${wrong} calls answered no`);
-  verdict(`gRPC Authenticate, first call per client (${authn.length} clients), p99`, ms(p99(authn)), "< 2 ms", p99(authn) < 2 && wrong === 0);
-  verdict(`gRPC Authorize, first call per client (${authz.length} clients), p99`, ms(p99(authz)), "< 2 ms", p99(authz) < 2 && wrong === 0);
+  verdict(
+    `gRPC Authenticate, first call per client (${authn.length} clients), p99`,
+    ms(p99(authn.map((c) => c.ms))),
+    "< 2 ms",
+    p99(authn.map((c) => c.ms)) < 2 && wrong === 0,
+  );
+  verdict(
+    `gRPC Authorize, first call per client (${authz.length} clients), p99`,
+    ms(p99(authz.map((c) => c.ms))),
+    "< 2 ms",
+    p99(authz.map((c) => c.ms)) < 2 && wrong === 0,
+  );
+}
+
+/**
+ * What the two processes' collectors did during the measured calls, and which calls they landed
+ * on: a call overlaps a pause when the pause's span (its end less its length, widened by `SLACK`
+ * ms for the log line's way through the pipe) meets the call's.
+ */
+function gcReport(measured: { kind: string; start: number; ms: number }[], servicePauses: Pause[], client: Pause[]): void {
+  const SLACK = 0.3;
+  // The main thread's heap is the first to collect (while the modules load); others are workers'.
+  const main = servicePauses[0]?.heap;
+  const service = servicePauses.filter((p) => p.heap === main);
+  const workers = servicePauses.length - service.length;
+  const from = measured[0]!.start;
+  const to = Math.max(...measured.map((c) => c.start + c.ms));
+  const during = (ps: Pause[]) => ps.filter((p) => p.end >= from && p.end - p.ms <= to + SLACK);
+  const describe = (ps: Pause[]) => {
+    const d = during(ps);
+    const over1 = d.filter((p) => p.ms > 1).length;
+    return `${d.length} pauses (${over1} over 1 ms, max ${Math.max(0, ...d.map((p) => p.ms)).toFixed(2)} ms, ${d.reduce((n, p) => n + p.ms, 0).toFixed(1)} ms in all; ${ps.length} in the process's life)`;
+  };
+  const long = during(service).filter((p) => p.ms > 1);
+  if (long.length)
+    console.log(
+      `service pauses over 1 ms (ms after the first measured call: length, collection): ${long.map((p) => `+${(p.end - from).toFixed(0)}: ${p.ms.toFixed(1)} ${p.kind}`).join(", ")}`,
+    );
+  console.log(
+    `collector during the ${measured.length} measured calls: service (main thread) ${describe(service)}; measuring client ${describe(client)}; the service's worker threads paused ${workers} times in all (their own threads only)`,
+  );
+  const hits = (c: { start: number; ms: number }, ps: Pause[]) => ps.some((p) => p.end - p.ms - SLACK <= c.start + c.ms && p.end + SLACK >= c.start);
+  for (const kind of ["authn", "authz", "hit"]) {
+    const xs = measured.filter((c) => c.kind === kind);
+    const sorted = [...xs].sort((a, b) => b.ms - a.ms);
+    const tail = sorted.slice(0, Math.max(1, Math.ceil(xs.length / 100) + 1)); // the calls at and above the p99
+    const onService = xs.filter((c) => hits(c, service));
+    const onClient = xs.filter((c) => hits(c, client));
+    const clean = xs.filter((c) => !hits(c, service) && !hits(c, client)).map((c) => c.ms);
+    console.log(
+      `  ${kind}: ${onService.length} of ${xs.length} calls met a service pause, ${onClient.length} a client pause; of the ${tail.length} slowest (${tail.map((c) => c.ms.toFixed(1)).join(", ")} ms) ${tail.filter((c) => hits(c, service)).length} met a service pause, ${tail.filter((c) => hits(c, client)).length} a client pause; p99 of the others ${clean.length ? clean.sort((a, b) => a - b)[Math.min(clean.length - 1, Math.floor(0.99 * clean.length))]!.toFixed(2) : "—"} ms`,
+    );
+  }
 }
 
 /** How much of the SQLite file the OS page cache holds (fincore). */
