@@ -73,13 +73,24 @@ export function createLogger(level: LogLevel, sink: LogSink = stdoutSink): Logge
     const body = fields ? JSON.stringify(fields.error instanceof Error ? { ...fields, ...errorFields(fields) } : fields) : "{}";
     line(lvl, msg, body.slice(1, -1));
   };
+  let prefixMs = Number.NaN;
+  let prefixMsg = "";
+  let prefix = "";
   return {
     debug: (m, f) => write("debug", m, f),
     info: (m, f) => write("info", m, f),
     warn: (m, f) => write("warn", m, f),
     error: (m, f) => write("error", m, f),
     infoMembers: (m, members) => {
-      if (RANK.info >= min) line("info", m, members);
+      if (RANK.info < min) return;
+      // The line up to its members, kept for the millisecond: one per request under load.
+      const ms = Date.now();
+      if (ms !== prefixMs || m !== prefixMsg) {
+        prefixMs = ms;
+        prefixMsg = m;
+        prefix = `{"time":"${isoAt(ms)}","level":"info","msg":${JSON.stringify(m)},`;
+      }
+      sink(`${prefix}${members}}\n`);
     },
     enabled: (lvl) => RANK[lvl] >= min,
   };
@@ -88,8 +99,9 @@ export function createLogger(level: LogLevel, sink: LogSink = stdoutSink): Logge
 let lastMs = 0;
 let lastIso = "";
 /** The current time in ISO 8601, formatted once per millisecond. */
-function isoNow(): string {
-  const ms = Date.now();
+const isoNow = (): string => isoAt(Date.now());
+/** `ms` in ISO 8601, kept for the next call of the same millisecond. */
+function isoAt(ms: number): string {
   if (ms !== lastMs) {
     lastMs = ms;
     lastIso = new Date(ms).toISOString();

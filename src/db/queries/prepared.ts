@@ -82,6 +82,19 @@ function directOf(stmt: PreparedSelect): ((params: Record<string, unknown>) => u
 }
 
 /**
+ * `(values) => ({ key0: values[0], key1: map(values[1]), … })`, written out once per statement:
+ * a row object of one fixed shape, made by one literal (a loop adding the keys one by one made
+ * each row go through a chain of shape transitions; issue #14, ~half of the mapper's time).
+ * The keys are a table's own property names (identifiers), quoted anyway.
+ */
+function objectLiteralMapper(keys: string[], columns: Column[], mapped: boolean[]): RowMapper {
+  const fields = keys.map(
+    (k, i) => `${JSON.stringify(k)}: ${mapped[i] ? `values[${i}] === null ? null : columns[${i}].mapFromDriverValue(values[${i}])` : `values[${i}]`}`,
+  );
+  return new Function("columns", `return (values) => ({ ${fields.join(", ")} });`)(columns) as RowMapper;
+}
+
+/**
  * For a select of plain columns (a table's row, no joins): a mapper made once per statement that
  * does what Drizzle's generic mapResultRow does for such a row — each value through its column's
  * `mapFromDriverValue`, null kept — without walking a path, testing each field's kind and reducing
@@ -103,14 +116,7 @@ function rowMapperOf(stmt: PreparedSelect): RowMapper | null {
     const columns = q.fields!.map((f) => f.field as Column);
     // Columns whose driver value is the value (text, integer) are copied; the others (JSON) mapped.
     const mapped = columns.map((c) => c.mapFromDriverValue !== Column.prototype.mapFromDriverValue);
-    map = (values) => {
-      const row: Record<string, unknown> = {};
-      for (let i = 0; i < keys.length; i++) {
-        const v = values[i];
-        row[keys[i]!] = v === null || !mapped[i] ? v : columns[i]!.mapFromDriverValue(v);
-      }
-      return row;
-    };
+    map = objectLiteralMapper(keys, columns, mapped);
   } else map = null;
   mappers.set(stmt, map);
   return map;
