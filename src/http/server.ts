@@ -177,7 +177,7 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[], fastViews
    * fast view): request id, default headers, the body limit, HEAD, authentication (contract §0.2),
    * NUL ids. Returns the body of an early answer (already recorded), or undefined to go on.
    */
-  function begin(request: Request, set: Set, path = pathOf(request.url)): string | undefined {
+  function begin(request: Request, set: Set, path = pathOf(request.url), domain?: string): string | undefined {
     const method = request.method;
     const state: RequestState = { t0: performance.now(), method, requestId: crypto.randomUUID(), path };
     (request as StatefulRequest)[STATE] = state;
@@ -203,10 +203,14 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[], fastViews
       record(request, set, undefined);
       return body;
     }
-    const scoped = AUTHENTICATED.exec(path);
-    if (scoped) {
+    // (A fast view knows its domain segment: Bun matched the route, and the URL has no escape.)
+    if (domain === undefined) {
+      const scoped = AUTHENTICATED.exec(path);
+      if (scoped) domain = decodeSegment(scoped[1]!);
+    }
+    if (domain !== undefined) {
       try {
-        state.session = auth.authenticate(request.headers.get("authorization"), decodeSegment(scoped[1]!));
+        state.session = auth.authenticate(request.headers.get("authorization"), domain);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         const body = reply(set, HTTP_STATUS[err.code], { message: err.message });
@@ -245,7 +249,7 @@ export function createHttpApp(deps: HttpAppDeps, plugins: AnyElysia[], fastViews
       if (url.includes("?") || url.includes("%")) return app.fetch(request);
       const path = pathOf(url);
       const set: Set = { headers: {} };
-      const early = begin(request, set, path);
+      const early = begin(request, set, path, path.slice(1, path.indexOf("/", 1)) || undefined);
       if (early !== undefined) return respond(early, set);
       const done = (body: string) => {
         record(request, set, v.path);
