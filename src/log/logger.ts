@@ -64,33 +64,35 @@ process.once("exit", flushLogs);
  */
 export function createLogger(level: LogLevel, sink: LogSink = stdoutSink): Logger {
   const min = RANK[level];
+  // The text up to the members, kept for the millisecond: under load one per request, the same.
+  let prefixMs = Number.NaN;
+  let prefixLevel = "";
+  let prefixMsg = "";
+  let prefix = "";
   /** One line: time, level and message, then `members` (the inside of a JSON object), if any. */
-  const line = (lvl: LogLevel, msg: string, members: string) =>
-    sink(`{"time":"${isoNow()}","level":"${lvl}","msg":${JSON.stringify(msg)}${members ? `,${members}` : ""}}\n`);
+  const line = (lvl: LogLevel, msg: string, members: string) => {
+    const ms = Date.now();
+    if (ms !== prefixMs || lvl !== prefixLevel || msg !== prefixMsg) {
+      prefixMs = ms;
+      prefixLevel = lvl;
+      prefixMsg = msg;
+      prefix = `{"time":"${isoAt(ms)}","level":"${lvl}","msg":${JSON.stringify(msg)}`;
+    }
+    sink(`${prefix}${members ? `,${members}` : ""}}\n`);
+  };
   const write = (lvl: LogLevel, msg: string, fields?: LogFields) => {
     if (RANK[lvl] < min) return;
     // Written by hand around one JSON.stringify of the fields: this runs once per request.
     const body = fields ? JSON.stringify(fields.error instanceof Error ? { ...fields, ...errorFields(fields) } : fields) : "{}";
     line(lvl, msg, body.slice(1, -1));
   };
-  let prefixMs = Number.NaN;
-  let prefixMsg = "";
-  let prefix = "";
   return {
     debug: (m, f) => write("debug", m, f),
     info: (m, f) => write("info", m, f),
     warn: (m, f) => write("warn", m, f),
     error: (m, f) => write("error", m, f),
     infoMembers: (m, members) => {
-      if (RANK.info < min) return;
-      // The line up to its members, kept for the millisecond: one per request under load.
-      const ms = Date.now();
-      if (ms !== prefixMs || m !== prefixMsg) {
-        prefixMs = ms;
-        prefixMsg = m;
-        prefix = `{"time":"${isoAt(ms)}","level":"info","msg":${JSON.stringify(m)},`;
-      }
-      sink(`${prefix}${members}}\n`);
+      if (RANK.info >= min) line("info", m, members);
     },
     enabled: (lvl) => RANK[lvl] >= min,
   };
@@ -98,8 +100,6 @@ export function createLogger(level: LogLevel, sink: LogSink = stdoutSink): Logge
 
 let lastMs = 0;
 let lastIso = "";
-/** The current time in ISO 8601, formatted once per millisecond. */
-const isoNow = (): string => isoAt(Date.now());
 /** `ms` in ISO 8601, kept for the next call of the same millisecond. */
 function isoAt(ms: number): string {
   if (ms !== lastMs) {

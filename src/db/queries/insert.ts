@@ -113,8 +113,7 @@ function sendInserts(pg: PgExecutor, pipeline: PgPipeline, table: PgTable, rows:
   for (let i = 0; i < rows.length; i += chunk) {
     const n = Math.min(chunk, rows.length - i);
     // Texts of full chunks are kept; a remainder's is built for the call (any size may come).
-    const text = n === chunk ? insertText(entry.template, n) : insertText(entry.template, n, false);
-    pipeline.add({ text, params: fillRows(entry.fill, rows, i, i + n), onError, table: name });
+    pipeline.add({ text: insertText(entry.template, n, n === chunk), params: fillRows(entry.fill, rows, i, i + n), onError, table: name });
   }
 }
 
